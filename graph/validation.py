@@ -1,0 +1,138 @@
+"""SHACL validation with pyshacl against the trusted, bundled shapes.
+
+The shapes graph is always the package's own ``shapes/ijkg-shapes.ttl`` (never the data: pyshacl
+would otherwise read shapes out of the submitted data). The ontology is mixed into the data graph
+for validation so ``sh:class`` and ``sh:targetClass`` see ``rdfs:subClassOf``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Literal
+
+import pyshacl
+from rdflib import Graph, URIRef
+from rdflib.namespace import RDF, SH
+from rdflib.term import Node
+
+from ijkg.graph.bundle import DATA_SHAPES_FILE, ONTOLOGY_SHAPES_FILE, bundle_files
+
+Severity = Literal["Violation", "Warning", "Info"]
+
+
+@dataclass(frozen=True)
+class ValidationResult:
+    """One SHACL result, with terms in N-Triples syntax (``<iri>``, ``"lit"@en``, ``_:b``)."""
+
+    focus_node: str
+    severity: Severity
+    message: str
+    source_shape: str
+    constraint: str
+    path: str | None = None
+    value: str | None = None
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """The outcome of a validation: ``conforms`` is false exactly when a Violation was found."""
+
+    results: tuple[ValidationResult, ...] = field(default_factory=tuple)
+
+    @property
+    def conforms(self) -> bool:
+        return not any(r.severity == "Violation" for r in self.results)
+
+    @property
+    def violations(self) -> tuple[ValidationResult, ...]:
+        return tuple(r for r in self.results if r.severity == "Violation")
+
+    @property
+    def warnings(self) -> tuple[ValidationResult, ...]:
+        return tuple(r for r in self.results if r.severity != "Violation")
+
+
+def _parse_bundled(prefix: str, only: str | None = None) -> Graph:
+    graph = Graph()
+    for bundled in bundle_files():
+        if bundled.name.startswith(prefix) and (only is None or bundled.name.endswith(only)):
+            graph.parse(data=bundled.read_bytes(), format="turtle")
+    return graph
+
+
+@lru_cache(maxsize=1)
+def data_shapes() -> Graph:
+    """The shapes that gate data (read once; treat as read-only)."""
+    return _parse_bundled("shapes/", DATA_SHAPES_FILE)
+
+
+@lru_cache(maxsize=1)
+def ontology_shapes() -> Graph:
+    """The meta-shapes that lint the ontology itself."""
+    return _parse_bundled("shapes/", ONTOLOGY_SHAPES_FILE)
+
+
+@lru_cache(maxsize=1)
+def ontology() -> Graph:
+    """The bundled ontology (all of ``ontology/*.ttl``)."""
+    return _parse_bundled("ontology/")
+
+
+def _n3(node: Node | None) -> str | None:
+    return None if node is None else node.n3()
+
+
+def _report(results_graph: Graph) -> ValidationReport:
+    results = []
+    for result in results_graph.subjects(RDF.type, SH.ValidationResult):
+        severity = results_graph.value(result, SH.resultSeverity)
+        message = results_graph.value(result, SH.resultMessage)
+        results.append(
+            ValidationResult(
+                focus_node=_n3(results_graph.value(result, SH.focusNode)) or "",
+                severity=str(severity).rsplit("#", 1)[-1],  # type: ignore[arg-type]
+                message=str(message) if message is not None else "",
+                source_shape=_n3(results_graph.value(result, SH.sourceShape)) or "",
+                constraint=str(results_graph.value(result, SH.sourceConstraintComponent)),
+                path=_n3(results_graph.value(result, SH.resultPath)),
+                value=_n3(results_graph.value(result, SH.value)),
+            )
+        )
+    results.sort(key=lambda r: (r.severity != "Violation", r.source_shape, r.focus_node))
+    return ValidationReport(tuple(results))
+
+
+def validate(data: Graph, *, shapes: Graph | None = None) -> ValidationReport:
+    """Validate ``data`` (with the ontology mixed in) against the data shapes.
+
+    >>> from rdflib import Graph
+    >>> validate(Graph()).conforms
+    True
+    """
+    _conforms, results_graph, _text = pyshacl.validate(
+        data,
+        shacl_graph=shapes if shapes is not None else data_shapes(),
+        ont_graph=ontology(),
+        inference="none",
+        advanced=True,
+        allow_warnings=True,
+        abort_on_first=False,
+    )
+    return _report(results_graph)
+
+
+def validate_ontology() -> ValidationReport:
+    """Lint the bundled ontology with the ontology meta-shapes."""
+    _conforms, results_graph, _text = pyshacl.validate(
+        ontology(),
+        shacl_graph=ontology_shapes(),
+        inference="none",
+        allow_warnings=True,
+    )
+    return _report(results_graph)
+
+
+def shape_iri(result: ValidationResult) -> URIRef:
+    """The IRI of the shape a result came from (``sh:sourceShape``)."""
+    return URIRef(result.source_shape.strip("<>"))

@@ -1,0 +1,1 @@
+"""The ijkg OWL ontology and its SKOS vocabularies, as Turtle data read with importlib.resources."""

@@ -1,0 +1,1 @@
+"""The ijkg SHACL shapes (data shapes and ontology meta-shapes), as Turtle data."""
