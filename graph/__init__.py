@@ -1,4 +1,5 @@
-"""The knowledge graph: its bundled data and the engine that stores, queries, validates and merges it.
+"""The knowledge graph: its bundled data, and the engine that stores, queries, validates and
+merges it.
 
 Nothing here imports FastAPI: the CLI and the HTTP service are thin shells over these functions.
 """

@@ -1,11 +1,12 @@
-"""The content that ships inside the package: ontology, shapes, the sourced data and its source texts.
+"""What ships inside the package: ontology, shapes, the sourced data and its source texts.
 
 Files are read with importlib.resources so the same code works from an editable install and from an
 installed wheel. Which named graph each file goes to:
 
 - ``ontology/*.ttl`` -> ``https://w3id.org/ijkg/graph/ontology``
 - ``shapes/*.ttl``   -> ``https://w3id.org/ijkg/graph/shapes``
-- ``graph/data/*.trig`` -> the graphs the TriG file names itself (one per source; never the default graph)
+- ``graph/data/*.trig`` -> the graphs each TriG file names itself (one per source, never the
+  default graph)
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The project's fixed identifiers (see DESIGN.md): ontology, entity and named-graph IRIs, prefixes."""
+"""The project's fixed identifiers (DESIGN.md): ontology, entity and named-graph IRIs, prefixes."""
 
 from __future__ import annotations
 

@@ -1,0 +1,138 @@
+"""Typed errors of the graph layer. The service maps each to one HTTP status (problem details).
+
+IjkgError
+├── StoreError
+│   ├── StoreLocked ............ another process has the data directory open
+│   ├── StoreUnavailable ....... the store engine is down or unreachable
+│   └── VersionConflict ........ the graph moved since the version the writer expected
+├── QueryError
+│   ├── QuerySyntaxError ....... malformed SPARQL (line, column)
+│   ├── QueryRefused ........... a feature that is switched off (SERVICE, LOAD, remote FROM ...)
+│   ├── QueryTooLarge .......... query text over its size or nesting limit
+│   ├── QueryTimeout ........... stopped at the time limit
+│   ├── QueryOverloaded ........ too many queries at once
+│   ├── QueryAborted ........... the query's worker died (memory limit or crash)
+│   └── ResultTooLarge ......... the result is over its row or byte cap
+├── RdfSyntaxError ............. malformed RDF (line, column)
+├── UnsupportedFormat .......... no parser/serialiser for a media type or file
+│   └── NotAcceptable .......... no acceptable serialisation for this kind of answer
+└── ValidationFailed ........... SHACL violations (carries the report)
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ijkg.graph.validation import ValidationReport
+
+
+class IjkgError(Exception):
+    """Base of every error the graph layer raises on purpose."""
+
+
+class StoreError(IjkgError):
+    """The store could not do what was asked."""
+
+
+class StoreLocked(StoreError):
+    """Another process has this data directory open (one writer process per store)."""
+
+
+class StoreUnavailable(StoreError):
+    """The store engine is not running or stopped answering."""
+
+
+class VersionConflict(StoreError):
+    """The graph changed since the version the caller based its change on."""
+
+    def __init__(self, expected: int, actual: int) -> None:
+        super().__init__(f"the graph is at version {actual}, not {expected}")
+        self.expected = expected
+        self.actual = actual
+
+
+class QueryError(IjkgError):
+    """A SPARQL query or update could not be run."""
+
+
+class QuerySyntaxError(QueryError):
+    """Malformed SPARQL; ``line`` and ``column`` are 1-based where known."""
+
+    def __init__(self, message: str, line: int | None = None, column: int | None = None) -> None:
+        super().__init__(message)
+        self.line = line
+        self.column = column
+
+
+class QueryRefused(QueryError):
+    """The query uses something this service does not allow (e.g. SERVICE or LOAD)."""
+
+
+class QueryTooLarge(QueryError):
+    """The query text is over the size or nesting limit (checked before parsing)."""
+
+
+class QueryTimeout(QueryError):
+    """The query was stopped at its time limit."""
+
+    def __init__(self, timeout_s: float) -> None:
+        super().__init__(f"the query was stopped after its time limit of {timeout_s:g} s")
+        self.timeout_s = timeout_s
+
+
+class QueryOverloaded(QueryError):
+    """Too many queries are running or waiting; try again shortly."""
+
+
+class QueryAborted(QueryError):
+    """The process running the query died (memory limit or crash); the service goes on."""
+
+
+class ResultTooLarge(QueryError):
+    """The result is over the configured row or byte cap (never truncated silently)."""
+
+
+class RdfSyntaxError(IjkgError):
+    """Malformed RDF input; ``line`` and ``column`` are 1-based where known."""
+
+    def __init__(
+        self,
+        message: str,
+        line: int | None = None,
+        column: int | None = None,
+        source: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.line = line
+        self.column = column
+        self.source = source
+
+    def __str__(self) -> str:
+        where = self.source or "input"
+        if self.line is not None:
+            where += f":{self.line}"
+            if self.column is not None:
+                where += f":{self.column}"
+        return f"{where}: {self.args[0]}"
+
+
+class UnsupportedFormat(IjkgError):
+    """No parser or serialiser for the requested media type or file extension."""
+
+
+class NotAcceptable(UnsupportedFormat):
+    """None of the accepted media types can carry this answer (``form``: select, ask or graph)."""
+
+    def __init__(self, message: str, form: str) -> None:
+        super().__init__(message)
+        self.form = form
+
+
+class ValidationFailed(IjkgError):
+    """A change would make the graph violate its shapes; nothing was written."""
+
+    def __init__(self, report: ValidationReport) -> None:
+        n = len(report.violations)
+        super().__init__(f"{n} SHACL violation{'s' if n != 1 else ''}; nothing was written")
+        self.report = report

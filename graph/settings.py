@@ -1,0 +1,71 @@
+"""Settings: one class, read from ``IJKG_*`` environment variables, built where the app is built.
+
+Nothing reads the environment at import time: ``create_app(Settings(...))`` and the CLI build
+it, and tests pass values directly.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from platformdirs import user_data_dir
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_data_dir() -> Path:
+    return Path(user_data_dir("ijkg", appauthor=False))
+
+
+class Settings(BaseSettings):
+    """Every knob of the service and the store. Each field is ``IJKG_<NAME>`` in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="IJKG_", extra="ignore", frozen=True)
+
+    # --- where and how the service listens -------------------------------------------------
+    host: str = Field("127.0.0.1", description="Interface `ijkg serve` binds to.")
+    port: int = Field(8000, ge=0, le=65535, description="Port `ijkg serve` listens on.")
+
+    # --- the embedded store ----------------------------------------------------------------
+    store: Literal["embedded"] = Field(
+        "embedded", description="Store implementation: the embedded Oxigraph engine."
+    )
+    data_dir: Path = Field(
+        default_factory=_default_data_dir,
+        description="Directory of the embedded store (snapshot, change log); made on first run.",
+    )
+    fsync: bool = Field(
+        True,
+        description="fsync the change log on every commit, so an acknowledged write survives a "
+        "power loss and not only a process crash.",
+    )
+    snapshot_every_mb: int = Field(
+        64, ge=1, description="Write a new snapshot once the change log grows past this size."
+    )
+
+    # --- query limits ----------------------------------------------------------------------
+    query_workers: int = Field(
+        2, ge=1, le=64, description="Processes answering queries in parallel."
+    )
+    query_timeout_s: float = Field(
+        10.0, gt=0, description="Time limit of one query; past it the query is stopped (503)."
+    )
+    query_memory_mb: int = Field(
+        1024, ge=64, description="Memory one query may allocate beyond the store itself."
+    )
+    max_concurrent_queries: int = Field(
+        32, ge=1, description="Queries running or waiting at once; more get 503."
+    )
+    max_query_bytes: int = Field(
+        65536, ge=256, description="Longest accepted query or update text, in bytes."
+    )
+    max_query_depth: int = Field(
+        64, ge=4, description="Deepest accepted nesting of brackets in a query or update."
+    )
+    max_result_rows: int = Field(
+        100_000, ge=1, description="Most solutions or triples one result may hold."
+    )
+    max_result_bytes: int = Field(
+        64 * 1024 * 1024, ge=1024, description="Largest serialised result, in bytes."
+    )

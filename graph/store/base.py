@@ -1,0 +1,204 @@
+"""The ``Store`` interface: what the rest of ijkg needs from a triple store, and nothing more.
+
+It is narrow on purpose so that the embedded engine and a remote SPARQL 1.1 endpoint can both
+implement it: run a query with limits and get serialised bytes back; commit a change (quads to
+remove, quads to add) atomically, optionally only if the graph is still at an expected version.
+Everything else (validation, entities, history) is built on these two in ``ijkg.graph``.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pyoxigraph as ox
+from rdflib import Graph
+from rdflib.term import Node
+
+from ijkg.graph.formats import NQUADS, NTRIPLES, RESULTS_JSON, RdfSyntax, ResultsFormat
+from ijkg.graph.settings import Settings
+from ijkg.graph.terms import from_sparql_json
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """The RDF dataset of a query. Both ``None``: the default graph is the union of all graphs."""
+
+    default_graphs: tuple[str, ...] | None = None
+    named_graphs: tuple[str, ...] | None = None
+
+    @property
+    def is_union(self) -> bool:
+        return self.default_graphs is None and self.named_graphs is None
+
+
+@dataclass(frozen=True)
+class QueryLimits:
+    """Hard limits of one query."""
+
+    timeout_s: float
+    memory_mb: int
+    max_rows: int
+    max_bytes: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> QueryLimits:
+        return cls(
+            timeout_s=settings.query_timeout_s,
+            memory_mb=settings.query_memory_mb,
+            max_rows=settings.max_result_rows,
+            max_bytes=settings.max_result_bytes,
+        )
+
+
+Form = Literal["select", "ask", "graph"]
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A query's answer, already serialised in ``media_type``."""
+
+    form: Form
+    media_type: str
+    body: bytes
+    rows: int
+    version: int
+
+
+@dataclass(frozen=True)
+class Delta:
+    """A change to the graph: quads to remove, then quads to add."""
+
+    removes: tuple[ox.Quad, ...] = ()
+    adds: tuple[ox.Quad, ...] = ()
+
+    def inverse(self) -> Delta:
+        return Delta(removes=self.adds, adds=self.removes)
+
+    def __bool__(self) -> bool:
+        return bool(self.removes or self.adds)
+
+
+@dataclass(frozen=True)
+class Commit:
+    """What a commit did. ``removed``/``added`` count the quads that really changed."""
+
+    version_before: int
+    version_after: int
+    removed: int
+    added: int
+
+
+@dataclass(frozen=True)
+class StoreStats:
+    kind: str
+    store_id: str
+    version: int
+    quads: int
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+class Store(ABC):
+    """A triple store behind ijkg. All methods are coroutines; implementations are task-safe."""
+
+    limits: QueryLimits
+
+    @abstractmethod
+    async def query(
+        self,
+        sparql: str,
+        *,
+        results: ResultsFormat | None = RESULTS_JSON,
+        rdf: RdfSyntax | None = NTRIPLES,
+        dataset: Dataset | None = None,
+        base_iri: str | None = None,
+        limits: QueryLimits | None = None,
+        prefixes: bool = False,
+    ) -> Answer:
+        """Run a SPARQL query and serialise its answer.
+
+        ``results`` is the format for SELECT/ASK and ``rdf`` the syntax for CONSTRUCT/DESCRIBE;
+        ``None`` means the caller accepts no such answer (``UnsupportedFormat`` with the form).
+        ``prefixes=True`` predeclares the project prefixes (``ijkg:``, ``skos:`` ...).
+
+        Raises ``QuerySyntaxError``, ``QueryTimeout``, ``QueryOverloaded``, ``QueryAborted``,
+        ``ResultTooLarge``, ``QueryError`` (evaluation), ``StoreUnavailable``.
+        """
+
+    @abstractmethod
+    async def version(self) -> int:
+        """The current graph version (it grows by one with every commit that changes something)."""
+
+    @abstractmethod
+    async def commit(
+        self,
+        delta: Delta,
+        *,
+        expected_version: int | None = None,
+        meta: dict[str, Any] | None = None,
+    ) -> Commit:
+        """Apply ``delta`` atomically and durably. Raises ``VersionConflict`` when
+        ``expected_version`` is given and the graph is no longer at it (nothing is written)."""
+
+    @abstractmethod
+    async def stats(self) -> StoreStats:
+        """Store identity, version and size, for /health and ETags."""
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Release the store (processes, connections)."""
+
+    # --- conveniences over ``query`` ---------------------------------------------------------
+
+    async def select(
+        self, sparql: str, *, dataset: Dataset | None = None, prefixes: bool = True
+    ) -> list[dict[str, Node]]:
+        """Run a SELECT and return its rows as ``{variable: rdflib term}`` (unbound omitted)."""
+        answer = await self.query(sparql, dataset=dataset, prefixes=prefixes)
+        data = json.loads(answer.body)
+        return [
+            {name: from_sparql_json(value) for name, value in row.items()}
+            for row in data["results"]["bindings"]
+        ]
+
+    async def ask(self, sparql: str, *, dataset: Dataset | None = None) -> bool:
+        answer = await self.query(sparql, dataset=dataset, prefixes=True)
+        return bool(json.loads(answer.body)["boolean"])
+
+    async def construct(self, sparql: str, *, dataset: Dataset | None = None) -> Graph:
+        """Run a CONSTRUCT or DESCRIBE and return the triples as an rdflib Graph."""
+        answer = await self.query(sparql, dataset=dataset, rdf=NTRIPLES, prefixes=True)
+        graph = Graph()
+        graph.parse(data=answer.body, format="nt")
+        return graph
+
+    def internal_limits(self) -> QueryLimits:
+        """Limits for the service's own whole-graph reads (validation, export, bundle loading):
+        the time limit is generous and the result caps, meant for researchers' answers, are off."""
+        return QueryLimits(
+            timeout_s=max(self.limits.timeout_s, 600.0),
+            memory_mb=self.limits.memory_mb,
+            max_rows=2**62,
+            max_bytes=2**62,
+        )
+
+    async def graph_names(self) -> list[str]:
+        """Names of the named graphs that hold at least one triple."""
+        rows = await self.select("SELECT DISTINCT ?g WHERE { GRAPH ?g { } }", prefixes=False)
+        return sorted(str(r["g"]) for r in rows)
+
+    async def graph_quads(self, graph: str) -> list[ox.Quad]:
+        """Every quad of one named graph (blank nodes as the store knows them)."""
+        answer = await self.query(
+            "CONSTRUCT WHERE { ?s ?p ?o }",
+            rdf=NQUADS,
+            dataset=Dataset(default_graphs=(graph,), named_graphs=()),
+            limits=self.internal_limits(),
+        )
+        name = ox.NamedNode(graph)
+        return [
+            ox.Quad(q.subject, q.predicate, q.object, name)
+            for q in ox.parse(input=answer.body, format=ox.RdfFormat.N_QUADS)
+        ]

@@ -1,0 +1,366 @@
+"""The embedded store, seen from the service: an engine process and a pool of query workers.
+
+``EmbeddedStore.open(settings)`` starts the engine (``ijkg.graph.store.engine``) on the data
+directory, waits until it has recovered the store, and asks it for ``query_workers`` workers. The
+workers connect back to a private Unix socket; each query borrows one, and a query past its time
+limit has its worker killed (the only way to stop a pyoxigraph query) and replaced.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import signal
+import sys
+import tempfile
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+from ijkg.graph.errors import (
+    NotAcceptable,
+    QueryAborted,
+    QueryError,
+    QueryOverloaded,
+    QuerySyntaxError,
+    QueryTimeout,
+    ResultTooLarge,
+    StoreError,
+    StoreLocked,
+    StoreUnavailable,
+    VersionConflict,
+)
+from ijkg.graph.formats import NTRIPLES, RESULTS_JSON, RdfSyntax, ResultsFormat
+from ijkg.graph.settings import Settings
+from ijkg.graph.store import wire
+from ijkg.graph.store.base import (
+    Answer,
+    Commit,
+    Dataset,
+    Delta,
+    QueryLimits,
+    Store,
+    StoreStats,
+)
+from ijkg.graph.store.changelog import serialize_quads
+
+_ENGINE_START_TIMEOUT_S = 600.0  # recovery of a large store may take a while; it says when done
+
+
+@dataclass(eq=False)
+class _Worker:
+    pid: int
+    reader: asyncio.StreamReader
+    writer: asyncio.StreamWriter
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGKILL)
+        self.writer.close()
+
+
+class EmbeddedStore(Store):
+    """Oxigraph in memory, made durable by a change log, queried by killable worker processes."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.limits = QueryLimits.from_settings(settings)
+        self._engine: asyncio.subprocess.Process | None = None
+        self._control = asyncio.Lock()
+        self._socket_dir = tempfile.mkdtemp(prefix="ijkg-")
+        self._socket_path = os.path.join(self._socket_dir, "workers.sock")
+        self._server: asyncio.base_events.Server | None = None
+        self._idle: deque[_Worker] = deque()
+        self._waiters: deque[asyncio.Future[_Worker]] = deque()
+        self._busy = 0
+        self._workers: set[_Worker] = set()
+        self._version = 0
+        self._store_id = ""
+        self._closed = False
+        self._spawning: set[asyncio.Task[None]] = set()
+        self.recovery: dict[str, Any] = {}
+
+    # --- life cycle ---------------------------------------------------------------------------
+
+    @classmethod
+    async def open(cls, settings: Settings) -> EmbeddedStore:
+        """Start the engine on ``settings.data_dir`` and its workers.
+
+        Raises ``StoreLocked`` if another process has the data directory open.
+        """
+        store = cls(settings)
+        try:
+            await store._start()
+        except BaseException:
+            await store.close()
+            raise
+        return store
+
+    async def _start(self) -> None:
+        self._server = await asyncio.start_unix_server(self._on_worker, path=self._socket_path)
+        os.chmod(self._socket_path, 0o600)
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self._engine = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "ijkg.graph.store.engine",
+            "--data-dir",
+            str(self.settings.data_dir),
+            "--socket",
+            self._socket_path,
+            "--snapshot-mb",
+            str(self.settings.snapshot_every_mb),
+            "--fsync" if self.settings.fsync else "--no-fsync",
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            limit=2**20,
+        )
+        if self._engine.stdout is None:  # pragma: no cover - PIPE always gives a stream
+            raise StoreUnavailable("the store engine has no control channel")
+        try:
+            ready, _ = await asyncio.wait_for(
+                wire.aread(self._engine.stdout), _ENGINE_START_TIMEOUT_S
+            )
+        except (asyncio.IncompleteReadError, TimeoutError) as exc:
+            raise StoreUnavailable("the store engine did not start") from exc
+        if not ready.get("ok"):
+            if ready.get("error") == "locked":
+                raise StoreLocked(ready["message"])
+            raise StoreUnavailable(ready.get("message", "the store engine failed to start"))
+        self._version = int(ready["version"])
+        self._store_id = str(ready["store_id"])
+        self.recovery = dict(ready.get("recovery", {}))
+        await self._control_call({"op": "spawn", "n": self.settings.query_workers})
+        # Wait until the first worker has connected, so the first query does not race start-up.
+        waiter: asyncio.Future[_Worker] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        self._release(await waiter)
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        for task in list(self._spawning):
+            task.cancel()
+        for waiter in self._waiters:
+            if not waiter.done():
+                waiter.set_exception(StoreUnavailable("the store is closing"))
+        for worker in list(self._workers):
+            worker.kill()
+        if self._server is not None:
+            self._server.close()
+        if self._engine is not None:
+            if self._engine.stdin is not None:
+                self._engine.stdin.close()
+            try:
+                await asyncio.wait_for(self._engine.wait(), 10)
+            except TimeoutError:
+                self._engine.kill()
+                await self._engine.wait()
+        shutil.rmtree(self._socket_dir, ignore_errors=True)
+
+    # --- the engine's control channel ----------------------------------------------------------
+
+    async def _control_call(
+        self, header: dict[str, Any], body: bytes = b""
+    ) -> tuple[dict[str, Any], bytes]:
+        engine = self._engine
+        if engine is None or engine.stdin is None or engine.stdout is None or self._closed:
+            raise StoreUnavailable("the store engine is not running")
+        async with self._control:
+            try:
+                await wire.awrite(engine.stdin, header, body)
+                return await wire.aread(engine.stdout)
+            except (asyncio.IncompleteReadError, ConnectionError, BrokenPipeError) as exc:
+                raise StoreUnavailable("the store engine stopped") from exc
+
+    # --- workers -------------------------------------------------------------------------------
+
+    async def _on_worker(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            hello, _ = await wire.aread(reader)
+        except asyncio.IncompleteReadError:
+            writer.close()
+            return
+        worker = _Worker(int(hello["pid"]), reader, writer)
+        if self._closed:
+            worker.kill()
+            return
+        self._workers.add(worker)
+        self._release(worker)
+
+    def _release(self, worker: _Worker) -> None:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(worker)
+                return
+        self._idle.append(worker)
+
+    async def _acquire(self, timeout_s: float) -> _Worker:
+        if self._closed:
+            raise StoreUnavailable("the store is closed")
+        if self._idle:
+            return self._idle.popleft()
+        if self._busy + len(self._waiters) >= self.settings.max_concurrent_queries:
+            raise QueryOverloaded(
+                f"{self.settings.max_concurrent_queries} queries are already running or waiting"
+            )
+        waiter: asyncio.Future[_Worker] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            return await asyncio.wait_for(waiter, timeout_s)
+        except TimeoutError:
+            raise QueryOverloaded("no query worker became free in time") from None
+        finally:
+            with contextlib.suppress(ValueError):
+                self._waiters.remove(waiter)
+
+    def _replace(self, worker: _Worker) -> None:
+        """Kill a worker (stuck or dead) and ask the engine for a new one."""
+        worker.kill()
+        self._workers.discard(worker)
+        if self._closed:
+            return
+        task = asyncio.create_task(self._spawn_one())
+        self._spawning.add(task)
+        task.add_done_callback(self._spawning.discard)
+
+    async def _spawn_one(self) -> None:
+        with contextlib.suppress(StoreError):
+            await self._control_call({"op": "spawn", "n": 1})
+
+    async def _ask_worker(
+        self, header: dict[str, Any], timeout_s: float
+    ) -> tuple[dict[str, Any], bytes]:
+        worker = await self._acquire(timeout_s)
+        self._busy += 1
+        try:
+            await wire.awrite(worker.writer, header)
+            reply, body = await asyncio.wait_for(wire.aread(worker.reader), timeout_s)
+        except TimeoutError:
+            self._replace(worker)
+            raise QueryTimeout(timeout_s) from None
+        except (asyncio.IncompleteReadError, ConnectionError):
+            self._replace(worker)
+            raise QueryAborted(
+                "the query was stopped: it needed more memory than one query may use, "
+                "or crashed its worker"
+            ) from None
+        except BaseException:
+            # Cancelled (client gone) mid-query: the worker's state is unknown, replace it.
+            self._replace(worker)
+            raise
+        finally:
+            self._busy -= 1
+        self._release(worker)
+        return reply, body
+
+    # --- Store ---------------------------------------------------------------------------------
+
+    async def query(
+        self,
+        sparql: str,
+        *,
+        results: ResultsFormat | None = RESULTS_JSON,
+        rdf: RdfSyntax | None = NTRIPLES,
+        dataset: Dataset | None = None,
+        base_iri: str | None = None,
+        limits: QueryLimits | None = None,
+        prefixes: bool = False,
+    ) -> Answer:
+        limits = limits or self.limits
+        dataset = dataset or Dataset()
+        header = {
+            "op": "query",
+            "sparql": sparql,
+            "base_iri": base_iri,
+            "default": list(dataset.default_graphs) if dataset.default_graphs is not None else None,
+            "named": list(dataset.named_graphs) if dataset.named_graphs is not None else None,
+            "results": results.name if results else None,
+            "rdf": rdf.name if rdf else None,
+            "max_rows": limits.max_rows,
+            "max_bytes": limits.max_bytes,
+            "memory_mb": limits.memory_mb,
+            "min_version": self._version,
+            "prefixes": prefixes,
+        }
+        reply, body = await self._ask_worker(header, limits.timeout_s)
+        if reply.get("ok"):
+            return Answer(
+                form=reply["form"],
+                media_type=reply["media_type"],
+                body=body,
+                rows=int(reply["rows"]),
+                version=int(reply["version"]),
+            )
+        raise _query_error(reply)
+
+    async def version(self) -> int:
+        return self._version
+
+    async def commit(
+        self,
+        delta: Delta,
+        *,
+        expected_version: int | None = None,
+        meta: dict[str, Any] | None = None,
+    ) -> Commit:
+        removes = serialize_quads(delta.removes)
+        adds = serialize_quads(delta.adds)
+        header = {"op": "commit", "rm": len(removes), "expected": expected_version, "meta": meta}
+        reply, _ = await self._control_call(header, removes + adds)
+        if not reply.get("ok"):
+            if reply.get("error") == "conflict":
+                raise VersionConflict(expected_version or 0, int(reply["version"]))
+            raise StoreError(reply.get("message", "the commit failed"))
+        before = self._version
+        self._version = max(self._version, int(reply["version"]))
+        return Commit(
+            version_before=before,
+            version_after=int(reply["version"]),
+            removed=int(reply["removed"]),
+            added=int(reply["added"]),
+        )
+
+    async def stats(self) -> StoreStats:
+        reply, _ = await self._control_call({"op": "stats"})
+        return StoreStats(
+            kind="embedded",
+            store_id=str(reply["store_id"]),
+            version=int(reply["version"]),
+            quads=int(reply["quads"]),
+            details={
+                "data_dir": str(self.settings.data_dir),
+                "log_bytes": reply["log_bytes"],
+                "recovery": reply["recovery"],
+                "workers": len(self._workers),
+                "busy_workers": self._busy,
+                "waiting_queries": len(self._waiters),
+            },
+        )
+
+    async def snapshot(self) -> None:
+        """Write a snapshot now (the engine also writes one when the change log grows)."""
+        await self._control_call({"op": "snapshot"})
+
+    @property
+    def store_id(self) -> str:
+        return self._store_id
+
+
+def _query_error(reply: dict[str, Any]) -> Exception:
+    kind = reply.get("error")
+    message = str(reply.get("message", "the query failed"))
+    if kind == "syntax":
+        return QuerySyntaxError(message, reply.get("line"), reply.get("column"))
+    if kind == "too_large":
+        return ResultTooLarge(message)
+    if kind == "memory":
+        return QueryAborted(message)
+    if kind == "not_acceptable":
+        form = reply.get("form")
+        return NotAcceptable(f"no acceptable format for a {form} answer", str(form))
+    return QueryError(message)

@@ -1,0 +1,199 @@
+"""The embedded store engine: one process that owns the data directory.
+
+It holds the store in memory (pyoxigraph), makes every commit durable in the change log before
+acknowledging it, writes snapshots, and forks the query workers. It is single-threaded on purpose:
+forking is only safe in a process with one thread, and one thread also serialises the writers.
+
+The service starts it with ``python -m ijkg.graph.store.engine`` and talks to it over stdin/stdout
+(see ``wire``): ``spawn`` workers, ``commit`` a change, ``stats``. The engine exits when the service
+hangs up; its workers die with it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import fcntl
+import json
+import os
+import signal
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import pyoxigraph as ox
+
+from ijkg.graph.store import wire
+from ijkg.graph.store.changelog import (
+    ChangeLogCorrupt,
+    ChangeLogReader,
+    ChangeLogWriter,
+    parse_quads,
+    recover,
+)
+from ijkg.graph.store.worker import Worker, serve
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def _lock(data_dir: Path) -> int:
+    """Take the data directory's lock or say who holds it."""
+    fd = os.open(data_dir / "LOCK", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "another process"
+        os.close(fd)
+        raise LockedError(holder) from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, str(os.getpid()).encode(), 0)
+    return fd
+
+
+class LockedError(Exception):
+    pass
+
+
+def _store_id(data_dir: Path) -> str:
+    meta = data_dir / "store.json"
+    if meta.exists():
+        return str(json.loads(meta.read_text())["id"])
+    store_id = uuid.uuid4().hex[:12]
+    partial = meta.with_suffix(".partial")
+    partial.write_text(json.dumps({"id": store_id, "format": 1}))
+    os.replace(partial, meta)
+    return store_id
+
+
+class Engine:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.data_dir = Path(args.data_dir)
+        self.socket_path: str = args.socket
+        self.snapshot_bytes = args.snapshot_mb * 1024 * 1024
+        self.lock_fd = _lock(self.data_dir)
+        self.store_id = _store_id(self.data_dir)
+        self.store = ox.Store()
+        started = time.monotonic()
+        recovered = recover(self.data_dir, self.store)
+        self.recovery = {
+            "seconds": round(time.monotonic() - started, 3),
+            "records_replayed": recovered.records_replayed,
+            "torn_bytes_dropped": recovered.torn_bytes_dropped,
+        }
+        self.log = ChangeLogWriter(self.data_dir, recovered, fsync=args.fsync)
+
+    # --- control operations -------------------------------------------------------------------
+
+    def handle(self, header: dict[str, Any], body: bytes) -> tuple[dict[str, Any], bytes]:
+        op = header.get("op")
+        if op == "commit":
+            return self._commit(header, body), b""
+        if op == "spawn":
+            return {"ok": True, "pids": [self._fork_worker() for _ in range(int(header["n"]))]}, b""
+        if op == "stats":
+            return {"ok": True, **self.stats()}, b""
+        if op == "snapshot":
+            self.log.snapshot(self.store)
+            return {"ok": True, **self.stats()}, b""
+        return {"ok": False, "error": "protocol", "message": f"unknown op {op!r}"}, b""
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "version": self.log.version,
+            "quads": len(self.store),
+            "store_id": self.store_id,
+            "log_bytes": self.log.size,
+            "recovery": self.recovery,
+        }
+
+    def _commit(self, header: dict[str, Any], body: bytes) -> dict[str, Any]:
+        expected = header.get("expected")
+        if expected is not None and int(expected) != self.log.version:
+            return {"ok": False, "error": "conflict", "version": self.log.version}
+        rm_len = int(header["rm"])
+        add_quads = parse_quads(body[rm_len:])
+        added_set = set(add_quads)
+        # Record exactly what changes, so a record's inverse undoes it exactly: quads removed that
+        # were there (and are not re-added), quads added that were not there.
+        removes = [q for q in dict.fromkeys(parse_quads(body[:rm_len])) if q in self.store]
+        removes = [q for q in removes if q not in added_set]
+        adds = [q for q in dict.fromkeys(add_quads) if q not in self.store]
+        if not removes and not adds:
+            return {"ok": True, "version": self.log.version, "removed": 0, "added": 0}
+        version = self.log.append(removes, adds, header.get("meta"))
+        for quad in removes:
+            self.store.remove(quad)
+        if adds:
+            self.store.extend(adds)
+        if self.log.size > self.snapshot_bytes:
+            self.log.snapshot(self.store)
+        return {"ok": True, "version": version, "removed": len(removes), "added": len(adds)}
+
+    # --- workers ------------------------------------------------------------------------------
+
+    def _fork_worker(self) -> int:
+        version, log_path, offset = self.log.version, self.log.path, self.log.size
+        pid = os.fork()
+        if pid:
+            return pid
+        # The child: a query worker. It must never return into the engine's loop.
+        code = 0
+        try:
+            _die_with_parent()
+            devnull = os.open(os.devnull, os.O_RDWR)
+            os.dup2(devnull, 0)
+            os.dup2(devnull, 1)
+            os.close(self.lock_fd)
+            reader = ChangeLogReader(self.data_dir, version, log_path, offset)
+            serve(Worker(self.store, reader), self.socket_path)
+        except BaseException as exc:  # the child must exit whatever happens
+            print(f"ijkg query worker {os.getpid()}: {exc!r}", file=sys.stderr)
+            code = 1
+        finally:
+            os._exit(code)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ijkg.graph.store.engine")
+    parser.add_argument("--data-dir", required=True)
+    parser.add_argument("--socket", required=True)
+    parser.add_argument("--snapshot-mb", type=int, default=64)
+    parser.add_argument("--fsync", action=argparse.BooleanOptionalAction, default=True)
+    args = parser.parse_args(argv)
+    # Workers are reaped by the kernel; the engine never waits for them.
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    _die_with_parent()
+    control_in: BinaryIO = sys.stdin.buffer
+    control_out: BinaryIO = sys.stdout.buffer
+    try:
+        Path(args.data_dir).mkdir(parents=True, exist_ok=True)
+        engine = Engine(args)
+    except LockedError as exc:
+        message = f"the store in {args.data_dir} is in use by process {exc.args[0]}"
+        wire.write_file(control_out, {"ok": False, "error": "locked", "message": message})
+        return 3
+    except (OSError, ChangeLogCorrupt) as exc:
+        wire.write_file(control_out, {"ok": False, "error": "io", "message": str(exc)})
+        return 4
+    wire.write_file(control_out, {"ok": True, **engine.stats()})
+    while True:
+        try:
+            header, body = wire.read_file(control_in)
+        except EOFError:
+            return 0
+        try:
+            reply, payload = engine.handle(header, body)
+        except OSError as exc:
+            reply, payload = {"ok": False, "error": "io", "message": str(exc)}, b""
+        wire.write_file(control_out, reply, payload)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

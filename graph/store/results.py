@@ -1,0 +1,225 @@
+"""Serialising query answers with hard caps on rows and bytes (never a silent truncation).
+
+SELECT and ASK results are written here (SPARQL JSON, XML, CSV, TSV) so rows can be counted as
+they stream; CONSTRUCT and DESCRIBE go through pyoxigraph's RDF serialisers behind the same caps.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator
+from typing import IO, Any, cast
+from xml.sax.saxutils import escape, quoteattr
+
+import pyoxigraph as ox
+
+from ijkg.graph.errors import ResultTooLarge
+from ijkg.graph.formats import (
+    RESULTS_CSV,
+    RESULTS_JSON,
+    RESULTS_TSV,
+    RESULTS_XML,
+    RdfSyntax,
+    ResultsFormat,
+)
+from ijkg.graph.namespaces import PREFIXES
+
+XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+RDF_LANGSTRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
+
+Term = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple
+
+
+class CappedBuffer:
+    """A binary sink that refuses to grow past ``max_bytes``."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._chunks: list[bytes] = []
+        self._size = 0
+
+    def write(self, data: bytes) -> int:
+        self._size += len(data)
+        if self._size > self.max_bytes:
+            raise ResultTooLarge(
+                f"the result is larger than {self.max_bytes:,} bytes; "
+                "add a LIMIT or narrow the query"
+            )
+        self._chunks.append(bytes(data))
+        return len(data)
+
+    def flush(self) -> None:
+        """File-like no-op (serialisers call it)."""
+
+    def getvalue(self) -> bytes:
+        return b"".join(self._chunks)
+
+
+def _capped_rows(rows: Iterable[Any], max_rows: int, counter: list[int]) -> Iterator[Any]:
+    for row in rows:
+        counter[0] += 1
+        if counter[0] > max_rows:
+            raise ResultTooLarge(
+                f"the result has more than {max_rows:,} rows; add a LIMIT or narrow the query"
+            )
+        yield row
+
+
+# --- terms in each results format ---------------------------------------------------------------
+
+
+def _json_term(term: Term) -> dict[str, Any]:
+    if isinstance(term, ox.NamedNode):
+        return {"type": "uri", "value": term.value}
+    if isinstance(term, ox.BlankNode):
+        return {"type": "bnode", "value": term.value}
+    if isinstance(term, ox.Literal):
+        out: dict[str, Any] = {"type": "literal", "value": term.value}
+        if term.language:
+            out["xml:lang"] = term.language
+        elif term.datatype.value != XSD_STRING:
+            out["datatype"] = term.datatype.value
+        return out
+    return {
+        "type": "triple",
+        "value": {
+            "subject": _json_term(term.subject),
+            "predicate": _json_term(term.predicate),
+            "object": _json_term(term.object),
+        },
+    }
+
+
+def _xml_term(term: Term) -> str:
+    if isinstance(term, ox.NamedNode):
+        return f"<uri>{escape(term.value)}</uri>"
+    if isinstance(term, ox.BlankNode):
+        return f"<bnode>{escape(term.value)}</bnode>"
+    if isinstance(term, ox.Literal):
+        if term.language:
+            return f"<literal xml:lang={quoteattr(term.language)}>{escape(term.value)}</literal>"
+        if term.datatype.value != XSD_STRING:
+            return (
+                f"<literal datatype={quoteattr(term.datatype.value)}>{escape(term.value)}</literal>"
+            )
+        return f"<literal>{escape(term.value)}</literal>"
+    return (
+        f"<triple><subject>{_xml_term(term.subject)}</subject>"
+        f"<predicate>{_xml_term(term.predicate)}</predicate>"
+        f"<object>{_xml_term(term.object)}</object></triple>"
+    )
+
+
+def _csv_field(text: str) -> str:
+    if any(c in text for c in ',"\r\n'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def _csv_term(term: Term | None) -> str:
+    if term is None:
+        return ""
+    if isinstance(term, ox.BlankNode):
+        return _csv_field("_:" + term.value)
+    if isinstance(term, ox.NamedNode | ox.Literal):
+        return _csv_field(term.value)
+    return _csv_field(str(term))
+
+
+def _tsv_term(term: Term | None) -> str:
+    # N-Triples syntax, as the TSV results format asks; str() of a term gives exactly that.
+    return "" if term is None else str(term)
+
+
+# --- writers ------------------------------------------------------------------------------------
+
+
+def _write_json(variables: list[str], rows: Iterable[ox.QuerySolution], out: CappedBuffer) -> None:
+    out.write(b'{"head":{"vars":' + json.dumps(variables).encode() + b'},"results":{"bindings":[')
+    first = True
+    for solution in rows:
+        binding = {}
+        for name in variables:
+            value = solution[name]
+            if value is not None:
+                binding[name] = _json_term(value)
+        out.write((b"" if first else b",") + json.dumps(binding, ensure_ascii=False).encode())
+        first = False
+    out.write(b"]}}")
+
+
+_XML_HEAD = '<?xml version="1.0"?>\n<sparql xmlns="http://www.w3.org/2005/sparql-results#">\n'
+
+
+def _write_xml(variables: list[str], rows: Iterable[ox.QuerySolution], out: CappedBuffer) -> None:
+    head = "".join(f"<variable name={quoteattr(v)}/>" for v in variables)
+    out.write(f"{_XML_HEAD}<head>{head}</head>\n<results>\n".encode())
+    for solution in rows:
+        parts = []
+        for name in variables:
+            value = solution[name]
+            if value is not None:
+                parts.append(f"<binding name={quoteattr(name)}>{_xml_term(value)}</binding>")
+        out.write(("<result>" + "".join(parts) + "</result>\n").encode())
+    out.write(b"</results>\n</sparql>\n")
+
+
+def _write_csv(variables: list[str], rows: Iterable[ox.QuerySolution], out: CappedBuffer) -> None:
+    out.write((",".join(_csv_field(v) for v in variables) + "\r\n").encode())
+    for solution in rows:
+        out.write((",".join(_csv_term(solution[v]) for v in variables) + "\r\n").encode())
+
+
+def _write_tsv(variables: list[str], rows: Iterable[ox.QuerySolution], out: CappedBuffer) -> None:
+    out.write(("\t".join("?" + v for v in variables) + "\n").encode())
+    for solution in rows:
+        out.write(("\t".join(_tsv_term(solution[v]) for v in variables) + "\n").encode())
+
+
+_WRITERS: dict[str, Callable[[list[str], Iterable[ox.QuerySolution], CappedBuffer], None]] = {
+    RESULTS_JSON.name: _write_json,
+    RESULTS_XML.name: _write_xml,
+    RESULTS_CSV.name: _write_csv,
+    RESULTS_TSV.name: _write_tsv,
+}
+
+
+def write_solutions(
+    solutions: ox.QuerySolutions, fmt: ResultsFormat, *, max_rows: int, max_bytes: int
+) -> tuple[bytes, int]:
+    """Serialise SELECT solutions; returns the bytes and the row count."""
+    variables = [v.value for v in solutions.variables]
+    out = CappedBuffer(max_bytes)
+    counter = [0]
+    _WRITERS[fmt.name](variables, _capped_rows(solutions, max_rows, counter), out)
+    return out.getvalue(), counter[0]
+
+
+def write_boolean(value: bool, fmt: ResultsFormat) -> bytes:
+    """Serialise an ASK answer."""
+    if fmt is RESULTS_JSON:
+        return b'{"head":{},"boolean":' + (b"true" if value else b"false") + b"}"
+    if fmt is RESULTS_XML:
+        word = "true" if value else "false"
+        return f"{_XML_HEAD}<head/>\n<boolean>{word}</boolean>\n</sparql>\n".encode()
+    if fmt is RESULTS_CSV:
+        return b"_askResult\r\n" + (b"true" if value else b"false") + b"\r\n"
+    return b"?_askResult\n" + (b"true" if value else b"false") + b"\n"
+
+
+def write_triples(
+    triples: Iterable[ox.Triple], syntax: RdfSyntax, *, max_rows: int, max_bytes: int
+) -> tuple[bytes, int]:
+    """Serialise CONSTRUCT/DESCRIBE triples; returns the bytes and the triple count."""
+    out = CappedBuffer(max_bytes)
+    counter = [0]
+    ox.serialize(
+        _capped_rows(triples, max_rows, counter),
+        output=cast(IO[bytes], out),
+        format=syntax.oxigraph,
+        prefixes=PREFIXES if syntax.oxigraph in _PREFIXED else None,
+    )
+    return out.getvalue(), counter[0]
+
+
+_PREFIXED = {ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG, ox.RdfFormat.RDF_XML}

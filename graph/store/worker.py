@@ -1,0 +1,161 @@
+"""A query worker: a forked copy of the engine's in-memory store that answers queries.
+
+Workers are forked by the engine, so each starts with a copy-on-write replica of the store at the
+engine's current version, and follows the change log to stay current. A query that runs past its
+time limit is stopped by killing its worker (pyoxigraph cannot cancel a running query); one that
+allocates past its memory budget fails inside the worker only. Either way the service goes on and
+the engine forks a replacement.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import resource
+import socket
+from typing import Any
+
+import pyoxigraph as ox
+
+from ijkg.graph.errors import ResultTooLarge
+from ijkg.graph.formats import RdfSyntax, ResultsFormat, rdf_syntax_for_name, results_format_for
+from ijkg.graph.namespaces import PREFIXES
+from ijkg.graph.store import wire
+from ijkg.graph.store.changelog import ChangeLogReader
+from ijkg.graph.store.results import write_boolean, write_solutions, write_triples
+
+_LOCATION = re.compile(r"(?:error at |line )(\d+)[:, ](?:column )?(\d+)")
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def _virtual_memory() -> int:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[0]) * _PAGE
+
+
+class _MemoryBudget:
+    """Caps what one request may allocate beyond what the process already maps (RLIMIT_AS)."""
+
+    def __init__(self, megabytes: int) -> None:
+        self.limit = megabytes * 1024 * 1024
+
+    def __enter__(self) -> None:
+        resource.setrlimit(
+            resource.RLIMIT_AS, (_virtual_memory() + self.limit, resource.RLIM_INFINITY)
+        )
+
+    def __exit__(self, *exc: object) -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+
+
+def syntax_location(message: str) -> tuple[int | None, int | None]:
+    """Line and column (1-based) in a pyoxigraph SPARQL syntax error message, if any."""
+    match = _LOCATION.search(message)
+    if match is None:
+        return None, None
+    return int(match.group(1)), int(match.group(2))
+
+
+def _graphs(names: list[str] | None) -> list[ox.NamedNode | ox.BlankNode | ox.DefaultGraph] | None:
+    return None if names is None else [ox.NamedNode(n) for n in names]
+
+
+class Worker:
+    """Answers requests from the service on one socket, one at a time."""
+
+    def __init__(self, store: ox.Store, log: ChangeLogReader) -> None:
+        self.store = store
+        self.log = log
+
+    def handle(self, header: dict[str, Any], body: bytes) -> tuple[dict[str, Any], bytes]:
+        self.log.catch_up(self.store, int(header.get("min_version", 0)))
+        op = header.get("op")
+        if op == "query":
+            return self._query(header)
+        if op == "version":
+            return {"ok": True, "version": self.log.version}, b""
+        return {"ok": False, "error": "protocol", "message": f"unknown op {op!r}"}, b""
+
+    def _query(self, request: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
+        results_fmt: ResultsFormat | None = (
+            results_format_for(request["results"]) if request.get("results") else None
+        )
+        rdf_fmt: RdfSyntax | None = (
+            rdf_syntax_for_name(request["rdf"]) if request.get("rdf") else None
+        )
+        max_rows = int(request["max_rows"])
+        max_bytes = int(request["max_bytes"])
+        kwargs: dict[str, Any] = {"base_iri": request.get("base_iri"), "prefixes": None}
+        default = request.get("default")
+        named = request.get("named")
+        if default is None and named is None:
+            kwargs["use_default_graph_as_union"] = True
+        else:
+            kwargs["default_graph"] = _graphs(default) if default is not None else []
+            kwargs["named_graphs"] = _graphs(named) if named is not None else []
+        if request.get("prefixes"):
+            kwargs["prefixes"] = PREFIXES
+        version = self.log.version
+        try:
+            with _MemoryBudget(int(request["memory_mb"])):
+                result = self.store.query(request["sparql"], **kwargs)
+                if isinstance(result, ox.QuerySolutions):
+                    if results_fmt is None:
+                        return _not_acceptable("select")
+                    body, rows = write_solutions(
+                        result, results_fmt, max_rows=max_rows, max_bytes=max_bytes
+                    )
+                    return _answer("select", results_fmt.media_type, rows, version), body
+                if isinstance(result, ox.QueryBoolean):
+                    if results_fmt is None:
+                        return _not_acceptable("ask")
+                    return _answer("ask", results_fmt.media_type, 1, version), write_boolean(
+                        bool(result), results_fmt
+                    )
+                if rdf_fmt is None:
+                    return _not_acceptable("graph")
+                body, rows = write_triples(result, rdf_fmt, max_rows=max_rows, max_bytes=max_bytes)
+                return _answer("graph", rdf_fmt.media_type, rows, version), body
+        except SyntaxError as exc:
+            line, column = syntax_location(str(exc))
+            return {
+                "ok": False,
+                "error": "syntax",
+                "message": str(exc),
+                "line": line,
+                "column": column,
+            }, b""
+        except ResultTooLarge as exc:
+            return {"ok": False, "error": "too_large", "message": str(exc)}, b""
+        except MemoryError:
+            return {
+                "ok": False,
+                "error": "memory",
+                "message": "the query needed more memory than one query may use",
+            }, b""
+        except (OSError, ValueError, TypeError, RuntimeError) as exc:
+            # pyoxigraph reports evaluation errors (e.g. a bad regex, an unsupported feature) as
+            # OSError/ValueError/RuntimeError.
+            return {"ok": False, "error": "evaluation", "message": str(exc)}, b""
+
+
+def _answer(form: str, media_type: str, rows: int, version: int) -> dict[str, Any]:
+    return {"ok": True, "form": form, "media_type": media_type, "rows": rows, "version": version}
+
+
+def _not_acceptable(form: str) -> tuple[dict[str, Any], bytes]:
+    return {"ok": False, "error": "not_acceptable", "form": form}, b""
+
+
+def serve(worker: Worker, socket_path: str) -> None:
+    """Connect to the service, say hello, then answer until the service hangs up."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.connect(socket_path)
+    wire.send(sock, {"hello": True, "pid": os.getpid(), "version": worker.log.version})
+    while True:
+        try:
+            header, body = wire.recv(sock)
+        except (EOFError, ConnectionError):
+            return
+        reply, payload = worker.handle(header, body)
+        wire.send(sock, reply, payload)
