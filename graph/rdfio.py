@@ -7,14 +7,19 @@ remote contexts (a fetch), and nesting deep enough to exhaust a parser's stack.
 
 from __future__ import annotations
 
+import io
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import IO, TYPE_CHECKING
 
 import pyoxigraph as ox
 
 from ijkg.graph.errors import RdfSyntaxError
 from ijkg.graph.formats import JSONLD, RDFXML, RdfSyntax
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 MAX_NESTING = 256
 _DOCTYPE = re.compile(rb"<!DOCTYPE|<!ENTITY", re.IGNORECASE)
@@ -86,16 +91,42 @@ def precheck(data: bytes, options: ParseOptions) -> None:
             )
 
 
-def iter_quads(data: bytes, options: ParseOptions) -> Iterator[ox.Quad]:
+class _CountingReader(io.RawIOBase):
+    """Feeds bytes to the parser and reports how far it has read (for progress bars)."""
+
+    def __init__(self, data: bytes, progress: Callable[[int], None]) -> None:
+        self._data = memoryview(data)
+        self._position = 0
+        self._progress = progress
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        target = memoryview(buffer).cast("B")
+        n = min(len(target), len(self._data) - self._position)
+        target[:n] = self._data[self._position : self._position + n]
+        self._position += n
+        self._progress(n)
+        return n
+
+
+def iter_quads(
+    data: bytes, options: ParseOptions, *, progress: Callable[[int], None] | None = None
+) -> Iterator[ox.Quad]:
     """Parse ``data``, yielding quads as they are read. Raises ``RdfSyntaxError``.
 
     Blank-node labels are replaced by fresh ones, so two submissions never share a blank node.
+    ``progress`` is called with the number of bytes read, as the parser reads them.
     """
     precheck(data, options)
     target = ox.NamedNode(options.default_graph) if options.default_graph else None
+    source: bytes | IO[bytes] = data
+    if progress is not None:
+        source = io.BufferedReader(_CountingReader(data, progress), buffer_size=1 << 20)
     try:
         for quad in ox.parse(
-            input=data,
+            input=source,
             format=options.syntax.oxigraph,
             base_iri=options.base_iri,
             rename_blank_nodes=True,

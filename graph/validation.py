@@ -12,9 +12,11 @@ from functools import lru_cache
 from typing import Literal
 
 import pyshacl
-from rdflib import Graph, URIRef
+from rdflib import BNode, Graph, URIRef
+from rdflib import Literal as RdfLiteral
 from rdflib.namespace import RDF, SH
 from rdflib.term import Node
+from rdflib.util import from_n3
 
 from ijkg.graph.bundle import DATA_SHAPES_FILE, ONTOLOGY_SHAPES_FILE, bundle_files
 
@@ -136,3 +138,33 @@ def validate_ontology() -> ValidationReport:
 def shape_iri(result: ValidationResult) -> URIRef:
     """The IRI of the shape a result came from (``sh:sourceShape``)."""
     return URIRef(result.source_shape.strip("<>"))
+
+
+def _term(n3: str) -> Node:
+    term = from_n3(n3)
+    if not isinstance(term, Node):
+        raise ValueError(f"not an RDF term: {n3!r}")
+    return term
+
+
+def report_graph(report: ValidationReport) -> Graph:
+    """The report in the standard SHACL vocabulary (``sh:ValidationReport``), for machines."""
+    graph = Graph()
+    graph.bind("sh", SH)
+    root = BNode()
+    graph.add((root, RDF.type, SH.ValidationReport))
+    graph.add((root, SH.conforms, RdfLiteral(report.conforms)))
+    for result in report.results:
+        node = BNode()
+        graph.add((root, SH.result, node))
+        graph.add((node, RDF.type, SH.ValidationResult))
+        graph.add((node, SH.resultSeverity, SH[result.severity]))
+        graph.add((node, SH.focusNode, _term(result.focus_node)))
+        graph.add((node, SH.sourceShape, _term(result.source_shape)))
+        graph.add((node, SH.sourceConstraintComponent, URIRef(result.constraint)))
+        graph.add((node, SH.resultMessage, RdfLiteral(result.message)))
+        if result.path:
+            graph.add((node, SH.resultPath, _term(result.path)))
+        if result.value:
+            graph.add((node, SH.value, _term(result.value)))
+    return graph

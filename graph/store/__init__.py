@@ -1,0 +1,16 @@
+"""Stores behind ijkg: the ``Store`` interface and its implementations, chosen by settings."""
+
+from __future__ import annotations
+
+from ijkg.graph.settings import Settings
+from ijkg.graph.store.base import Store
+
+
+async def open_store(settings: Settings) -> Store:
+    """Open the store the settings ask for (``IJKG_STORE``)."""
+    from ijkg.graph.store.embedded import EmbeddedStore
+
+    return await EmbeddedStore.open(settings)
+
+
+__all__ = ["Store", "open_store"]

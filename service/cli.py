@@ -1,0 +1,378 @@
+"""The ``ijkg`` command: serve, load, validate, query and export the knowledge graph.
+
+Each command is a thin shell over ``ijkg.graph``; the store is the one ``IJKG_DATA_DIR`` points at
+(or ``--data-dir``). Only one process may have a store open: stop ``ijkg serve`` before loading
+into its store from the command line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+from rich.table import Table
+
+from ijkg.graph.bootstrap import ensure_bundle
+from ijkg.graph.errors import (
+    IjkgError,
+    QueryError,
+    QuerySyntaxError,
+    RdfSyntaxError,
+    StoreError,
+    UnsupportedFormat,
+    ValidationFailed,
+)
+from ijkg.graph.formats import (
+    RDF_SYNTAXES,
+    RESULTS_JSON,
+    RdfSyntax,
+    rdf_syntax_for_name,
+    results_format_for,
+)
+from ijkg.graph.gate import commit_validated, validate_change
+from ijkg.graph.loading import read_rdf_file
+from ijkg.graph.query import QueryPolicy, run_query
+from ijkg.graph.rdfio import find_line
+from ijkg.graph.settings import Settings
+from ijkg.graph.store import Store, open_store
+from ijkg.graph.store.base import Delta
+from ijkg.graph.store.changelog import serialize_quads
+from ijkg.graph.terms import from_sparql_json
+from ijkg.graph.validation import ValidationReport, report_graph
+
+app = typer.Typer(
+    name="ijkg",
+    help="The India–Japan knowledge graph: serve it, load and validate data, query and export it.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+err = Console(stderr=True)
+out = Console()
+T = TypeVar("T")
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir", help="Store directory (default: IJKG_DATA_DIR or a per-user data folder)."
+    ),
+]
+InputFormat = Annotated[
+    str | None,
+    typer.Option(
+        "--input-format",
+        "-i",
+        help="Syntax of the files when the extension does not tell: "
+        + ", ".join(s.name for s in RDF_SYNTAXES),
+    ),
+]
+GraphOption = Annotated[
+    str | None,
+    typer.Option(
+        "--graph",
+        "-g",
+        help="Named graph for triples outside any graph "
+        "(default: https://w3id.org/ijkg/graph/<file-name>).",
+    ),
+]
+
+
+def _settings(data_dir: Path | None, **overrides: Any) -> Settings:
+    values = {k: v for k, v in overrides.items() if v is not None}
+    if data_dir is not None:
+        values["data_dir"] = data_dir
+    return Settings(**values)
+
+
+def _with_store(settings: Settings, work: Callable[[Store], Awaitable[T]]) -> T:
+    """Open the store (loading the bundled graph on first use), run ``work``, close it."""
+
+    async def run() -> T:
+        store = await open_store(settings)
+        try:
+            await ensure_bundle(store)
+            return await work(store)
+        finally:
+            await store.close()
+
+    return asyncio.run(run())
+
+
+def _fail(message: str, code: int) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+# --- serve -------------------------------------------------------------------------------------
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to bind (IJKG_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on (IJKG_PORT).")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Start the HTTP service (SPARQL, entities, changes) on the store, loading the bundled graph
+    on first start."""
+    import uvicorn
+
+    from ijkg.service.app import create_app
+
+    settings = _settings(data_dir, host=host, port=port)
+    print(
+        f"ijkg: serving the India–Japan knowledge graph on http://{settings.host}:{settings.port} "
+        f"(store: {settings.data_dir}); SPARQL at /sparql, API docs at /docs",
+        flush=True,
+    )
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+
+
+# --- load and validate --------------------------------------------------------------------------
+
+
+def _read_files(
+    files: list[Path], input_format: str | None, graph: str | None, *, show_progress: bool
+) -> Delta:
+    syntax: RdfSyntax | None = rdf_syntax_for_name(input_format) if input_format else None
+    quads = []
+    total = sum(f.stat().st_size for f in files)
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        disable=not show_progress or total < 1 << 20,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("reading", total=total)
+        for path in files:
+            bar.update(task, description=f"reading {path.name}")
+            quads += read_rdf_file(
+                path, syntax=syntax, graph=graph, progress=lambda n: bar.advance(task, n)
+            )
+    return Delta(adds=tuple(quads))
+
+
+def _print_report(report: ValidationReport, files: list[Path], fmt: str) -> None:
+    if fmt == "json":
+        from ijkg.service.problems import report_json
+
+        out.print_json(json.dumps(report_json(report)))
+        return
+    if fmt in ("turtle", "ttl", "jsonld", "json-ld"):
+        syntax = "json-ld" if fmt.startswith("json") else "turtle"
+        sys.stdout.write(report_graph(report).serialize(format=syntax))
+        return
+    texts = {path: path.read_text(encoding="utf-8", errors="replace") for path in files}
+    for result in report.results:
+        where = ""
+        iri = result.focus_node.strip("<>")
+        for path, text in texts.items():
+            line = find_line(text, iri)
+            if line is not None:
+                where = f"{path}:{line}: "
+                break
+        colour = "red" if result.severity == "Violation" else "yellow"
+        shape = result.source_shape.strip("<>").rsplit("#", 1)[-1]
+        path_text = f" {result.path}" if result.path else ""
+        out.print(
+            f"{where}[{colour}]{result.severity}[/] {shape}: {result.focus_node}{path_text}: "
+            f"{result.message}",
+            highlight=False,
+        )
+    verdict = "conforms" if report.conforms else "does not conform"
+    out.print(
+        f"{len(report.violations)} violation(s), {len(report.warnings)} warning(s): the graph "
+        f"{verdict} with these files merged in.",
+        highlight=False,
+    )
+
+
+@app.command()
+def validate(
+    files: Annotated[list[Path], typer.Argument(help="RDF files to check.", exists=True)],
+    output_format: Annotated[
+        str, typer.Option("--format", "-f", help="Report format: text, json or turtle.")
+    ] = "text",
+    input_format: InputFormat = None,
+    graph: GraphOption = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Validate FILES as if merged into the current graph; nothing is written.
+
+    Exit status: 0 the result conforms, 1 SHACL violations, 2 unreadable input. Usable as a
+    pre-commit hook or CI step of a data repository.
+    """
+    try:
+        delta = _read_files(files, input_format, graph, show_progress=output_format == "text")
+    except (RdfSyntaxError, UnsupportedFormat, OSError) as exc:
+        raise _fail(str(exc), 2) from None
+    try:
+        report = _with_store(_settings(data_dir), lambda store: validate_change(store, delta))
+    except StoreError as exc:
+        raise _fail(str(exc), 2) from None
+    _print_report(report, files, output_format)
+    raise typer.Exit(0 if report.conforms else 1)
+
+
+@app.command()
+def load(
+    files: Annotated[list[Path], typer.Argument(help="RDF files to add.", exists=True)],
+    input_format: InputFormat = None,
+    graph: GraphOption = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Add FILES to the store, through the same SHACL gate as every other write: if the graph
+    would not conform afterwards, nothing is written and the report says why (exit 1)."""
+    try:
+        delta = _read_files(files, input_format, graph, show_progress=True)
+    except (RdfSyntaxError, UnsupportedFormat, OSError) as exc:
+        raise _fail(str(exc), 2) from None
+    meta = {"who": getpass.getuser(), "why": "ijkg load " + " ".join(f.name for f in files)}
+    try:
+        commit, report = _with_store(
+            _settings(data_dir), lambda store: commit_validated(store, delta, meta=meta)
+        )
+    except ValidationFailed as exc:
+        _print_report(exc.report, files, "text")
+        raise _fail("nothing was loaded", 1) from None
+    except StoreError as exc:
+        raise _fail(str(exc), 2) from None
+    out.print(
+        f"loaded {commit.added} new triple(s) from {len(files)} file(s); the graph is now at "
+        f"version {commit.version_after} ({len(report.warnings)} warning(s))",
+        highlight=False,
+    )
+
+
+# --- query and export ---------------------------------------------------------------------------
+
+
+@app.command()
+def query(
+    text: Annotated[
+        str | None, typer.Argument(help="The SPARQL query ('-' reads it from stdin).")
+    ] = None,
+    file: Annotated[
+        Path | None, typer.Option("--file", help="Read the query from a file.", exists=True)
+    ] = None,
+    output_format: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            "-f",
+            help="table (default), or a results format (json, xml, csv, tsv) for SELECT/ASK, or an "
+            "RDF syntax (turtle, ntriples, jsonld, rdfxml, trig, nquads) for CONSTRUCT/DESCRIBE.",
+        ),
+    ] = "table",
+    data_dir: DataDir = None,
+) -> None:
+    """Run a SPARQL query on the store and print the answer. The default graph is the union of
+    all named graphs."""
+    if file is not None:
+        sparql = file.read_text(encoding="utf-8")
+    elif text == "-" or text is None:
+        sparql = sys.stdin.read()
+    else:
+        sparql = text
+    settings = _settings(data_dir)
+    table = output_format == "table"
+    try:
+        results = RESULTS_JSON if table else _optional(results_format_for, output_format)
+        rdf = (
+            rdf_syntax_for_name("turtle")
+            if table
+            else _optional(rdf_syntax_for_name, output_format)
+        )
+    except UnsupportedFormat as exc:
+        raise _fail(str(exc), 2) from None
+    if results is None and rdf is None:
+        raise _fail(f"unknown format {output_format!r}", 2)
+    try:
+        answer = _with_store(
+            settings,
+            lambda store: run_query(
+                store,
+                sparql,
+                policy=QueryPolicy.from_settings(settings),
+                results=results,
+                rdf=rdf,
+            ),
+        )
+    except (QueryError, StoreError, UnsupportedFormat) as exc:
+        where = ""
+        if isinstance(exc, QuerySyntaxError) and exc.line is not None:
+            where = f" (line {exc.line}, column {exc.column})"
+        raise _fail(f"{exc}{where}", 1) from None
+    if table and answer.form != "graph":
+        _print_table(json.loads(answer.body))
+    else:
+        sys.stdout.buffer.write(answer.body)
+        if not answer.body.endswith(b"\n"):
+            sys.stdout.buffer.write(b"\n")
+
+
+def _optional(parse: Callable[[str], T], name: str) -> T | None:
+    try:
+        return parse(name)
+    except UnsupportedFormat:
+        return None
+
+
+def _print_table(data: dict[str, Any]) -> None:
+    if "boolean" in data:
+        out.print("true" if data["boolean"] else "false")
+        return
+    variables = data["head"]["vars"]
+    table = Table(*variables, show_lines=False)
+    rows = data["results"]["bindings"]
+    for row in rows:
+        table.add_row(*(str(from_sparql_json(row[v])) if v in row else "" for v in variables))
+    out.print(table)
+    out.print(f"{len(rows)} row(s)", highlight=False)
+
+
+@app.command()
+def export(
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")
+    ] = None,
+    graph: Annotated[
+        list[str] | None, typer.Option("--graph", "-g", help="Only these named graphs.")
+    ] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Write every named graph (or the ones given) as N-Quads: a complete backup that
+    ``ijkg load`` reads back."""
+
+    async def dump(store: Store) -> bytes:
+        names = graph or await store.graph_names()
+        chunks = [serialize_quads(await store.graph_quads(name)) for name in names]
+        return b"".join(chunks)
+
+    try:
+        data = _with_store(_settings(data_dir), dump)
+    except IjkgError as exc:
+        raise _fail(str(exc), 1) from None
+    if output is None:
+        sys.stdout.buffer.write(data)
+    else:
+        output.write_bytes(data)
+        quads = data.count(b"\n")
+        err.print(f"wrote {quads:,} quads to {output}", highlight=False)
+
+
+def main() -> None:
+    """Entry point of the ``ijkg`` console script."""
+    app()
+
+
+__all__ = ["app", "main"]

@@ -1,0 +1,154 @@
+"""Errors as problem details (RFC 9457): one mapping from the graph layer's errors to HTTP.
+
+Every error response is ``application/problem+json`` with a ``type`` under
+``https://w3id.org/ijkg/problems/``, a ``title``, the ``status``, a ``detail`` a person can act on,
+and extra members where they help (``line``/``column`` of a syntax error, the SHACL ``report``).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from ijkg.graph import errors
+from ijkg.graph.validation import ValidationReport
+
+PROBLEM_BASE = "https://w3id.org/ijkg/problems/"
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+RETRY_AFTER_S = 2
+
+
+def problem(
+    status: int,
+    slug: str,
+    title: str,
+    detail: str,
+    *,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> Response:
+    body = {"type": PROBLEM_BASE + slug, "title": title, "status": status, "detail": detail}
+    body.update({k: v for k, v in extra.items() if v is not None})
+    return Response(
+        json.dumps(body, ensure_ascii=False, indent=1).encode(),
+        status_code=status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=headers,
+    )
+
+
+def report_json(report: ValidationReport) -> dict[str, Any]:
+    """A SHACL report as JSON for people and programs."""
+    return {
+        "conforms": report.conforms,
+        "violations": len(report.violations),
+        "warnings": len(report.warnings),
+        "results": [
+            {
+                "severity": r.severity,
+                "focusNode": r.focus_node,
+                "path": r.path,
+                "value": r.value,
+                "sourceShape": r.source_shape,
+                "constraint": r.constraint,
+                "message": r.message,
+            }
+            for r in report.results
+        ],
+    }
+
+
+_RETRY = {"Retry-After": str(RETRY_AFTER_S)}
+
+
+def to_problem(exc: errors.IjkgError) -> Response:
+    """The problem details for one of the graph layer's errors."""
+    detail = str(exc)
+    if isinstance(exc, errors.QuerySyntaxError):
+        return problem(
+            400, "query-syntax", "Malformed query", detail, line=exc.line, column=exc.column
+        )
+    if isinstance(exc, errors.RdfSyntaxError):
+        return problem(
+            400,
+            "rdf-syntax",
+            "Malformed RDF",
+            detail,
+            line=exc.line,
+            column=exc.column,
+        )
+    if isinstance(exc, errors.QueryRefused):
+        return problem(400, "query-refused", "Query refused", detail)
+    if isinstance(exc, errors.QueryTooLarge):
+        return problem(413, "query-too-large", "Query too large", detail)
+    if isinstance(exc, errors.QueryTimeout):
+        return problem(503, "query-timeout", "Query timed out", detail, headers=_RETRY)
+    if isinstance(exc, errors.QueryOverloaded):
+        return problem(503, "overloaded", "Too many queries", detail, headers=_RETRY)
+    if isinstance(exc, errors.QueryAborted):
+        return problem(503, "query-aborted", "Query stopped", detail, headers=_RETRY)
+    if isinstance(exc, errors.ResultTooLarge):
+        return problem(422, "result-too-large", "Result too large", detail)
+    if isinstance(exc, errors.NotAcceptable):
+        return problem(406, "not-acceptable", "Not acceptable", detail, form=exc.form)
+    if isinstance(exc, errors.UnsupportedFormat):
+        return problem(415, "unsupported-media-type", "Unsupported media type", detail)
+    if isinstance(exc, errors.QueryError):
+        return problem(400, "query-evaluation", "Query could not be evaluated", detail)
+    if isinstance(exc, errors.ValidationFailed):
+        return problem(
+            422,
+            "shacl-violation",
+            "The change violates the shapes",
+            detail,
+            report=report_json(exc.report),
+        )
+    if isinstance(exc, errors.VersionConflict):
+        return problem(
+            409,
+            "version-conflict",
+            "The graph changed",
+            detail,
+            expected=exc.expected,
+            actual=exc.actual,
+        )
+    if isinstance(exc, errors.StoreLocked | errors.StoreUnavailable):
+        return problem(503, "store-unavailable", "Store unavailable", detail, headers=_RETRY)
+    return problem(500, "store-error", "Store error", detail)
+
+
+def install(app: FastAPI) -> None:
+    """Route every error through problem details."""
+
+    async def on_ijkg_error(_request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, errors.IjkgError)  # noqa: S101 - registered for this type only
+        return to_problem(exc)
+
+    async def on_http_error(_request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)  # noqa: S101
+        slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
+        return problem(
+            exc.status_code,
+            slug,
+            str(exc.detail) if exc.status_code != 404 else "Not found",
+            str(exc.detail),
+            headers=dict(exc.headers) if exc.headers else None,
+        )
+
+    async def on_request_validation(_request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)  # noqa: S101
+        problems = [
+            {"where": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg", "")}
+            for e in exc.errors()
+        ]
+        detail = "; ".join(f"{p['where']}: {p['message']}" for p in problems)
+        return problem(400, "bad-request", "Bad request", detail, errors=problems)
+
+    app.add_exception_handler(errors.IjkgError, on_ijkg_error)
+    app.add_exception_handler(StarletteHTTPException, on_http_error)
+    app.add_exception_handler(RequestValidationError, on_request_validation)
