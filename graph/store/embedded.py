@@ -115,6 +115,8 @@ class EmbeddedStore(Store):
             "--fsync" if self.settings.fsync else "--no-fsync",
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
+            # A query that runs out of memory aborts its worker: one line in the log, no backtrace.
+            env={**os.environ, "RUST_BACKTRACE": "0"},
             limit=2**20,
         )
         if self._engine.stdout is None:  # pragma: no cover - PIPE always gives a stream

@@ -1,0 +1,160 @@
+"""Shared fixtures: real stores on disk (driven from sync tests through a portal) and a real
+uvicorn server on 127.0.0.1 started the way users start it (``ijkg serve``)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+from anyio.from_thread import BlockingPortal, start_blocking_portal
+
+from ijkg.graph.bootstrap import ensure_bundle
+from ijkg.graph.settings import Settings
+from ijkg.graph.store import Store, open_store
+
+T = TypeVar("T")
+
+
+class SyncStore:
+    """A store driven from synchronous test code: ``s.run(store.select, query)``."""
+
+    def __init__(self, portal: BlockingPortal, store: Store, settings: Settings) -> None:
+        self.portal = portal
+        self.store = store
+        self.settings = settings
+
+    def run(self, fn: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
+        return self.portal.call(lambda: fn(*args, **kwargs))
+
+    def select(self, sparql: str) -> list[dict[str, Any]]:
+        return self.run(self.store.select, sparql)
+
+    def close(self) -> None:
+        self.portal.call(self.store.close)
+
+
+@pytest.fixture(scope="session")
+def portal() -> Iterator[BlockingPortal]:
+    with start_blocking_portal() as running:
+        yield running
+
+
+def store_settings(data_dir: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {"data_dir": data_dir, "query_workers": 2, "fsync": False}
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture
+def open_test_store(portal: BlockingPortal, tmp_path: Path) -> Iterator[Callable[..., SyncStore]]:
+    """Open stores on fresh directories (or a given one); all are closed after the test."""
+    opened: list[SyncStore] = []
+
+    def factory(
+        data_dir: Path | None = None, *, bundle: bool = False, **overrides: Any
+    ) -> SyncStore:
+        settings = store_settings(data_dir or tmp_path / f"store-{len(opened)}", **overrides)
+        store = portal.call(open_store, settings)
+        sync = SyncStore(portal, store, settings)
+        opened.append(sync)
+        if bundle:
+            sync.run(ensure_bundle, store)
+        return sync
+
+    yield factory
+    for sync in opened:
+        sync.close()
+
+
+@pytest.fixture(scope="session")
+def bundled_store(
+    portal: BlockingPortal, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[SyncStore]:
+    """One store holding the bundled graph, shared by read-only tests."""
+    settings = store_settings(tmp_path_factory.mktemp("bundled"))
+    store = portal.call(open_store, settings)
+    sync = SyncStore(portal, store, settings)
+    sync.run(ensure_bundle, store)
+    yield sync
+    sync.close()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Server:
+    base_url: str
+    data_dir: Path
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def client(self, **kwargs: Any) -> httpx.Client:
+        return httpx.Client(base_url=self.base_url, timeout=60, **kwargs)
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+
+def start_server(data_dir: Path, log: Path, env: dict[str, str] | None = None) -> Server:
+    port = free_port()
+    full_env = {**os.environ, **(env or {})}
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "ijkg.service",
+                "serve",
+                "--port",
+                str(port),
+                "--data-dir",
+                str(data_dir),
+            ],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            env=full_env,
+        )
+    server = Server(f"http://127.0.0.1:{port}", data_dir, process, log)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"ijkg serve exited: {log.read_text()}")
+        try:
+            if httpx.get(server.base_url + "/health", timeout=2).status_code == 200:
+                return server
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    process.kill()
+    raise RuntimeError(f"ijkg serve did not come up: {log.read_text()}")
+
+
+def stop_server(server: Server) -> None:
+    server.process.terminate()
+    try:
+        server.process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        server.process.wait()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A real ``ijkg serve`` on 127.0.0.1 with the bundled graph, shared by read-only tests."""
+    root = tmp_path_factory.mktemp("server")
+    running = start_server(root / "store", root / "server.log", {"IJKG_FSYNC": "false"})
+    yield running
+    stop_server(running)

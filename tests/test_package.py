@@ -1,0 +1,71 @@
+"""The distribution: one import root, data files inside the wheel, the console script."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> zipfile.ZipFile:
+    out = tmp_path_factory.mktemp("wheel")
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(out),
+            str(ROOT),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    (built,) = out.glob("ijkg-*.whl")
+    return zipfile.ZipFile(built)
+
+
+def test_everything_installs_under_the_ijkg_namespace(wheel: zipfile.ZipFile) -> None:
+    tops = {name.split("/", 1)[0] for name in wheel.namelist()}
+    assert tops == {"ijkg", next(t for t in tops if t.endswith(".dist-info"))}
+    names = set(wheel.namelist())
+    for module in ("graph", "service", "ontology", "shapes"):
+        assert f"ijkg/{module}/__init__.py" in names
+        assert f"ijkg/{module}/py.typed" in names
+
+
+def test_the_bundled_data_ships_inside_the_wheel(wheel: zipfile.ZipFile) -> None:
+    names = set(wheel.namelist())
+    for folder, pattern in (("ontology", ".ttl"), ("shapes", ".ttl"), ("graph/data", ".trig")):
+        shipped = {n for n in names if n.startswith(f"ijkg/{folder}/") and n.endswith(pattern)}
+        local = {f"ijkg/{folder}/{p.name}" for p in (ROOT / folder).glob(f"*{pattern}")}
+        assert shipped == local
+    assert "ijkg/graph/sources/india-japan-new-chapter.txt" in names
+    assert "ijkg/graph/sources/india-japan-new-chapter.sentences.json" in names
+
+
+def test_the_console_script_is_declared(wheel: zipfile.ZipFile) -> None:
+    (entry_points,) = [n for n in wheel.namelist() if n.endswith("entry_points.txt")]
+    text = wheel.read(entry_points).decode()
+    assert "ijkg = ijkg.service.cli:main" in text
+
+
+@pytest.mark.parametrize("command", ["serve", "load", "validate", "query", "export"])
+def test_every_command_explains_itself(command: str) -> None:
+    shown = subprocess.run(
+        [sys.executable, "-m", "ijkg.service", command, "--help"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    assert "Usage:" in shown.stdout
+    assert len(shown.stdout.splitlines()) > 5
