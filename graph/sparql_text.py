@@ -1,21 +1,44 @@
 """A light lexical pass over SPARQL text, run before the real parser ever sees it.
 
 It decodes ``\\u``/``\\U`` escapes the way SPARQL does before parsing (so ``\\u0053ERVICE`` is
-``SERVICE``), measures bracket nesting (deep nesting crashes some parsers), and lists the keywords
-and ``FROM`` graph names outside strings, IRIs and comments. It never evaluates anything.
+``SERVICE``), tokenises the text (strings, IRIs, prefixed names, variables, brackets; comments
+dropped), measures bracket nesting (deep nesting crashes some parsers), and lists the keywords and
+``FROM`` graph names. It never evaluates anything; the update planner builds on the tokens.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Literal
 
 from ijkg.graph.errors import QuerySyntaxError, QueryTooLarge
 
 _ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
 _IRI = re.compile(r'<([^<>"{}|^`\\\x00-\x20]*)>')
-_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_NAME_CHAR = re.compile(r"[A-Za-z0-9_\-.:\u00b7\u00c0-\U000effff]")
+_NAME_CHAR = re.compile(r"[A-Za-z0-9_\-.:%\\\u00b7\u00c0-\U000effff]")
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?)")
+_NAME_START = re.compile(r"[A-Za-z_:\u00c0-\U000effff]")
+
+Kind = Literal[
+    "word", "pname", "iri", "var", "bnode", "string", "lang", "number", "open", "close", "punct"
+]
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: Kind
+    text: str  # as written (a word is upper-cased in ``value``)
+    start: int
+    end: int
+
+    @property
+    def value(self) -> str:
+        if self.kind == "word":
+            return self.text.upper()
+        if self.kind == "iri":
+            return self.text[1:-1]
+        return self.text
 
 
 def decode_escapes(text: str) -> str:
@@ -30,6 +53,83 @@ def decode_escapes(text: str) -> str:
     return _ESCAPE.sub(replace, text)
 
 
+def _string_end(text: str, i: int) -> int:
+    quote = text[i]
+    if text.startswith(quote * 3, i):
+        j = i + 3
+        while j < len(text):
+            if text[j] == "\\":
+                j += 2
+                continue
+            if text.startswith(quote * 3, j):
+                return j + 3
+            j += 1
+        return len(text)
+    j = i + 1
+    while j < len(text):
+        ch = text[j]
+        if ch == "\\":
+            j += 2
+            continue
+        if ch == quote or ch == "\n":
+            return j + 1
+        j += 1
+    return j
+
+
+def _name_end(text: str, i: int) -> int:
+    n = len(text)
+    while i < n and _NAME_CHAR.match(text[i]):
+        i += 1
+    # a name never ends with '.': that dot ends the triple
+    while text[i - 1] == ".":
+        i -= 1
+    return i
+
+
+def tokenize(text: str) -> list[Token]:
+    """The tokens of ``text`` (escape-decoded SPARQL), without comments and whitespace."""
+    tokens: list[Token] = []
+    i = 0
+    n = len(text)
+    while i < n:
+        c = text[i]
+        if c.isspace():
+            i += 1
+            continue
+        if c == "#":
+            end = text.find("\n", i)
+            i = n if end < 0 else end + 1
+            continue
+        start = i
+        kind: Kind
+        if c in "\"'":
+            i, kind = _string_end(text, i), "string"
+        elif c == "<" and (match := _IRI.match(text, i)):
+            i, kind = match.end(), "iri"
+        elif c in "({[":
+            i, kind = i + 1, "open"
+        elif c in ")}]":
+            i, kind = i + 1, "close"
+        elif c in "?$" and i + 1 < n and _NAME_CHAR.match(text[i + 1]):
+            i, kind = _name_end(text, i + 1), "var"
+        elif c == "@" and i + 1 < n and text[i + 1].isalpha():
+            i, kind = _name_end(text, i + 1), "lang"
+        elif c == "_" and text.startswith("_:", i):
+            i, kind = _name_end(text, i + 2), "bnode"
+        elif (match := _NUMBER.match(text, i)) and (c.isdigit() or match.end() > i + 1):
+            i, kind = match.end(), "number"
+        elif _NAME_START.match(c):
+            i = _name_end(text, i)
+            kind = "pname" if ":" in text[start:i] else "word"
+        elif text.startswith(("^^", "&&", "||", "!=", "<=", ">="), i):
+            i, kind = i + 2, "punct"
+        else:
+            i, kind = i + 1, "punct"
+        tokens.append(Token(kind, text[start:i], start, i))
+    return tokens
+
+
 @dataclass
 class Scan:
     """What the lexical pass found."""
@@ -38,77 +138,7 @@ class Scan:
     max_depth: int = 0
     # (keyword, IRI) for FROM / FROM NAMED / USING / USING NAMED / WITH / INTO / GRAPH <iri>
     graph_iris: list[tuple[str, str]] = field(default_factory=list)
-
-
-def scan(text: str) -> Scan:
-    """Tokenise just enough of ``text`` (already escape-decoded) to find keywords and nesting."""
-    result = Scan()
-    depth = 0
-    i = 0
-    n = len(text)
-    last_words: list[str] = []
-    while i < n:
-        c = text[i]
-        if c == "#":
-            end = text.find("\n", i)
-            i = n if end < 0 else end + 1
-            continue
-        if c in "\"'":
-            i = _skip_string(text, i)
-            continue
-        if c == "<":
-            match = _IRI.match(text, i)
-            if match:
-                iri = match.group(1)
-                role = _graph_role(last_words)
-                if role:
-                    result.graph_iris.append((role, iri))
-                last_words = []
-                i = match.end()
-                continue
-            i += 1
-            continue
-        if c in "({[":
-            depth += 1
-            result.max_depth = max(result.max_depth, depth)
-            last_words = []
-            i += 1
-            continue
-        if c in ")}]":
-            depth -= 1
-            last_words = []
-            i += 1
-            continue
-        if c in "?$@" or (c == "_" and i + 1 < n and text[i + 1] == ":"):
-            # variable, language tag or blank node label: skip the name
-            i += 1
-            while i < n and _NAME_CHAR.match(text[i]):
-                i += 1
-            continue
-        match = _WORD.match(text, i)
-        if match:
-            end = match.end()
-            # A prefixed name (ex:SERVICE, SERVICE:x) or a longer name is not a keyword.
-            if (
-                end < n
-                and text[end] in ":-.\u00b7"
-                and end + 1 <= n
-                and (text[end] == ":" or (end + 1 < n and _NAME_CHAR.match(text[end + 1])))
-            ):
-                i = end
-                while i < n and _NAME_CHAR.match(text[i]):
-                    i += 1
-                last_words = []
-                continue
-            word = match.group(0).upper()
-            result.keywords.append(word)
-            last_words = [*last_words[-1:], word]
-            i = end
-            continue
-        if not c.isspace():
-            last_words = []
-        i += 1
-    return result
+    tokens: list[Token] = field(default_factory=list)
 
 
 def _graph_role(words: list[str]) -> str | None:
@@ -126,29 +156,27 @@ def _graph_role(words: list[str]) -> str | None:
     return None
 
 
-def _skip_string(text: str, i: int) -> int:
-    quote = text[i]
-    if text.startswith(quote * 3, i):
-        end = i + 3
-        while True:
-            end = text.find(quote * 3, end)
-            if end < 0:
-                return len(text)
-            # an escaped quote just before the closing triple does not close it
-            backslashes = len(text[:end]) - len(text[:end].rstrip("\\"))
-            if backslashes % 2 == 0:
-                return end + 3
-            end += 1
-    j = i + 1
-    while j < len(text):
-        ch = text[j]
-        if ch == "\\":
-            j += 2
+def scan(text: str) -> Scan:
+    """Tokenise ``text`` (already escape-decoded) and find keywords, nesting and graph IRIs."""
+    result = Scan(tokens=tokenize(text))
+    depth = 0
+    last_words: list[str] = []
+    for token in result.tokens:
+        if token.kind == "word":
+            result.keywords.append(token.value)
+            last_words = [*last_words[-1:], token.value]
             continue
-        if ch == quote or ch == "\n":
-            return j + 1
-        j += 1
-    return j
+        if token.kind == "iri":
+            role = _graph_role(last_words)
+            if role:
+                result.graph_iris.append((role, token.value))
+        elif token.kind == "open":
+            depth += 1
+            result.max_depth = max(result.max_depth, depth)
+        elif token.kind == "close":
+            depth -= 1
+        last_words = []
+    return result
 
 
 def check_limits(text: str, *, max_bytes: int, max_depth: int) -> tuple[str, Scan]:

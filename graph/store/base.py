@@ -128,6 +128,14 @@ class Store(ABC):
         """
 
     @abstractmethod
+    async def update_effect(
+        self, update: str, *, write_graph: str, max_quads: int, limits: QueryLimits | None = None
+    ) -> Delta:
+        """What the SPARQL Update ``update`` would remove and add, computed on the current graph
+        without writing anything (see ``ijkg.graph.update``). Raises the query errors, with
+        ``ResultTooLarge`` when the effect is over ``max_quads``."""
+
+    @abstractmethod
     async def version(self) -> int:
         """The current graph version (it grows by one with every commit that changes something)."""
 

@@ -24,6 +24,7 @@ from ijkg.graph.errors import (
     QueryAborted,
     QueryError,
     QueryOverloaded,
+    QueryRefused,
     QuerySyntaxError,
     QueryTimeout,
     ResultTooLarge,
@@ -44,7 +45,7 @@ from ijkg.graph.store.base import (
     Store,
     StoreStats,
 )
-from ijkg.graph.store.changelog import serialize_quads
+from ijkg.graph.store.changelog import parse_quads, serialize_quads
 
 _ENGINE_START_TIMEOUT_S = 600.0  # recovery of a large store may take a while; it says when done
 
@@ -300,6 +301,24 @@ class EmbeddedStore(Store):
             )
         raise _query_error(reply)
 
+    async def update_effect(
+        self, update: str, *, write_graph: str, max_quads: int, limits: QueryLimits | None = None
+    ) -> Delta:
+        limits = limits or self.limits
+        header = {
+            "op": "update_effect",
+            "update": update,
+            "write_graph": write_graph,
+            "max_quads": max_quads,
+            "memory_mb": limits.memory_mb,
+            "min_version": self._version,
+        }
+        reply, body = await self._ask_worker(header, limits.timeout_s)
+        if not reply.get("ok"):
+            raise _query_error(reply)
+        rm = int(reply["rm"])
+        return Delta(removes=tuple(parse_quads(body[:rm])), adds=tuple(parse_quads(body[rm:])))
+
     async def version(self) -> int:
         return self._version
 
@@ -362,6 +381,8 @@ def _query_error(reply: dict[str, Any]) -> Exception:
         return ResultTooLarge(message)
     if kind == "memory":
         return QueryAborted(message)
+    if kind == "refused":
+        return QueryRefused(message)
     if kind == "not_acceptable":
         form = reply.get("form")
         return NotAcceptable(f"no acceptable format for a {form} answer", str(form))

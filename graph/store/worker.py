@@ -17,12 +17,13 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from ijkg.graph.errors import ResultTooLarge
+from ijkg.graph.errors import QueryRefused, QuerySyntaxError, ResultTooLarge
 from ijkg.graph.formats import RdfSyntax, ResultsFormat, rdf_syntax_for_name, results_format_for
 from ijkg.graph.namespaces import PREFIXES
 from ijkg.graph.store import wire
-from ijkg.graph.store.changelog import ChangeLogReader
+from ijkg.graph.store.changelog import ChangeLogReader, serialize_quads
 from ijkg.graph.store.results import write_boolean, write_solutions, write_triples
+from ijkg.graph.update import update_effect
 
 _LOCATION = re.compile(r"(?:error at |line )(\d+)[:, ](?:column )?(\d+)")
 _PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -74,6 +75,8 @@ class Worker:
             return self._query(header)
         if op == "version":
             return {"ok": True, "version": self.log.version}, b""
+        if op == "update_effect":
+            return self._update_effect(header)
         return {"ok": False, "error": "protocol", "message": f"unknown op {op!r}"}, b""
 
     def _query(self, request: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
@@ -137,6 +140,42 @@ class Worker:
             # pyoxigraph reports evaluation errors (e.g. a bad regex, an unsupported feature) as
             # OSError/ValueError/RuntimeError.
             return {"ok": False, "error": "evaluation", "message": str(exc)}, b""
+
+    def _update_effect(self, request: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
+        version = self.log.version
+        try:
+            with _MemoryBudget(int(request["memory_mb"])):
+                removes, adds = update_effect(
+                    self.store,
+                    request["update"],
+                    write_graph=request["write_graph"],
+                    max_quads=int(request["max_quads"]),
+                )
+        except SyntaxError as exc:
+            line, column = syntax_location(str(exc))
+            return {
+                "ok": False,
+                "error": "syntax",
+                "message": str(exc),
+                "line": line,
+                "column": column,
+            }, b""
+        except QuerySyntaxError as exc:
+            return {"ok": False, "error": "syntax", "message": str(exc)}, b""
+        except QueryRefused as exc:
+            return {"ok": False, "error": "refused", "message": str(exc)}, b""
+        except ResultTooLarge as exc:
+            return {"ok": False, "error": "too_large", "message": str(exc)}, b""
+        except MemoryError:
+            return {
+                "ok": False,
+                "error": "memory",
+                "message": "the update needed too much memory",
+            }, b""
+        except (OSError, ValueError, TypeError, RuntimeError) as exc:
+            return {"ok": False, "error": "evaluation", "message": str(exc)}, b""
+        removed = serialize_quads(removes)
+        return {"ok": True, "version": version, "rm": len(removed)}, removed + serialize_quads(adds)
 
 
 def _answer(form: str, media_type: str, rows: int, version: int) -> dict[str, Any]:

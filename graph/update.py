@@ -1,0 +1,537 @@
+"""SPARQL 1.1 Update as a change: what an update would remove and add, computed without writing.
+
+Every write goes through the validation gate, so an update is not executed on the store: its
+effect is computed first (the quads it would remove and add, in order, each operation seeing the
+effect of the ones before it), validated, and only then committed like any other change.
+
+The computation runs in a query worker, on its private replica, with the worker's time and memory
+limits (an update's ``WHERE`` can be as expensive as any query): each operation is planned from the
+update's tokens, its ``WHERE`` runs as a ``SELECT``, its templates are instantiated with the
+solutions, and the replica is changed as it goes so the next operation sees the result; at the end
+the replica is put back exactly as it was.
+
+Graphs: the default graph a query reads is the union of all graphs. In an update, triples written
+without ``GRAPH`` (and without ``WITH``) go to the write graph (``IJKG_WRITE_GRAPH``); triples
+deleted without ``GRAPH`` are deleted from every graph that holds them, so they are gone from the
+union. ``CLEAR DEFAULT`` therefore clears every graph, like ``CLEAR ALL``. ``LOAD`` is refused: the
+service never fetches. ``CREATE`` does nothing (graphs exist while they hold triples).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Literal
+from urllib.parse import urljoin
+
+import pyoxigraph as ox
+
+from ijkg.graph.errors import QueryRefused, QuerySyntaxError, ResultTooLarge
+from ijkg.graph.sparql_text import Token, tokenize
+
+VARIABLE = "urn:x-ijkg-template-variable:"
+
+GraphRef = str | Literal["DEFAULT", "NAMED", "ALL"]
+
+
+@dataclass
+class PatternStep:
+    """``DELETE {..} INSERT {..} WHERE {..}`` (and ``DELETE WHERE``)."""
+
+    select: str
+    default_graphs: list[str] | None
+    named_graphs: list[str] | None
+    delete: list[ox.Quad]
+    insert: list[ox.Quad]
+    kind: Literal["pattern"] = "pattern"
+
+
+@dataclass
+class DataStep:
+    """``INSERT DATA`` / ``DELETE DATA``."""
+
+    delete: list[ox.Quad] = field(default_factory=list)
+    insert: list[ox.Quad] = field(default_factory=list)
+    kind: Literal["data"] = "data"
+
+
+@dataclass
+class ClearStep:
+    """``CLEAR``/``DROP`` of a graph, the default graph, all named graphs or everything."""
+
+    target: GraphRef
+    kind: Literal["clear"] = "clear"
+
+
+@dataclass
+class CopyStep:
+    """``ADD`` (and the copying part of ``COPY``/``MOVE``): all of ``source`` into ``target``."""
+
+    source: GraphRef
+    target: str
+    kind: Literal["copy"] = "copy"
+
+
+Step = PatternStep | DataStep | ClearStep | CopyStep
+
+
+# --- planning ----------------------------------------------------------------------------------
+
+
+class _Reader:
+    """Walks the tokens of one update request."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.tokens = tokenize(text)
+        self.i = 0
+        self.prefixes: dict[str, str] = {}
+        self.base: str | None = None
+
+    def peek(self, offset: int = 0) -> Token | None:
+        j = self.i + offset
+        return self.tokens[j] if j < len(self.tokens) else None
+
+    def peek_word(self, offset: int = 0) -> str | None:
+        token = self.peek(offset)
+        return token.value if token is not None and token.kind == "word" else None
+
+    def next(self) -> Token:
+        token = self.peek()
+        if token is None:
+            raise QuerySyntaxError("the update ends too early")
+        self.i += 1
+        return token
+
+    def expect_word(self, *words: str) -> str:
+        token = self.next()
+        if token.kind != "word" or token.value not in words:
+            raise QuerySyntaxError(f"expected {' or '.join(words)} at {_where(self.text, token)}")
+        return token.value
+
+    def accept_word(self, word: str) -> bool:
+        if self.peek_word() == word:
+            self.i += 1
+            return True
+        return False
+
+    def iri(self) -> str:
+        token = self.next()
+        if token.kind == "iri":
+            return self._resolve(token.value)
+        if token.kind == "pname":
+            prefix, _, local = token.text.partition(":")
+            if prefix not in self.prefixes:
+                raise QuerySyntaxError(f"undeclared prefix {prefix}: at {_where(self.text, token)}")
+            return self.prefixes[prefix] + local.replace("\\", "")
+        raise QuerySyntaxError(f"expected an IRI at {_where(self.text, token)}")
+
+    def _resolve(self, iri: str) -> str:
+        if self.base is None or ":" in iri.split("/", 1)[0]:
+            return iri
+        return urljoin(self.base, iri)
+
+    def block(self) -> tuple[int, int]:
+        """The character span of the ``{ ... }`` block at the cursor, braces included."""
+        opening = self.next()
+        if opening.text != "{":
+            raise QuerySyntaxError(f"expected {{ at {_where(self.text, opening)}")
+        depth = 1
+        while depth:
+            token = self.next()
+            if token.kind == "open":
+                depth += 1
+            elif token.kind == "close":
+                depth -= 1
+        return opening.start, self.tokens[self.i - 1].end
+
+    def prologue(self) -> None:
+        while True:
+            word = self.peek_word()
+            if word == "PREFIX":
+                self.i += 1
+                name = self.next()
+                if name.kind != "pname" or not name.text.endswith(":"):
+                    raise QuerySyntaxError(f"expected a prefix name at {_where(self.text, name)}")
+                self.prefixes[name.text[:-1]] = self.iri()
+            elif word == "BASE":
+                self.i += 1
+                self.base = self.iri()
+            else:
+                return
+
+    def prologue_text(self) -> str:
+        lines = [f"BASE <{self.base}>"] if self.base else []
+        lines += [f"PREFIX {p}: <{iri}>" for p, iri in self.prefixes.items()]
+        return "\n".join(lines) + "\n"
+
+    def turtle_prologue(self) -> str:
+        lines = [f"@base <{self.base}> ."] if self.base else []
+        lines += [f"@prefix {p}: <{iri}> ." for p, iri in self.prefixes.items()]
+        return "\n".join(lines) + "\n"
+
+
+def _where(text: str, token: Token) -> str:
+    line = text.count("\n", 0, token.start) + 1
+    column = token.start - (text.rfind("\n", 0, token.start) + 1) + 1
+    return f"line {line}, column {column} ({token.text!r})"
+
+
+def _template_trig(reader: _Reader, span: tuple[int, int], *, variables: bool) -> str:
+    """The inside of a quad block as TriG: variables become placeholder IRIs, and the dots that
+    SPARQL lets one leave out before ``GRAPH`` are put back."""
+    start, end = span
+    parts: list[str] = []
+    depth = 0
+    last_at_top: Token | None = None
+    inner = [t for t in reader.tokens if start < t.start and t.end < end]
+    for token in inner:
+        at_graph = depth == 0 and token.kind == "word" and token.value == "GRAPH"
+        if at_graph and last_at_top is not None and last_at_top.text not in (".", "}"):
+            parts.append(" .")
+        if token.kind == "var":
+            if not variables:
+                raise QuerySyntaxError(
+                    f"variables are not allowed in DATA blocks: {_where(reader.text, token)}"
+                )
+            parts.append(f" <{VARIABLE}{token.text[1:]}>")
+        else:
+            parts.append(" " + token.text)
+        if token.kind == "open" and token.text == "{":
+            depth += 1
+        elif token.kind == "close" and token.text == "}":
+            depth -= 1
+        if depth == 0:
+            last_at_top = token
+    if last_at_top is not None and last_at_top.text not in (".", "}"):
+        parts.append(" .")
+    return reader.turtle_prologue() + "".join(parts)
+
+
+def _quads(
+    reader: _Reader, span: tuple[int, int], *, variables: bool, fresh: bool
+) -> list[ox.Quad]:
+    trig = _template_trig(reader, span, variables=variables)
+    try:
+        return list(
+            ox.parse(input=trig.encode(), format=ox.RdfFormat.TRIG, rename_blank_nodes=fresh)
+        )
+    except SyntaxError as exc:
+        raise QuerySyntaxError(f"malformed quads in the update: {exc}") from None
+
+
+def _no_blank_nodes(quads: list[ox.Quad], what: str) -> None:
+    for quad in quads:
+        if isinstance(quad.subject, ox.BlankNode) or isinstance(quad.object, ox.BlankNode):
+            raise QuerySyntaxError(f"blank nodes are not allowed in {what}")
+
+
+def _regraph(quads: list[ox.Quad], graph: str | None) -> list[ox.Quad]:
+    """Put default-graph template quads into ``graph`` (the WITH graph), if any."""
+    if graph is None:
+        return quads
+    name = ox.NamedNode(graph)
+    return [
+        ox.Quad(q.subject, q.predicate, q.object, name)
+        if isinstance(q.graph_name, ox.DefaultGraph)
+        else q
+        for q in quads
+    ]
+
+
+def _graph_ref(reader: _Reader, *, allow_named_all: bool) -> GraphRef:
+    word = reader.peek_word()
+    if word == "DEFAULT":
+        reader.i += 1
+        return "DEFAULT"
+    if allow_named_all and word in ("NAMED", "ALL"):
+        reader.i += 1
+        return "NAMED" if word == "NAMED" else "ALL"
+    reader.accept_word("GRAPH")
+    return reader.iri()
+
+
+def plan_update(text: str) -> list[Step]:
+    """The steps of an update request, in order. Raises ``QuerySyntaxError``/``QueryRefused``."""
+    reader = _Reader(text)
+    steps: list[Step] = []
+    while True:
+        reader.prologue()
+        if reader.peek() is None:
+            break
+        word = reader.peek_word()
+        if word == "LOAD":
+            raise QueryRefused(
+                "LOAD is refused: this service never fetches data from the web or disk"
+            )
+        if word in ("CLEAR", "DROP"):
+            reader.i += 1
+            reader.accept_word("SILENT")
+            steps.append(ClearStep(_graph_ref(reader, allow_named_all=True)))
+        elif word == "CREATE":
+            reader.i += 1
+            reader.accept_word("SILENT")
+            reader.expect_word("GRAPH")
+            reader.iri()
+        elif word in ("ADD", "MOVE", "COPY"):
+            reader.i += 1
+            reader.accept_word("SILENT")
+            source = _graph_ref(reader, allow_named_all=False)
+            reader.expect_word("TO")
+            target = _graph_ref(reader, allow_named_all=False)
+            if target == "DEFAULT":
+                raise QueryRefused(
+                    f"{word} ... TO DEFAULT is refused: the default graph is the union of all "
+                    "graphs; name the target graph"
+                )
+            if source != target:
+                if word in ("MOVE", "COPY"):
+                    steps.append(ClearStep(str(target)))
+                steps.append(CopyStep(source, str(target)))
+                if word == "MOVE":
+                    steps.append(ClearStep(source))
+        elif word in ("INSERT", "DELETE") and reader.peek_word(1) == "DATA":
+            reader.i += 2
+            span = reader.block()
+            if word == "INSERT":
+                steps.append(DataStep(insert=_quads(reader, span, variables=False, fresh=True)))
+            else:
+                quads = _quads(reader, span, variables=False, fresh=False)
+                _no_blank_nodes(quads, "DELETE DATA")
+                steps.append(DataStep(delete=quads))
+        elif word == "DELETE" and reader.peek_word(1) == "WHERE":
+            reader.i += 2
+            span = reader.block()
+            template = _quads(reader, span, variables=True, fresh=False)
+            _no_blank_nodes(template, "DELETE WHERE")
+            where = text[span[0] : span[1]]
+            steps.append(
+                PatternStep(
+                    select=f"{reader.prologue_text()}SELECT * WHERE {where}",
+                    default_graphs=None,
+                    named_graphs=None,
+                    delete=template,
+                    insert=[],
+                )
+            )
+        elif word in ("WITH", "INSERT", "DELETE"):
+            steps.append(_modify(reader))
+        else:
+            unexpected = reader.next()
+            raise QuerySyntaxError(f"expected an update operation at {_where(text, unexpected)}")
+        separator = reader.peek()
+        if separator is None:
+            break
+        if separator.text != ";":
+            raise QuerySyntaxError(f"expected ; between operations at {_where(text, separator)}")
+        reader.i += 1
+    return steps
+
+
+def _modify(reader: _Reader) -> PatternStep:
+    with_graph = reader.iri() if reader.accept_word("WITH") else None
+    delete: list[ox.Quad] = []
+    insert: list[ox.Quad] = []
+    if reader.accept_word("DELETE"):
+        delete = _quads(reader, reader.block(), variables=True, fresh=False)
+        _no_blank_nodes(delete, "DELETE templates")
+    if reader.accept_word("INSERT"):
+        insert = _quads(reader, reader.block(), variables=True, fresh=False)
+    default_graphs: list[str] = []
+    named_graphs: list[str] = []
+    while reader.accept_word("USING"):
+        if reader.accept_word("NAMED"):
+            named_graphs.append(reader.iri())
+        else:
+            default_graphs.append(reader.iri())
+    reader.expect_word("WHERE")
+    span = reader.block()
+    where = reader.text[span[0] : span[1]]
+    if default_graphs or named_graphs:
+        dataset: tuple[list[str] | None, list[str] | None] = (default_graphs, named_graphs)
+    elif with_graph is not None:
+        dataset = ([with_graph], None)
+    else:
+        dataset = (None, None)
+    return PatternStep(
+        select=f"{reader.prologue_text()}SELECT * WHERE {where}",
+        default_graphs=dataset[0],
+        named_graphs=dataset[1],
+        delete=_regraph(delete, with_graph),
+        insert=_regraph(insert, with_graph),
+    )
+
+
+# --- execution ---------------------------------------------------------------------------------
+
+
+class _Tracker:
+    """Changes a store and remembers the net effect, so it can be reported and undone exactly."""
+
+    def __init__(self, store: ox.Store, max_quads: int) -> None:
+        self.store = store
+        self.max_quads = max_quads
+        self.added: dict[ox.Quad, None] = {}
+        self.removed: dict[ox.Quad, None] = {}
+
+    def _check(self) -> None:
+        if len(self.added) + len(self.removed) > self.max_quads:
+            raise ResultTooLarge(
+                f"the update would change more than {self.max_quads:,} quads; split it"
+            )
+
+    def remove(self, quad: ox.Quad) -> None:
+        if quad not in self.store:
+            return
+        self.store.remove(quad)
+        if quad in self.added:
+            del self.added[quad]
+        else:
+            self.removed[quad] = None
+            self._check()
+
+    def add(self, quad: ox.Quad) -> None:
+        if quad in self.store:
+            return
+        self.store.add(quad)
+        if quad in self.removed:
+            del self.removed[quad]
+        else:
+            self.added[quad] = None
+            self._check()
+
+    def undo(self) -> None:
+        for quad in self.added:
+            self.store.remove(quad)
+        self.store.extend(list(self.removed))
+
+
+def _graphs(store: ox.Store, ref: GraphRef) -> list[ox.NamedNode | ox.BlankNode | ox.DefaultGraph]:
+    if ref in ("DEFAULT", "ALL"):
+        return [*store.named_graphs(), ox.DefaultGraph()]
+    if ref == "NAMED":
+        return list(store.named_graphs())
+    return [ox.NamedNode(ref)]
+
+
+def _everywhere(store: ox.Store, quad: ox.Quad) -> Iterator[ox.Quad]:
+    """A quad to delete: as given, or from every graph when it names none (union semantics)."""
+    if isinstance(quad.graph_name, ox.DefaultGraph):
+        yield from store.quads_for_pattern(quad.subject, quad.predicate, quad.object, None)
+    else:
+        yield quad
+
+
+def _bind(
+    term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.DefaultGraph | ox.Triple,
+    solution: ox.QuerySolution,
+    fresh: dict[str, ox.BlankNode] | None,
+) -> ox.NamedNode | ox.BlankNode | ox.Literal | ox.DefaultGraph | ox.Triple | None:
+    if isinstance(term, ox.NamedNode) and term.value.startswith(VARIABLE):
+        value: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple | None = solution[
+            term.value[len(VARIABLE) :]
+        ]
+        return value
+    if isinstance(term, ox.BlankNode) and fresh is not None:
+        return fresh.setdefault(term.value, ox.BlankNode())
+    return term
+
+
+def _instantiate(
+    template: list[ox.Quad], solution: ox.QuerySolution, *, fresh_blank_nodes: bool
+) -> Iterator[ox.Quad]:
+    fresh: dict[str, ox.BlankNode] | None = {} if fresh_blank_nodes else None
+    for quad in template:
+        subject = _bind(quad.subject, solution, fresh)
+        predicate = _bind(quad.predicate, solution, fresh)
+        obj = _bind(quad.object, solution, fresh)
+        graph = _bind(quad.graph_name, solution, fresh)
+        # Unbound variables and ill-typed positions drop the quad, as SPARQL says.
+        if not isinstance(subject, ox.NamedNode | ox.BlankNode):
+            continue
+        if not isinstance(predicate, ox.NamedNode) or obj is None:
+            continue
+        if isinstance(obj, ox.DefaultGraph):
+            continue
+        if not isinstance(graph, ox.NamedNode | ox.DefaultGraph):
+            continue
+        yield ox.Quad(subject, predicate, obj, graph)
+
+
+def _run(store: ox.Store, step: Step, tracker: _Tracker, write_graph: ox.NamedNode) -> None:
+    def target(quad: ox.Quad) -> ox.Quad:
+        if isinstance(quad.graph_name, ox.DefaultGraph):
+            return ox.Quad(quad.subject, quad.predicate, quad.object, write_graph)
+        return quad
+
+    if isinstance(step, DataStep):
+        for quad in step.delete:
+            for found in list(_everywhere(store, quad)):
+                tracker.remove(found)
+        for quad in step.insert:
+            tracker.add(target(quad))
+    elif isinstance(step, ClearStep):
+        for graph in _graphs(store, step.target):
+            for quad in list(store.quads_for_pattern(None, None, None, graph)):
+                tracker.remove(quad)
+    elif isinstance(step, CopyStep):
+        into = ox.NamedNode(step.target)
+        for graph in _graphs(store, step.source):
+            for quad in list(store.quads_for_pattern(None, None, None, graph)):
+                tracker.add(ox.Quad(quad.subject, quad.predicate, quad.object, into))
+    else:
+        kwargs: dict[str, object] = {}
+        if step.default_graphs is None and step.named_graphs is None:
+            kwargs["use_default_graph_as_union"] = True
+        else:
+            kwargs["default_graph"] = [ox.NamedNode(g) for g in step.default_graphs or []]
+            if step.named_graphs is not None:
+                kwargs["named_graphs"] = [ox.NamedNode(g) for g in step.named_graphs]
+        solutions = store.query(step.select, **kwargs)  # type: ignore[arg-type]
+        deletes: list[ox.Quad] = []
+        inserts: list[ox.Quad] = []
+        budget = tracker.max_quads
+        for solution in solutions:  # type: ignore[union-attr]
+            for quad in _instantiate(step.delete, solution, fresh_blank_nodes=False):
+                deletes.extend(_everywhere(store, quad))
+            inserts.extend(
+                target(q) for q in _instantiate(step.insert, solution, fresh_blank_nodes=True)
+            )
+            if len(deletes) + len(inserts) > budget:
+                raise ResultTooLarge(
+                    f"the update would change more than {budget:,} quads; split it"
+                )
+        for quad in deletes:
+            tracker.remove(quad)
+        for quad in inserts:
+            tracker.add(quad)
+
+
+def check_syntax(text: str) -> None:
+    """Parse ``text`` with Oxigraph's own update parser (on an empty, throwaway store) so that
+    syntax errors are reported exactly as for queries, with line and column."""
+    try:
+        ox.Store().update(text)
+    except SyntaxError:
+        raise
+    except (OSError, RuntimeError, ValueError):
+        pass  # evaluation against an empty store says nothing about the real one
+
+
+def update_effect(
+    store: ox.Store, text: str, *, write_graph: str, max_quads: int
+) -> tuple[list[ox.Quad], list[ox.Quad]]:
+    """The quads ``text`` would remove and add on ``store``; ``store`` is left unchanged.
+
+    Raises ``SyntaxError`` (pyoxigraph's, with location), ``QuerySyntaxError``, ``QueryRefused``,
+    ``ResultTooLarge``.
+    """
+    check_syntax(text)
+    steps = plan_update(text)
+    tracker = _Tracker(store, max_quads)
+    try:
+        for step in steps:
+            _run(store, step, tracker, ox.NamedNode(write_graph))
+        return list(tracker.removed), list(tracker.added)
+    finally:
+        tracker.undo()
