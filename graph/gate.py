@@ -1,72 +1,331 @@
 """The validation gate: would the graph still conform after this change?
 
-A change is validated on the graph as it would be after it (current data, minus the removed
-quads, plus the added ones) against the trusted data shapes, with the ontology mixed in for class
-reasoning. Only a conforming change may be committed; ``commit_validated`` does both, and commits
-only if the graph did not move in between (the version it validated is the version it writes on).
+Every write path (change merges, SPARQL Update, the Graph Store Protocol, ``ijkg load``) goes
+through ``Gate.commit``: the change is validated on the graph as it would be after it, against the
+trusted data shapes with the ontology mixed in, and committed only if it conforms — on the very
+version it was validated on, with writers in this process taking turns (and the store refusing a
+commit whose expected version has moved, which covers other processes).
+
+Validation is incremental: its cost grows with the change, not with the graph. From what the shapes
+read (``ijkg.graph.shape_reads``) the gate finds the focus nodes whose reads the change touches
+(the changed nodes, and the nodes that reach them along the shapes' paths), fetches exactly the
+neighbourhood those nodes need from the graph-after-the-change (the store seen through the change),
+and validates only them. Shapes whose reads cannot be bounded are validated on the whole graph, and
+the report says which and why. Validating the change on its own would miss everything it connects
+to (the types of nodes already in the graph, for a start), so that is never the method.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 import pyoxigraph as ox
-from rdflib import Graph
+from rdflib import RDFS, Graph, URIRef
+from rdflib.namespace import OWL, SH
 
-from ijkg.graph.errors import ValidationFailed
-from ijkg.graph.namespaces import ONTOLOGY_GRAPH, SHAPES_GRAPH, SYSTEM_GRAPH
-from ijkg.graph.store.base import Commit, Delta, Store
+from ijkg.graph.errors import ValidationFailed, VersionConflict
+from ijkg.graph.namespaces import GRAPH_BASE, ONTOLOGY_GRAPH, SHAPES_GRAPH, SYSTEM_GRAPH
+from ijkg.graph.shape_reads import RDF_TYPE, Chain, ShapeReads, analyse
+from ijkg.graph.store.base import Commit, Delta, Pattern, Store
 from ijkg.graph.terms import to_rdflib
-from ijkg.graph.validation import ValidationReport, validate
+from ijkg.graph.validation import (
+    ValidationReport,
+    ValidationResult,
+    data_shapes,
+    ontology,
+    validate,
+)
 
+#: The history of changes lives here (written by the service itself, never validated as data).
+CHANGES_GRAPH = GRAPH_BASE + "changes"
 #: Graphs that hold no instance data: the gate never validates them as data.
-NON_DATA_GRAPHS = frozenset({ONTOLOGY_GRAPH, SHAPES_GRAPH, SYSTEM_GRAPH})
+NON_DATA_GRAPHS = frozenset({ONTOLOGY_GRAPH, SHAPES_GRAPH, SYSTEM_GRAPH, CHANGES_GRAPH})
+
+#: incremental: only the touched focus nodes and their neighbourhood; whole-graph: every shape
+#: needed the whole graph; mixed: some shapes did (``whole_graph_shapes`` says which and why).
+Method = Literal["incremental", "mixed", "whole-graph"]
+
+_TARGET_PREDICATES = {
+    SH.targetClass,
+    SH.targetNode,
+    SH.targetSubjectsOf,
+    SH.targetObjectsOf,
+    SH.target,
+}
+_CLASS_TYPES = {RDFS.Class, OWL.Class}
 
 
-async def data_graph_names(store: Store) -> list[str]:
-    """Names of the graphs that hold instance data."""
-    return [g for g in await store.graph_names() if g not in NON_DATA_GRAPHS]
+@dataclass(frozen=True)
+class GateReport:
+    """A validation report and how it was obtained."""
+
+    report: ValidationReport
+    method: Method
+    focus_nodes: int
+    neighbourhood_triples: int
+    whole_graph_shapes: dict[str, str] = field(default_factory=dict)  # shape -> why
+
+    @property
+    def conforms(self) -> bool:
+        return self.report.conforms
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "method": self.method,
+            "focusNodes": self.focus_nodes,
+            "neighbourhoodTriples": self.neighbourhood_triples,
+            "shapesValidatedOnTheWholeGraph": self.whole_graph_shapes,
+        }
 
 
-async def data_quads(store: Store) -> set[ox.Quad]:
-    """Every quad of instance data."""
-    quads: set[ox.Quad] = set()
-    for name in await data_graph_names(store):
-        quads.update(await store.graph_quads(name))
-    return quads
-
-
-def _is_data(quad: ox.Quad) -> bool:
+def is_data(quad: ox.Quad) -> bool:
     name = quad.graph_name
     return not (isinstance(name, ox.NamedNode) and name.value in NON_DATA_GRAPHS)
+
+
+def _node(term: object) -> bool:
+    return isinstance(term, ox.NamedNode | ox.BlankNode)
 
 
 def _triple(quad: ox.Quad) -> tuple[Any, Any, Any]:
     return to_rdflib(quad.subject), to_rdflib(quad.predicate), to_rdflib(quad.object)
 
 
-async def validate_change(store: Store, delta: Delta) -> ValidationReport:
-    """The SHACL report for the data graph as it would be after ``delta``; changes nothing."""
-    quads = await data_quads(store)
-    quads.difference_update(delta.removes)
-    quads.update(q for q in delta.adds if _is_data(q))
-    graph = Graph()
-    for quad in quads:
-        graph.add(_triple(quad))
-    return await asyncio.to_thread(validate, graph)
+class AfterChange:
+    """The instance data as it would be after a change: the store seen through the delta."""
+
+    def __init__(self, store: Store, delta: Delta) -> None:
+        self.store = store
+        self.removes = {q for q in delta.removes if is_data(q)}
+        self.adds = [q for q in delta.adds if is_data(q)]
+        self._by_subject: dict[object, list[ox.Quad]] = defaultdict(list)
+        self._by_object: dict[object, list[ox.Quad]] = defaultdict(list)
+        for quad in self.adds:
+            self._by_subject[quad.subject].append(quad)
+            self._by_object[quad.object].append(quad)
+
+    def _added_matching(self, pattern: Pattern) -> Iterable[ox.Quad]:
+        s, p, o, _g = pattern
+        if s is not None:
+            candidates: Iterable[ox.Quad] = self._by_subject.get(s, ())
+        elif o is not None:
+            candidates = self._by_object.get(o, ())
+        else:
+            candidates = self.adds
+        for quad in candidates:
+            if (
+                (s is None or quad.subject == s)
+                and (p is None or quad.predicate == p)
+                and (o is None or quad.object == o)
+            ):
+                yield quad
+
+    async def match(self, patterns: Sequence[Pattern]) -> set[ox.Quad]:
+        found = {
+            q for q in await self.store.match(patterns) if is_data(q) and q not in self.removes
+        }
+        for pattern in patterns:
+            found.update(self._added_matching(pattern))
+        return found
+
+    async def all_quads(self) -> set[ox.Quad]:
+        """The whole instance data after the change (for shapes that need it)."""
+        quads = {q for q in await self.store.match([(None, None, None, None)]) if is_data(q)}
+        quads -= self.removes
+        quads.update(self.adds)
+        return quads
 
 
-async def commit_validated(
-    store: Store, delta: Delta, *, meta: dict[str, Any] | None = None
-) -> tuple[Commit, ValidationReport]:
-    """Validate ``delta`` and commit it if it conforms, on the very version it was validated on.
+class Gate:
+    """Validates changes incrementally and commits the ones that conform, one at a time."""
 
-    Raises ``ValidationFailed`` (nothing written) or ``VersionConflict`` (the graph moved).
-    """
-    version = await store.version()
-    report = await validate_change(store, delta)
-    if not report.conforms:
-        raise ValidationFailed(report)
-    commit = await store.commit(delta, expected_version=version, meta=meta)
-    return commit, report
+    def __init__(self, shapes: Graph | None = None, ontology_graph: Graph | None = None) -> None:
+        self.shapes = shapes if shapes is not None else data_shapes()
+        self.ontology = ontology_graph if ontology_graph is not None else ontology()
+        self.reads: ShapeReads = analyse(self.shapes)
+        self.lock = asyncio.Lock()
+        self._levels = self.reads.chains_by_depth()
+        # The shapes validated incrementally: all of them but the fallback ones, whose targets are
+        # dropped here (pyshacl cannot combine a shape selection with a focus-node selection).
+        self.incremental_shapes = Graph()
+        for prefix, namespace in self.shapes.namespaces():
+            self.incremental_shapes.bind(prefix, namespace, override=True)
+        for triple in self.shapes:
+            subject, predicate, _ = triple
+            if subject in self.reads.fallback and (
+                predicate in _TARGET_PREDICATES or triple[2] in _CLASS_TYPES
+            ):
+                continue
+            self.incremental_shapes.add(triple)
+
+    # --- which focus nodes a change touches ----------------------------------------------------
+
+    def _touched(self, quads: Iterable[ox.Quad]) -> dict[Chain, set[Any]]:
+        """Nodes at the end of each chain whose reads the changed quads touch."""
+        touched: dict[Chain, set[Any]] = defaultdict(set)
+        for quad in quads:
+            predicate = quad.predicate.value
+            for chain, reads in self.reads.reads.items():
+                if reads.reads_out(predicate):
+                    touched[chain].add(quad.subject)
+                if predicate in reads.inn and _node(quad.object):
+                    touched[chain].add(quad.object)
+        return touched
+
+    async def focus_nodes(self, view: AfterChange, changed: Iterable[ox.Quad]) -> set[Any]:
+        """Walk back from the touched nodes along each chain to the focus nodes that reach them."""
+        pending = self._touched(changed)
+        for depth in range(len(self._levels) - 1, 0, -1):
+            chains = [c for c in self._levels[depth] if pending.get(c)]
+            if not chains:
+                continue
+            patterns: list[Pattern] = []
+            for chain in chains:
+                step = chain[-1]
+                predicate = ox.NamedNode(step.predicate)
+                for node in pending[chain]:
+                    patterns.append(
+                        (node, predicate, None, None)
+                        if step.inverse
+                        else (None, predicate, node, None)
+                    )
+            quads = await view.match(patterns)
+            for chain in chains:
+                step, parent, nodes = chain[-1], chain[:-1], pending[chain]
+                for quad in quads:
+                    if quad.predicate.value != step.predicate:
+                        continue
+                    if step.inverse and quad.subject in nodes and _node(quad.object):
+                        pending[parent].add(quad.object)
+                    elif not step.inverse and quad.object in nodes:
+                        pending[parent].add(quad.subject)
+        return set(pending.get((), set()))
+
+    # --- what those focus nodes read ----------------------------------------------------------
+
+    async def neighbourhood(self, view: AfterChange, focus: set[Any]) -> set[ox.Quad]:
+        """Every quad validating ``focus`` reads, in the graph after the change."""
+        nodes: dict[Chain, set[Any]] = {(): set(focus)}
+        found: set[ox.Quad] = set()
+        rdf_type = ox.NamedNode(RDF_TYPE)
+        for depth, chains in enumerate(self._levels):
+            patterns: list[Pattern] = []
+            for chain in chains:
+                reads = self.reads.reads[chain]
+                for node in nodes.get(chain, ()):
+                    if reads.all_out:
+                        patterns.append((node, None, None, None))
+                    else:
+                        patterns += [(node, ox.NamedNode(p), None, None) for p in reads.out]
+                        if reads.types:
+                            patterns.append((node, rdf_type, None, None))
+                    patterns += [(None, ox.NamedNode(p), node, None) for p in reads.inn]
+            if not patterns:
+                continue
+            quads = await view.match(patterns)
+            found |= quads
+            if depth + 1 >= len(self._levels):
+                continue
+            for child in self._levels[depth + 1]:
+                step, parent = child[-1], child[:-1]
+                here = nodes.get(parent)
+                if not here:
+                    continue
+                reached = nodes.setdefault(child, set())
+                for quad in quads:
+                    if quad.predicate.value != step.predicate:
+                        continue
+                    if step.inverse and quad.object in here:
+                        reached.add(quad.subject)
+                    elif not step.inverse and quad.subject in here and _node(quad.object):
+                        reached.add(quad.object)
+        return found
+
+    # --- validation ----------------------------------------------------------------------------
+
+    async def check(self, store: Store, delta: Delta) -> GateReport:
+        """The SHACL report for the graph as it would be after ``delta``; writes nothing."""
+        view = AfterChange(store, delta)
+        changed = [*view.removes, *view.adds]
+        focus = await self.focus_nodes(view, changed)
+        quads = await self.neighbourhood(view, focus) if focus else set()
+        graph = Graph()
+        for quad in quads:
+            graph.add(_triple(quad))
+        results: list[ValidationResult] = []
+        if focus and self.reads.incremental:
+            # Every targeted node of the neighbourhood is validated and only the focus nodes'
+            # results are kept: the others may lack part of their own neighbourhood. (pyshacl's
+            # focus_nodes option cannot be used: it also filters the value nodes of nested shapes
+            # such as sh:not and sh:node, and so changes their outcome.)
+            report = await asyncio.to_thread(
+                validate, graph, shapes=self.incremental_shapes, ontology_graph=self.ontology
+            )
+            keep = {to_rdflib(n).n3() for n in focus}
+            results += [r for r in report.results if r.focus_node in keep]
+        whole: dict[str, str] = {}
+        if self.reads.fallback:
+            everything = Graph()
+            for quad in await view.all_quads():
+                everything.add(_triple(quad))
+            report = await asyncio.to_thread(
+                validate,
+                everything,
+                shapes=self.shapes,
+                ontology_graph=self.ontology,
+                use_shapes=[URIRef(str(s)) for s in self.reads.fallback],
+            )
+            results += report.results
+            whole = {str(s): why for s, why in self.reads.fallback.items()}
+        results.sort(key=lambda r: (r.severity != "Violation", r.source_shape, r.focus_node))
+        method: Method = "incremental"
+        if whole:
+            method = "mixed" if self.reads.incremental else "whole-graph"
+        return GateReport(
+            report=ValidationReport(tuple(results)),
+            method=method,
+            focus_nodes=len(focus),
+            neighbourhood_triples=len(graph),
+            whole_graph_shapes=whole,
+        )
+
+    async def check_full(self, store: Store, delta: Delta) -> ValidationReport:
+        """The same question answered by validating the whole graph after the change (slow; the
+        reference the incremental answer is tested against)."""
+        everything = Graph()
+        for quad in await AfterChange(store, delta).all_quads():
+            everything.add(_triple(quad))
+        return await asyncio.to_thread(
+            validate, everything, shapes=self.shapes, ontology_graph=self.ontology
+        )
+
+    async def commit(
+        self,
+        store: Store,
+        delta: Delta,
+        *,
+        meta: dict[str, Any] | None = None,
+        expected_version: int | None = None,
+        extra: Delta | None = None,
+    ) -> tuple[Commit, GateReport]:
+        """Validate ``delta`` and commit it (with ``extra``, bookkeeping that is not validated,
+        such as history) if it conforms, on the version it was validated on.
+
+        Raises ``ValidationFailed`` (nothing written) or ``VersionConflict``.
+        """
+        async with self.lock:
+            version = await store.version()
+            if expected_version is not None and expected_version != version:
+                raise VersionConflict(expected_version, version)
+            gate = await self.check(store, delta)
+            if not gate.conforms:
+                raise ValidationFailed(gate.report)
+            combined = delta
+            if extra:
+                combined = Delta(delta.removes + extra.removes, delta.adds + extra.adds)
+            commit = await store.commit(combined, expected_version=version, meta=meta)
+            return commit, gate

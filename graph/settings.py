@@ -44,6 +44,29 @@ class Settings(BaseSettings):
         64, ge=1, description="Write a new snapshot once the change log grows past this size."
     )
 
+    # --- writes ----------------------------------------------------------------------------
+    write_tokens: str = Field(
+        "",
+        description="Who may write: comma-separated name=token pairs (curator=s3cret,editor=x). "
+        "The name is recorded as who made each change. Empty: the service is read-only.",
+    )
+    admin_tokens: str = Field(
+        "",
+        description="Like write_tokens, for tokens that may also write the ontology and shapes "
+        "graphs and clear whole graphs (DROP ALL, CLEAR ALL).",
+    )
+    write_graph: str = Field(
+        "https://w3id.org/ijkg/graph/curated",
+        description="Named graph for triples written without a graph (SPARQL Update without "
+        "GRAPH, Graph Store writes to the default graph).",
+    )
+    max_change_quads: int = Field(
+        100_000, ge=1, description="Most quads one change (or update) may add and remove."
+    )
+    max_body_bytes: int = Field(
+        16 * 1024 * 1024, ge=1024, description="Largest request body accepted, in bytes."
+    )
+
     # --- query limits ----------------------------------------------------------------------
     query_workers: int = Field(
         2, ge=1, le=64, description="Processes answering queries in parallel."

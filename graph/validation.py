@@ -7,6 +7,7 @@ for validation so ``sh:class`` and ``sh:targetClass`` see ``rdfs:subClassOf``.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Literal
@@ -22,6 +23,9 @@ from ijkg.graph.bundle import DATA_SHAPES_FILE, ONTOLOGY_SHAPES_FILE, bundle_fil
 
 Severity = Literal["Violation", "Warning", "Info"]
 
+# pyshacl shares parsed shapes and graphs between calls; one validation at a time.
+_PYSHACL = threading.RLock()
+
 
 @dataclass(frozen=True)
 class ValidationResult:
@@ -34,6 +38,7 @@ class ValidationResult:
     constraint: str
     path: str | None = None
     value: str | None = None
+    details: tuple[ValidationResult, ...] = ()  # results of nested shapes (sh:detail)
 
 
 @dataclass(frozen=True)
@@ -85,42 +90,65 @@ def _n3(node: Node | None) -> str | None:
     return None if node is None else node.n3()
 
 
+def _result(results_graph: Graph, result: Node) -> ValidationResult:
+    severity = results_graph.value(result, SH.resultSeverity)
+    message = results_graph.value(result, SH.resultMessage)
+    return ValidationResult(
+        focus_node=_n3(results_graph.value(result, SH.focusNode)) or "",
+        severity=str(severity).rsplit("#", 1)[-1],  # type: ignore[arg-type]
+        message=str(message) if message is not None else "",
+        source_shape=_n3(results_graph.value(result, SH.sourceShape)) or "",
+        constraint=str(results_graph.value(result, SH.sourceConstraintComponent)),
+        path=_n3(results_graph.value(result, SH.resultPath)),
+        value=_n3(results_graph.value(result, SH.value)),
+        details=tuple(
+            _result(results_graph, detail) for detail in results_graph.objects(result, SH.detail)
+        ),
+    )
+
+
 def _report(results_graph: Graph) -> ValidationReport:
-    results = []
-    for result in results_graph.subjects(RDF.type, SH.ValidationResult):
-        severity = results_graph.value(result, SH.resultSeverity)
-        message = results_graph.value(result, SH.resultMessage)
-        results.append(
-            ValidationResult(
-                focus_node=_n3(results_graph.value(result, SH.focusNode)) or "",
-                severity=str(severity).rsplit("#", 1)[-1],  # type: ignore[arg-type]
-                message=str(message) if message is not None else "",
-                source_shape=_n3(results_graph.value(result, SH.sourceShape)) or "",
-                constraint=str(results_graph.value(result, SH.sourceConstraintComponent)),
-                path=_n3(results_graph.value(result, SH.resultPath)),
-                value=_n3(results_graph.value(result, SH.value)),
-            )
-        )
+    # Only the report's own results: those of nested shapes (sh:node, sh:not ...) hang under
+    # them as sh:detail, about other focus nodes.
+    results = [
+        _result(results_graph, result)
+        for report in results_graph.subjects(RDF.type, SH.ValidationReport)
+        for result in results_graph.objects(report, SH.result)
+    ]
     results.sort(key=lambda r: (r.severity != "Violation", r.source_shape, r.focus_node))
     return ValidationReport(tuple(results))
 
 
-def validate(data: Graph, *, shapes: Graph | None = None) -> ValidationReport:
+def validate(
+    data: Graph,
+    *,
+    shapes: Graph | None = None,
+    ontology_graph: Graph | None = None,
+    focus_nodes: list[URIRef] | None = None,
+    use_shapes: list[URIRef] | None = None,
+) -> ValidationReport:
     """Validate ``data`` (with the ontology mixed in) against the data shapes.
+
+    ``shapes`` and ``ontology_graph`` default to the bundled ones. ``focus_nodes`` restricts
+    validation to those nodes (among the shapes' targets) and
+    ``use_shapes`` to those shapes; the validation gate uses both.
 
     >>> from rdflib import Graph
     >>> validate(Graph()).conforms
     True
     """
-    _conforms, results_graph, _text = pyshacl.validate(
-        data,
-        shacl_graph=shapes if shapes is not None else data_shapes(),
-        ont_graph=ontology(),
-        inference="none",
-        advanced=True,
-        allow_warnings=True,
-        abort_on_first=False,
-    )
+    with _PYSHACL:
+        _conforms, results_graph, _text = pyshacl.validate(
+            data,
+            shacl_graph=shapes if shapes is not None else data_shapes(),
+            ont_graph=ontology_graph if ontology_graph is not None else ontology(),
+            inference="none",
+            advanced=True,
+            allow_warnings=True,
+            abort_on_first=False,
+            focus_nodes=list[str | URIRef](focus_nodes) if focus_nodes else None,
+            use_shapes=[str(s) for s in use_shapes] if use_shapes else None,
+        )
     return _report(results_graph)
 
 

@@ -37,7 +37,7 @@ from ijkg.graph.formats import (
     rdf_syntax_for_name,
     results_format_for,
 )
-from ijkg.graph.gate import commit_validated, validate_change
+from ijkg.graph.gate import Gate
 from ijkg.graph.loading import read_rdf_file
 from ijkg.graph.query import QueryPolicy, run_query
 from ijkg.graph.rdfio import find_line
@@ -216,7 +216,12 @@ def validate(
     except (RdfSyntaxError, UnsupportedFormat, OSError) as exc:
         raise _fail(str(exc), 2) from None
     try:
-        report = _with_store(_settings(data_dir), lambda store: validate_change(store, delta))
+        gate = Gate()
+
+        async def check(store: Store) -> ValidationReport:
+            return (await gate.check(store, delta)).report
+
+        report = _with_store(_settings(data_dir), check)
     except StoreError as exc:
         raise _fail(str(exc), 2) from None
     _print_report(report, files, output_format)
@@ -238,8 +243,8 @@ def load(
         raise _fail(str(exc), 2) from None
     meta = {"who": getpass.getuser(), "why": "ijkg load " + " ".join(f.name for f in files)}
     try:
-        commit, report = _with_store(
-            _settings(data_dir), lambda store: commit_validated(store, delta, meta=meta)
+        commit, gate_report = _with_store(
+            _settings(data_dir), lambda store: Gate().commit(store, delta, meta=meta)
         )
     except ValidationFailed as exc:
         _print_report(exc.report, files, "text")
@@ -248,7 +253,7 @@ def load(
         raise _fail(str(exc), 2) from None
     out.print(
         f"loaded {commit.added} new triple(s) from {len(files)} file(s); the graph is now at "
-        f"version {commit.version_after} ({len(report.warnings)} warning(s))",
+        f"version {commit.version_after} ({len(gate_report.report.warnings)} warning(s))",
         highlight=False,
     )
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -54,6 +55,14 @@ class QueryLimits:
 
 
 Form = Literal["select", "ask", "graph"]
+
+#: A quad pattern: ``None`` is a wildcard (for the graph: any graph, named or default).
+Pattern = tuple[
+    ox.NamedNode | ox.BlankNode | None,
+    ox.NamedNode | None,
+    ox.NamedNode | ox.BlankNode | ox.Literal | None,
+    ox.NamedNode | ox.BlankNode | ox.DefaultGraph | None,
+]
 
 
 @dataclass(frozen=True)
@@ -134,6 +143,12 @@ class Store(ABC):
         """What the SPARQL Update ``update`` would remove and add, computed on the current graph
         without writing anything (see ``ijkg.graph.update``). Raises the query errors, with
         ``ResultTooLarge`` when the effect is over ``max_quads``."""
+
+    @abstractmethod
+    async def match(self, patterns: Sequence[Pattern]) -> list[ox.Quad]:
+        """Every quad that matches one of ``patterns`` (each quad once). Blank nodes in patterns
+        are the store's own blank nodes, not variables: this is how the validation gate reads the
+        neighbourhood of the nodes a change touches."""
 
     @abstractmethod
     async def version(self) -> int:

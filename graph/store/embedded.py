@@ -16,8 +16,11 @@ import signal
 import sys
 import tempfile
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+
+import pyoxigraph as ox
 
 from ijkg.graph.errors import (
     NotAcceptable,
@@ -41,11 +44,13 @@ from ijkg.graph.store.base import (
     Commit,
     Dataset,
     Delta,
+    Pattern,
     QueryLimits,
     Store,
     StoreStats,
 )
 from ijkg.graph.store.changelog import parse_quads, serialize_quads
+from ijkg.graph.store.worker import ANY
 
 _ENGINE_START_TIMEOUT_S = 600.0  # recovery of a large store may take a while; it says when done
 
@@ -236,12 +241,12 @@ class EmbeddedStore(Store):
             await self._control_call({"op": "spawn", "n": 1})
 
     async def _ask_worker(
-        self, header: dict[str, Any], timeout_s: float
+        self, header: dict[str, Any], timeout_s: float, body: bytes = b""
     ) -> tuple[dict[str, Any], bytes]:
         worker = await self._acquire(timeout_s)
         self._busy += 1
         try:
-            await wire.awrite(worker.writer, header)
+            await wire.awrite(worker.writer, header, body)
             reply, body = await asyncio.wait_for(wire.aread(worker.reader), timeout_s)
         except TimeoutError:
             self._replace(worker)
@@ -318,6 +323,25 @@ class EmbeddedStore(Store):
             raise _query_error(reply)
         rm = int(reply["rm"])
         return Delta(removes=tuple(parse_quads(body[:rm])), adds=tuple(parse_quads(body[rm:])))
+
+    async def match(self, patterns: Sequence[Pattern]) -> list[ox.Quad]:
+        if not patterns:
+            return []
+        any_term = ox.NamedNode(ANY)
+        encoded = serialize_quads(
+            ox.Quad(
+                s if s is not None else any_term,
+                p if p is not None else any_term,
+                o if o is not None else any_term,
+                g if g is not None else any_term,
+            )
+            for s, p, o, g in patterns
+        )
+        header = {"op": "match", "min_version": self._version}
+        reply, body = await self._ask_worker(header, self.limits.timeout_s, encoded)
+        if not reply.get("ok"):
+            raise _query_error(reply)
+        return parse_quads(body)
 
     async def version(self) -> int:
         return self._version

@@ -21,9 +21,12 @@ from ijkg.graph.errors import QueryRefused, QuerySyntaxError, ResultTooLarge
 from ijkg.graph.formats import RdfSyntax, ResultsFormat, rdf_syntax_for_name, results_format_for
 from ijkg.graph.namespaces import PREFIXES
 from ijkg.graph.store import wire
-from ijkg.graph.store.changelog import ChangeLogReader, serialize_quads
+from ijkg.graph.store.changelog import ChangeLogReader, parse_quads, serialize_quads
 from ijkg.graph.store.results import write_boolean, write_solutions, write_triples
 from ijkg.graph.update import update_effect
+
+#: The wildcard of a ``match`` pattern.
+ANY = "urn:x-ijkg-any"
 
 _LOCATION = re.compile(r"(?:error at |line )(\d+)[:, ](?:column )?(\d+)")
 _PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -77,6 +80,8 @@ class Worker:
             return {"ok": True, "version": self.log.version}, b""
         if op == "update_effect":
             return self._update_effect(header)
+        if op == "match":
+            return self._match(body)
         return {"ok": False, "error": "protocol", "message": f"unknown op {op!r}"}, b""
 
     def _query(self, request: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
@@ -140,6 +145,24 @@ class Worker:
             # pyoxigraph reports evaluation errors (e.g. a bad regex, an unsupported feature) as
             # OSError/ValueError/RuntimeError.
             return {"ok": False, "error": "evaluation", "message": str(exc)}, b""
+
+    def _match(self, body: bytes) -> tuple[dict[str, Any], bytes]:
+        """Quads matching patterns given as N-Quads lines whose wildcard positions hold
+        ``<urn:x-ijkg-any>`` (direct index lookups, blank nodes included)."""
+        found: dict[ox.Quad, None] = {}
+        for pattern in parse_quads(body):
+            subject, predicate, obj, graph = (
+                None if isinstance(t, ox.NamedNode) and t.value == ANY else t
+                for t in (pattern.subject, pattern.predicate, pattern.object, pattern.graph_name)
+            )
+            for quad in self.store.quads_for_pattern(
+                subject,  # type: ignore[arg-type]
+                predicate,  # type: ignore[arg-type]
+                obj,  # type: ignore[arg-type]
+                graph,  # type: ignore[arg-type]
+            ):
+                found[quad] = None
+        return {"ok": True, "version": self.log.version}, serialize_quads(found)
 
     def _update_effect(self, request: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
         version = self.log.version
