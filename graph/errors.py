@@ -136,3 +136,23 @@ class ValidationFailed(IjkgError):
         n = len(report.violations)
         super().__init__(f"{n} SHACL violation{'s' if n != 1 else ''}; nothing was written")
         self.report = report
+
+
+class NotFound(IjkgError):
+    """No such change, graph or entity."""
+
+
+class Conflict(IjkgError):
+    """The thing asked for is not allowed in the current state."""
+
+
+class TooLarge(IjkgError):
+    """A change or request body is over its size limit."""
+
+
+class BadRequest(IjkgError):
+    """A request that makes no sense as given."""
+
+
+class Forbidden(IjkgError):
+    """The writer may not do this (e.g. write a protected graph)."""

@@ -318,14 +318,33 @@ class Gate:
         Raises ``ValidationFailed`` (nothing written) or ``VersionConflict``.
         """
         async with self.lock:
+            return await self.commit_locked(
+                store, delta, meta=meta, expected_version=expected_version, extra=extra
+            )
+
+    async def commit_locked(
+        self,
+        store: Store,
+        delta: Delta,
+        *,
+        meta: dict[str, Any] | None = None,
+        expected_version: int | None = None,
+        extra: Delta | None = None,
+        version: int | None = None,
+        report: GateReport | None = None,
+    ) -> tuple[Commit, GateReport]:
+        """``commit`` for a caller that already holds ``lock`` (and may have checked the change
+        on ``version`` already, passing its ``report``)."""
+        if version is None:
             version = await store.version()
-            if expected_version is not None and expected_version != version:
-                raise VersionConflict(expected_version, version)
-            gate = await self.check(store, delta)
-            if not gate.conforms:
-                raise ValidationFailed(gate.report)
-            combined = delta
-            if extra:
-                combined = Delta(delta.removes + extra.removes, delta.adds + extra.adds)
-            commit = await store.commit(combined, expected_version=version, meta=meta)
-            return commit, gate
+        if expected_version is not None and expected_version != version:
+            raise VersionConflict(expected_version, version)
+        gate = report if report is not None else await self.check(store, delta)
+        if not gate.conforms:
+            raise ValidationFailed(gate.report)
+        combined = delta
+        if extra:
+            combined = Delta(delta.removes + extra.removes, delta.adds + extra.adds)
+        # The store refuses the commit if another process moved the graph meanwhile.
+        commit = await store.commit(combined, expected_version=version, meta=meta)
+        return commit, gate

@@ -7,9 +7,11 @@ graph once and lists, for every chain of path steps from a focus node, what is r
 the end of the chain. The gate uses it both ways: backwards, to find the focus nodes whose reads a
 change touches; forwards, to fetch exactly the neighbourhood those focus nodes need.
 
-A shape whose reads cannot be bounded this way (SPARQL-based constraints or targets, paths with
-``sh:zeroOrMorePath``/``sh:oneOrMorePath``, recursion, chains deeper than ``MAX_DEPTH``) is listed
-in ``fallback``: the gate validates it on the whole graph instead, and says so.
+SPARQL-based constraints are read too, when their query only walks out from ``$this`` along fixed
+predicates (as most do). A shape whose reads cannot be bounded (SPARQL that reads beyond that,
+SPARQL-based targets, ``sh:zeroOrMorePath``/``sh:oneOrMorePath``, recursion, chains deeper than
+``MAX_DEPTH``) is listed in ``fallback``: the gate validates it on the whole graph instead, and
+says so.
 """
 
 from __future__ import annotations
@@ -21,7 +23,10 @@ from dataclasses import dataclass, field
 from rdflib import RDF, RDFS, Graph, URIRef
 from rdflib.collection import Collection
 from rdflib.namespace import OWL, SH
-from rdflib.term import BNode, Node
+from rdflib.paths import AlternativePath, InvPath, MulPath, Path, SequencePath
+from rdflib.plugins.sparql import prepareQuery
+from rdflib.plugins.sparql.parserutils import CompValue
+from rdflib.term import BNode, Node, Variable
 
 MAX_DEPTH = 6
 RDF_TYPE = str(RDF.type)
@@ -129,8 +134,8 @@ class _Walker:
             raise Unbounded("a recursive shape")
         if len(chain) > MAX_DEPTH:
             raise Unbounded(f"paths deeper than {MAX_DEPTH} steps")
-        if (shape, SH.sparql, None) in self.g:
-            raise Unbounded("a SPARQL-based constraint")
+        for constraint in self.g.objects(shape, SH.sparql):
+            self.sparql(constraint, chain)
         outer, stack = stack, (*stack, shape)
         here = self.reads[chain]
         if (shape, SH["class"], None) in self.g:
@@ -156,7 +161,7 @@ class _Walker:
         if prop in stack:
             raise Unbounded("a recursive shape")
         if (prop, SH.sparql, None) in self.g:
-            raise Unbounded("a SPARQL-based constraint")
+            raise Unbounded("a SPARQL-based constraint on a property shape ($PATH)")
         here = self.reads[chain]
         # Pair constraints compare the path's values with another predicate at the focus node.
         for pair in (SH.equals, SH.disjoint, SH.lessThan, SH.lessThanOrEquals):
@@ -193,6 +198,103 @@ class _Walker:
                 self.shape(shape, at, (*stack, prop))
             for inner in nested[5]:
                 self.property(inner, at, (*stack, prop))
+
+    def sparql(self, constraint: Node, chain: Chain) -> None:
+        """The reads of a SPARQL-based constraint, when its query only walks out from ``$this``
+        along fixed predicates (otherwise it is unbounded)."""
+        query = self.g.value(constraint, SH.select)
+        if query is None:
+            raise Unbounded("a SPARQL-based constraint without sh:select")
+        try:
+            algebra = prepareQuery(str(query), initNs=_declared_prefixes(self.g)).algebra
+        except Exception as exc:
+            raise Unbounded(f"a SPARQL-based constraint rdflib cannot read ({exc})") from None
+        triples: list[tuple[Node, Chain, Node]] = []
+        for subject, predicate, obj in _triple_patterns(algebra):
+            for steps in _sparql_path(predicate):
+                triples.append((subject, steps, obj))
+        uses: dict[Node, int] = {}
+        for subject, _steps, obj in triples:
+            for term in (subject, obj):
+                uses[term] = uses.get(term, 0) + 1
+        reached: dict[Node, Chain] = {Variable("this"): chain}
+        pending = list(triples)
+        while pending:
+            progressed = False
+            for triple in list(pending):
+                subject, steps, obj = triple
+                if subject in reached:
+                    start, walk, end = reached[subject], steps, obj
+                elif obj in reached:
+                    start = reached[obj]
+                    walk = tuple(Step(s.predicate, not s.inverse) for s in reversed(steps))
+                    end = subject
+                else:
+                    continue
+                at = start
+                for i, step in enumerate(walk):
+                    reads = self.reads[at]
+                    (reads.inn if step.inverse else reads.out).add(step.predicate)
+                    if i == len(walk) - 1 and uses.get(end, 0) < 2:
+                        break  # nothing else is read at the end of this pattern
+                    at = (*at, step)
+                    self.reads.setdefault(at, Reads())  # the walk passes through this node
+                if len(at) > MAX_DEPTH:
+                    raise Unbounded(f"paths deeper than {MAX_DEPTH} steps")
+                if isinstance(end, Variable | BNode) and end not in reached:
+                    reached[end] = at
+                pending.remove(triple)
+                progressed = True
+            if not progressed:
+                raise Unbounded("a SPARQL-based constraint that reads beyond $this's paths")
+
+
+def _declared_prefixes(shapes: Graph) -> dict[str, str]:
+    prefixes = {p: str(n) for p, n in shapes.namespaces()}
+    for declaration in shapes.objects(None, SH.declare):
+        prefix = shapes.value(declaration, SH.prefix)
+        namespace = shapes.value(declaration, SH.namespace)
+        if prefix is not None and namespace is not None:
+            prefixes[str(prefix)] = str(namespace)
+    return prefixes
+
+
+def _triple_patterns(node: object) -> Iterator[tuple[Node, Node, Node]]:
+    """Every triple pattern anywhere in an rdflib SPARQL algebra tree."""
+    if isinstance(node, CompValue):
+        if node.name in ("ServiceGraphPattern", "Graph", "GraphGraphPattern"):
+            raise Unbounded("a SPARQL-based constraint with GRAPH or SERVICE")
+        for key, value in node.items():
+            if key == "triples":
+                for triple in value:
+                    yield tuple(triple)
+            elif not key.startswith("_"):
+                yield from _triple_patterns(value)
+    elif isinstance(node, list | tuple):
+        for item in node:
+            yield from _triple_patterns(item)
+
+
+def _sparql_path(predicate: Node | Path) -> Iterator[Chain]:
+    """The step sequences of a SPARQL property path (as ``_Walker.paths`` does for SHACL)."""
+    if isinstance(predicate, URIRef):
+        yield (Step(str(predicate)),)
+    elif isinstance(predicate, InvPath):
+        for steps in _sparql_path(predicate.arg):
+            yield tuple(Step(s.predicate, not s.inverse) for s in reversed(steps))
+    elif isinstance(predicate, SequencePath):
+        sequences: list[Chain] = [()]
+        for part in predicate.args:
+            sequences = [s + t for s in sequences for t in _sparql_path(part)]
+        yield from sequences
+    elif isinstance(predicate, AlternativePath):
+        for part in predicate.args:
+            yield from _sparql_path(part)
+    elif isinstance(predicate, MulPath) and predicate.mod == "?":
+        yield ()
+        yield from _sparql_path(predicate.path)
+    else:
+        raise Unbounded(f"a SPARQL-based constraint with the path {predicate!r}")
 
 
 def targeted_shapes(shapes: Graph) -> list[Node]:

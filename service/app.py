@@ -9,10 +9,13 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from ijkg.graph.bootstrap import ensure_bundle
+from ijkg.graph.changes import Changes
+from ijkg.graph.explain import Explainer
+from ijkg.graph.gate import Gate
 from ijkg.graph.settings import Settings
 from ijkg.graph.store import open_store
 from ijkg.service import problems
-from ijkg.service.routes import health, sparql
+from ijkg.service.routes import changes, graph_store, health, sparql, update
 
 log = logging.getLogger("ijkg")
 
@@ -27,7 +30,13 @@ def create_app(settings: Settings) -> FastAPI:
             status = await ensure_bundle(store)
             if status.loaded:
                 log.info("loaded the bundled graph %s", status.version[:12])
+            gate = Gate()
             app.state.store = store
+            app.state.gate = gate
+            app.state.explainer = Explainer(gate.shapes)
+            app.state.changes = Changes(
+                store, gate, max_quads=settings.max_change_quads, default_graph=settings.write_graph
+            )
             yield
         finally:
             await store.close()
@@ -44,4 +53,7 @@ def create_app(settings: Settings) -> FastAPI:
     problems.install(app)
     app.include_router(health.router)
     app.include_router(sparql.router)
+    app.include_router(update.router)
+    app.include_router(graph_store.router)
+    app.include_router(changes.router)
     return app

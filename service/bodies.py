@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fastapi import Request
 
-from ijkg.graph.errors import QueryTooLarge
+from ijkg.graph.errors import TooLarge
 
 
-class BodyTooLarge(QueryTooLarge):
+class BodyTooLarge(TooLarge):
     """The request body is over its cap."""
 
 

@@ -17,6 +17,8 @@ from starlette.responses import Response
 
 from ijkg.graph import errors
 from ijkg.graph.validation import ValidationReport
+from ijkg.service.auth import AuthError
+from ijkg.service.etags import PreconditionFailed
 
 PROBLEM_BASE = "https://w3id.org/ijkg/problems/"
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -117,6 +119,20 @@ def to_problem(exc: errors.IjkgError) -> Response:
             expected=exc.expected,
             actual=exc.actual,
         )
+    if isinstance(exc, errors.NotFound):
+        return problem(404, "not-found", "Not found", detail)
+    if isinstance(exc, errors.Conflict):
+        return problem(409, "conflict", "Conflict", detail)
+    if isinstance(exc, errors.TooLarge):
+        return problem(413, "too-large", "Too large", detail)
+    if isinstance(exc, errors.BadRequest):
+        return problem(400, "bad-request", "Bad request", detail)
+    if isinstance(exc, errors.Forbidden):
+        return problem(403, "forbidden", "Forbidden", detail)
+    if isinstance(exc, PreconditionFailed):
+        return problem(
+            412, "precondition-failed", "Precondition failed", detail, current=exc.current
+        )
     if isinstance(exc, errors.StoreLocked | errors.StoreUnavailable):
         return problem(503, "store-unavailable", "Store unavailable", detail, headers=_RETRY)
     return problem(500, "store-error", "Store error", detail)
@@ -149,6 +165,31 @@ def install(app: FastAPI) -> None:
         detail = "; ".join(f"{p['where']}: {p['message']}" for p in problems)
         return problem(400, "bad-request", "Bad request", detail, errors=problems)
 
+    async def on_auth_error(_request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, AuthError)  # noqa: S101
+        if exc.status == 401:
+            return problem(
+                401,
+                "unauthorized",
+                "Unauthorized",
+                str(exc),
+                headers={"WWW-Authenticate": 'Bearer realm="ijkg"'},
+            )
+        return problem(403, "forbidden", "Forbidden", str(exc))
+
+    async def on_validation_failed(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, errors.ValidationFailed)  # noqa: S101
+        report = report_json(exc.report)
+        explainer = getattr(request.app.state, "explainer", None)
+        if explainer is not None:
+            explained = await explainer.explain(request.app.state.store, exc.report)
+            report["results"] = [e.as_json() for e in explained]
+        return problem(
+            422, "shacl-violation", "The change violates the shapes", str(exc), report=report
+        )
+
     app.add_exception_handler(errors.IjkgError, on_ijkg_error)
+    app.add_exception_handler(errors.ValidationFailed, on_validation_failed)
+    app.add_exception_handler(AuthError, on_auth_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     app.add_exception_handler(RequestValidationError, on_request_validation)

@@ -139,10 +139,10 @@ class Store(ABC):
     @abstractmethod
     async def update_effect(
         self, update: str, *, write_graph: str, max_quads: int, limits: QueryLimits | None = None
-    ) -> Delta:
+    ) -> tuple[Delta, int]:
         """What the SPARQL Update ``update`` would remove and add, computed on the current graph
-        without writing anything (see ``ijkg.graph.update``). Raises the query errors, with
-        ``ResultTooLarge`` when the effect is over ``max_quads``."""
+        without writing anything (see ``ijkg.graph.update``), and the version it was computed on.
+        Raises the query errors, with ``ResultTooLarge`` when the effect is over ``max_quads``."""
 
     @abstractmethod
     async def match(self, patterns: Sequence[Pattern]) -> list[ox.Quad]:

@@ -308,7 +308,7 @@ class EmbeddedStore(Store):
 
     async def update_effect(
         self, update: str, *, write_graph: str, max_quads: int, limits: QueryLimits | None = None
-    ) -> Delta:
+    ) -> tuple[Delta, int]:
         limits = limits or self.limits
         header = {
             "op": "update_effect",
@@ -322,7 +322,8 @@ class EmbeddedStore(Store):
         if not reply.get("ok"):
             raise _query_error(reply)
         rm = int(reply["rm"])
-        return Delta(removes=tuple(parse_quads(body[:rm])), adds=tuple(parse_quads(body[rm:])))
+        delta = Delta(removes=tuple(parse_quads(body[:rm])), adds=tuple(parse_quads(body[rm:])))
+        return delta, int(reply["version"])
 
     async def match(self, patterns: Sequence[Pattern]) -> list[ox.Quad]:
         if not patterns:

@@ -17,7 +17,7 @@ import pytest
 from rdflib import Graph
 
 from ijkg.graph.gate import Gate
-from ijkg.graph.shape_reads import analyse
+from ijkg.graph.shape_reads import Step, analyse
 from ijkg.graph.store.base import Delta
 from ijkg.graph.validation import ValidationReport
 from tests.conftest import SyncStore
@@ -163,11 +163,11 @@ def signature(
 
 def test_the_analysis_sees_every_read_and_the_unbounded_shape() -> None:
     reads = analyse(shapes())
-    assert {str(s) for s in reads.fallback} == {EX + "LineageShape"}
+    assert {str(s) for s in reads.fallback} == {EX + "LineageShape"}  # not PersonShape's SPARQL
     assert "oneOrMore" in next(iter(reads.fallback.values()))
     assert reads.depth == 2  # worksFor/locatedIn, and member -> NamedShape's name
-    from ijkg.graph.shape_reads import Step
-
+    located = (Step(EX + "worksFor"), Step(EX + "locatedIn"))
+    assert EX + "name" in reads.reads[located].out  # read by the SPARQL constraint
     member = (Step(EX + "member"),)
     assert reads.reads[member].types and EX + "name" in reads.reads[member].out
     assert EX + "member" in reads.reads[()].inn  # ^member

@@ -132,12 +132,13 @@ def test_through_the_embedded_store(open_test_store: Callable[..., SyncStore]) -
     store = open_test_store()
     quads = list(ox.parse(input=DATA.encode(), format=ox.RdfFormat.TRIG))
     store.run(store.store.commit, Delta(adds=tuple(quads)))
-    delta = store.run(
+    delta, version = store.run(
         store.store.update_effect,
         f"DELETE WHERE {{ GRAPH <{EX}g1> {{ <{EX}a> <{EX}p> ?o }} }}",
         write_graph=WRITE,
         max_quads=100,
     )
+    assert version == 1
     assert {q.object.value for q in delta.removes} == {"1", "2"}
     assert delta.adds == ()
     # computing the effect wrote nothing

@@ -1,0 +1,532 @@
+"""Changes: proposals of triples to add and remove, merged through the gate with their history.
+
+A change is proposed (stored as text in the changes graph, so it asserts nothing yet), inspected
+(its diff and its validation report as of now), then merged — validated against the current graph
+and applied atomically together with its PROV-O record — or rejected. A merged change is reverted by
+a new change that undoes it, validated like any other. Writes that do not start as proposals (SPARQL
+Update, the Graph Store Protocol, ``ijkg load``) are recorded the same way, as changes merged on
+arrival, so the history covers every write.
+
+In the changes graph, for each change ``<.../id/change/{slug}>`` and its merge
+``<.../id/merge/{slug}>``: title, description, source, author, time, status, the quads as N-Quads
+text, the version before and after, the report that cleared it; and ``<entity> ijkg:changedBy
+<merge>`` for every resource the merge touched.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import pyoxigraph as ox
+
+from ijkg.graph.errors import Conflict, NotFound, TooLarge, VersionConflict
+from ijkg.graph.gate import CHANGES_GRAPH, Gate, GateReport
+from ijkg.graph.namespaces import ID_BASE, IJKG, entity_iri
+from ijkg.graph.store.base import Commit, Delta, Store
+from ijkg.graph.store.changelog import parse_quads, serialize_quads
+from ijkg.graph.terms import to_rdflib
+
+Status = Literal["proposed", "merged", "rejected"]
+WritePath = Literal["change", "update", "graph-store", "load", "revert"]
+
+
+class ChangeNotFound(NotFound):
+    """No change with that id."""
+
+
+class ChangeConflict(Conflict):
+    """The change is not in a state that allows this (e.g. merging a rejected change)."""
+
+
+class ChangeTooLarge(TooLarge):
+    """The change has more quads than a change may have."""
+
+
+_GRAPH = ox.NamedNode(CHANGES_GRAPH)
+_RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+_RDFS_LABEL = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label")
+_XSD = "http://www.w3.org/2001/XMLSchema#"
+_DC = "http://purl.org/dc/terms/"
+_PROV = "http://www.w3.org/ns/prov#"
+_STATUS_CONCEPT = ID_BASE + "concept/change-"
+
+
+def _ijkg(name: str) -> ox.NamedNode:
+    return ox.NamedNode(IJKG + name)
+
+
+def _dc(name: str) -> ox.NamedNode:
+    return ox.NamedNode(_DC + name)
+
+
+def _prov(name: str) -> ox.NamedNode:
+    return ox.NamedNode(_PROV + name)
+
+
+def _typed(value: str, datatype: str) -> ox.Literal:
+    return ox.Literal(value, datatype=ox.NamedNode(_XSD + datatype))
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def new_slug() -> str:
+    """Sortable by time, unique: ``20261126-061530-123-3f9a1c``."""
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S-%f")[:-3]
+    return f"{stamp}-{secrets.token_hex(3)}"
+
+
+def agent_iri(name: str) -> str:
+    return entity_iri("agent", "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-"))
+
+
+@dataclass(frozen=True)
+class MergeRecord:
+    iri: str
+    who: str
+    started: str
+    ended: str
+    version_before: int
+    version_after: int
+    report: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Change:
+    """A change and where it is in its life."""
+
+    slug: str
+    title: str
+    description: str
+    source: str | None
+    author: str
+    created: str
+    status: Status
+    write_path: WritePath
+    removes: tuple[ox.Quad, ...] = ()
+    adds: tuple[ox.Quad, ...] = ()
+    reverts: str | None = None
+    reverted_by: str | None = None
+    merge: MergeRecord | None = None
+    target_graph: str | None = None
+
+    @property
+    def iri(self) -> str:
+        return entity_iri("change", self.slug)
+
+    @property
+    def delta(self) -> Delta:
+        return Delta(removes=self.removes, adds=self.adds)
+
+
+@dataclass
+class _Record:
+    """Quads of the changes graph being written for one change."""
+
+    quads: list[ox.Quad] = field(default_factory=list)
+
+    def add(self, s: str, p: ox.NamedNode, o: ox.NamedNode | ox.Literal) -> None:
+        self.quads.append(ox.Quad(ox.NamedNode(s), p, o, _GRAPH))
+
+
+def _status(status: Status) -> ox.NamedNode:
+    return ox.NamedNode(_STATUS_CONCEPT + status)
+
+
+def _describe_change(change: Change) -> list[ox.Quad]:
+    record = _Record()
+    iri = change.iri
+    record.add(iri, _RDF_TYPE, _ijkg("Change"))
+    record.add(iri, _dc("title"), ox.Literal(change.title))
+    if change.description:
+        record.add(iri, _dc("description"), ox.Literal(change.description))
+    if change.source:
+        source = change.source
+        record.add(
+            iri,
+            _dc("source"),
+            ox.NamedNode(source) if "://" in source else ox.Literal(source),
+        )
+    record.add(iri, _dc("creator"), ox.NamedNode(agent_iri(change.author)))
+    record.add(iri, _prov("wasAttributedTo"), ox.NamedNode(agent_iri(change.author)))
+    record.add(agent_iri(change.author), _RDF_TYPE, _prov("Agent"))
+    record.add(agent_iri(change.author), _RDFS_LABEL, ox.Literal(change.author))
+    record.add(iri, _dc("created"), _typed(change.created, "dateTime"))
+    record.add(iri, _ijkg("changeStatus"), _status(change.status))
+    record.add(iri, _ijkg("writePath"), ox.Literal(change.write_path))
+    record.add(iri, _ijkg("additions"), ox.Literal(serialize_quads(change.adds).decode()))
+    record.add(iri, _ijkg("removals"), ox.Literal(serialize_quads(change.removes).decode()))
+    record.add(iri, _ijkg("addedCount"), _typed(str(len(change.adds)), "integer"))
+    record.add(iri, _ijkg("removedCount"), _typed(str(len(change.removes)), "integer"))
+    if change.target_graph:
+        record.add(iri, _ijkg("targetGraph"), ox.NamedNode(change.target_graph))
+    if change.reverts:
+        record.add(iri, _ijkg("reverts"), ox.NamedNode(entity_iri("change", change.reverts)))
+    return record.quads
+
+
+def _touched(delta: Delta) -> set[ox.NamedNode]:
+    """The resources a change says something about (IRIs only)."""
+    touched: set[ox.NamedNode] = set()
+    for quad in (*delta.removes, *delta.adds):
+        for term in (quad.subject, quad.object):
+            if isinstance(term, ox.NamedNode):
+                touched.add(term)
+    return touched
+
+
+def _describe_merge(change: Change, merge: MergeRecord) -> list[ox.Quad]:
+    record = _Record()
+    iri = merge.iri
+    record.add(iri, _RDF_TYPE, _ijkg("Merge"))
+    record.add(iri, _RDF_TYPE, _prov("Activity"))
+    record.add(iri, _RDFS_LABEL, ox.Literal(f"merge of {change.title}"))
+    record.add(iri, _prov("used"), ox.NamedNode(change.iri))
+    record.add(iri, _prov("wasAssociatedWith"), ox.NamedNode(agent_iri(merge.who)))
+    record.add(agent_iri(merge.who), _RDF_TYPE, _prov("Agent"))
+    record.add(agent_iri(merge.who), _RDFS_LABEL, ox.Literal(merge.who))
+    record.add(iri, _prov("startedAtTime"), _typed(merge.started, "dateTime"))
+    record.add(iri, _prov("endedAtTime"), _typed(merge.ended, "dateTime"))
+    record.add(iri, _ijkg("versionBefore"), _typed(str(merge.version_before), "integer"))
+    record.add(iri, _ijkg("versionAfter"), _typed(str(merge.version_after), "integer"))
+    record.add(iri, _ijkg("validationReport"), ox.Literal(json.dumps(merge.report)))
+    if change.description:
+        record.add(iri, _dc("description"), ox.Literal(change.description))
+    for node in _touched(change.delta):
+        record.quads.append(ox.Quad(node, _ijkg("changedBy"), ox.NamedNode(iri), _GRAPH))
+    return record.quads
+
+
+def _check_size(delta: Delta, max_quads: int) -> None:
+    size = len(delta.adds) + len(delta.removes)
+    if size > max_quads:
+        raise ChangeTooLarge(f"the change has {size:,} quads; a change may have {max_quads:,}")
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+
+def _slug_of(iri: str) -> str:
+    return iri.rsplit("/", 1)[-1]
+
+
+_CHANGE_FIELDS = f"""
+  ?change a ijkg:Change ; dcterms:title ?title ; dcterms:created ?created ;
+          ijkg:changeStatus ?status ; ijkg:writePath ?path ; dcterms:creator/rdfs:label ?author ;
+          ijkg:addedCount ?added ; ijkg:removedCount ?removed .
+  OPTIONAL {{ ?change dcterms:description ?description }}
+  OPTIONAL {{ ?change dcterms:source ?source }}
+  OPTIONAL {{ ?change ijkg:targetGraph ?target }}
+  OPTIONAL {{ ?change ijkg:reverts ?reverts }}
+  OPTIONAL {{ ?revert ijkg:reverts ?change ; ijkg:changeStatus <{_STATUS_CONCEPT}merged> }}
+  OPTIONAL {{ ?merge prov:used ?change ; prov:wasAssociatedWith/rdfs:label ?who ;
+              prov:startedAtTime ?started ; prov:endedAtTime ?ended ;
+              ijkg:versionBefore ?before ; ijkg:versionAfter ?after ;
+              ijkg:validationReport ?report }}
+"""
+
+
+def _change_from_row(
+    row: dict[str, Any], removes: tuple[ox.Quad, ...] = (), adds: tuple[ox.Quad, ...] = ()
+) -> Change:
+    merge = None
+    if "merge" in row:
+        merge = MergeRecord(
+            iri=str(row["merge"]),
+            who=str(row["who"]),
+            started=str(row["started"]),
+            ended=str(row["ended"]),
+            version_before=int(row["before"]),
+            version_after=int(row["after"]),
+            report=json.loads(str(row["report"])),
+        )
+    return Change(
+        slug=_slug_of(str(row["change"])),
+        title=str(row["title"]),
+        description=str(row.get("description", "")),
+        source=str(row["source"]) if "source" in row else None,
+        author=str(row["author"]),
+        created=str(row["created"]),
+        status=str(row["status"]).removeprefix(_STATUS_CONCEPT),  # type: ignore[arg-type]
+        write_path=str(row["path"]),  # type: ignore[arg-type]
+        removes=removes,
+        adds=adds,
+        reverts=_slug_of(str(row["reverts"])) if "reverts" in row else None,
+        reverted_by=_slug_of(str(row["revert"])) if "revert" in row else None,
+        merge=merge,
+        target_graph=str(row["target"]) if "target" in row else None,
+    )
+
+
+async def get_change(store: Store, slug: str, *, with_quads: bool = True) -> Change:
+    """One change, with its quads. Raises ``ChangeNotFound``."""
+    if not slug.replace("-", "").isalnum():
+        raise ChangeNotFound(f"no change {slug!r}")
+    iri = entity_iri("change", slug)
+    quads = "?additions ?removals" if with_quads else ""
+    extra = f"<{iri}> ijkg:additions ?additions ; ijkg:removals ?removals ." if with_quads else ""
+    rows = await store.select(
+        f"""SELECT * {quads} WHERE {{ GRAPH <{CHANGES_GRAPH}> {{
+              VALUES ?change {{ <{iri}> }} {_CHANGE_FIELDS} {extra} }} }} LIMIT 1"""
+    )
+    if not rows:
+        raise ChangeNotFound(f"no change {slug!r}")
+    row = rows[0]
+    if not with_quads:
+        return _change_from_row(row)
+    return _change_from_row(
+        row,
+        removes=tuple(parse_quads(str(row["removals"]).encode())),
+        adds=tuple(parse_quads(str(row["additions"]).encode())),
+    )
+
+
+async def list_changes(
+    store: Store,
+    *,
+    status: Status | None = None,
+    touching: str | None = None,
+    limit: int = 50,
+    before: str | None = None,
+) -> list[Change]:
+    """Changes, newest first, without their quads. ``before`` is a slug (keyset paging);
+    ``touching`` keeps the merged changes that touched that resource."""
+    filters = []
+    if status is not None:
+        filters.append(f"FILTER(?status = <{_STATUS_CONCEPT}{status}>)")
+    if before is not None:
+        filters.append(f'FILTER(STR(?change) < "{entity_iri("change", before)}")')
+    touch = f"<{touching}> ijkg:changedBy ?merge ." if touching else ""
+    where = f"{_CHANGE_FIELDS} {touch} {' '.join(filters)}"
+    rows = await store.select(
+        f"""SELECT * WHERE {{ GRAPH <{CHANGES_GRAPH}> {{ {where} }} }}
+            ORDER BY DESC(STR(?change)) LIMIT {int(limit)}"""
+    )
+    return [_change_from_row(row) for row in rows]
+
+
+# --- writing ------------------------------------------------------------------------------------
+
+
+def with_target(delta: Delta, target_graph: str) -> Delta:
+    """Default-graph quads of a submission go to its target graph."""
+    name = ox.NamedNode(target_graph)
+
+    def place(quads: tuple[ox.Quad, ...]) -> tuple[ox.Quad, ...]:
+        return tuple(
+            ox.Quad(q.subject, q.predicate, q.object, name)
+            if isinstance(q.graph_name, ox.DefaultGraph)
+            else q
+            for q in quads
+        )
+
+    return Delta(removes=place(delta.removes), adds=place(delta.adds))
+
+
+class Changes:
+    """The change workflow over one store and its gate."""
+
+    def __init__(self, store: Store, gate: Gate, *, max_quads: int, default_graph: str) -> None:
+        self.store = store
+        self.gate = gate
+        self.max_quads = max_quads
+        self.default_graph = default_graph
+
+    async def propose(
+        self,
+        delta: Delta,
+        *,
+        title: str,
+        author: str,
+        description: str = "",
+        source: str | None = None,
+        target_graph: str | None = None,
+        reverts: str | None = None,
+    ) -> Change:
+        """Record a proposal (nothing enters the data until it is merged)."""
+        if not title.strip():
+            raise ChangeConflict("a change needs a title")
+        target = target_graph or self.default_graph
+        delta = with_target(delta, target)
+        _check_size(delta, self.max_quads)
+        change = Change(
+            slug=new_slug(),
+            title=title.strip(),
+            description=description.strip(),
+            source=source,
+            author=author,
+            created=_now(),
+            status="proposed",
+            write_path="revert" if reverts else "change",
+            removes=delta.removes,
+            adds=delta.adds,
+            reverts=reverts,
+            target_graph=target,
+        )
+        await self.store.commit(
+            Delta(adds=tuple(_describe_change(change))),
+            meta={"who": author, "why": f"propose change {change.slug}"},
+        )
+        return change
+
+    async def check(self, change: Change) -> GateReport:
+        """The change's validation report against the graph as it is now."""
+        return await self.gate.check(self.store, change.delta)
+
+    async def merge(
+        self, slug: str, *, who: str, expected_version: int | None = None
+    ) -> tuple[Change, Commit, GateReport]:
+        """Validate a proposed change against the current graph and apply it with its history,
+        atomically. Raises ``ValidationFailed`` (nothing written), ``VersionConflict``,
+        ``ChangeConflict``, ``ChangeNotFound``."""
+        async with self.gate.lock:
+            change = await get_change(self.store, slug)
+            if change.status != "proposed":
+                raise ChangeConflict(f"change {slug} is {change.status}, not proposed")
+            return await self._apply(
+                change, who=who, expected_version=expected_version, status_from="proposed"
+            )
+
+    async def _apply(
+        self,
+        change: Change,
+        *,
+        who: str,
+        expected_version: int | None,
+        status_from: Status | None,
+    ) -> tuple[Change, Commit, GateReport]:
+        started = _now()
+        version = await self.store.version()
+        if expected_version is not None and expected_version != version:
+            raise VersionConflict(expected_version, version)
+        history_removes: list[ox.Quad] = []
+        history_adds: list[ox.Quad] = []
+        status = _ijkg("changeStatus")
+        if status_from is None:
+            history_adds += _describe_change(change)
+        else:
+            history_removes.append(
+                ox.Quad(ox.NamedNode(change.iri), status, _status(status_from), _GRAPH)
+            )
+        history_adds.append(ox.Quad(ox.NamedNode(change.iri), status, _status("merged"), _GRAPH))
+        gate_report = await self.gate.check(self.store, change.delta)
+        merge = MergeRecord(
+            iri=entity_iri("merge", change.slug),
+            who=who,
+            started=started,
+            ended=_now(),
+            version_before=version,
+            version_after=version + 1,
+            report={
+                **gate_report.describe(),
+                "conforms": gate_report.conforms,
+                "warnings": len(gate_report.report.warnings),
+            },
+        )
+        history_adds += _describe_merge(change, merge)
+        # The gate re-validates under its lock on exactly this version, then commits data and
+        # history in one commit.
+        commit, gate_report = await self.gate.commit_locked(
+            self.store,
+            change.delta,
+            expected_version=version,
+            extra=Delta(removes=tuple(history_removes), adds=tuple(history_adds)),
+            meta={"who": who, "why": change.title, "change": change.slug},
+            version=version,
+            report=gate_report,
+        )
+        merged = Change(
+            **{
+                **change.__dict__,
+                "status": "merged",
+                "merge": MergeRecord(**{**merge.__dict__, "version_after": commit.version_after}),
+            }
+        )
+        return merged, commit, gate_report
+
+    async def write(
+        self,
+        delta: Delta,
+        *,
+        who: str,
+        via: WritePath,
+        title: str,
+        description: str = "",
+        source: str | None = None,
+        expected_version: int | None = None,
+    ) -> tuple[Change, Commit, GateReport]:
+        """A write that does not start as a proposal (update, graph store, load): validated,
+        applied and recorded as a change merged on arrival."""
+        _check_size(delta, self.max_quads)
+        change = Change(
+            slug=new_slug(),
+            title=title,
+            description=description,
+            source=source,
+            author=who,
+            created=_now(),
+            status="merged",
+            write_path=via,
+            removes=delta.removes,
+            adds=delta.adds,
+        )
+        async with self.gate.lock:
+            return await self._apply(
+                change, who=who, expected_version=expected_version, status_from=None
+            )
+
+    async def reject(self, slug: str, *, who: str, reason: str = "") -> Change:
+        async with self.gate.lock:
+            change = await get_change(self.store, slug, with_quads=False)
+            if change.status != "proposed":
+                raise ChangeConflict(f"change {slug} is {change.status}, not proposed")
+            iri = ox.NamedNode(change.iri)
+            status = _ijkg("changeStatus")
+            adds = [ox.Quad(iri, status, _status("rejected"), _GRAPH)]
+            if reason:
+                adds.append(ox.Quad(iri, _RDFS_LABEL, ox.Literal(f"rejected: {reason}"), _GRAPH))
+            await self.store.commit(
+                Delta(
+                    removes=(ox.Quad(iri, status, _status("proposed"), _GRAPH),), adds=tuple(adds)
+                ),
+                meta={"who": who, "why": f"reject change {slug}"},
+            )
+        return await get_change(self.store, slug, with_quads=False)
+
+    async def revert(
+        self, slug: str, *, who: str, expected_version: int | None = None
+    ) -> tuple[Change, Commit, GateReport]:
+        """Undo a merged change with a new change (its inverse), validated and merged."""
+        original = await get_change(self.store, slug)
+        if original.status != "merged":
+            raise ChangeConflict(f"change {slug} is {original.status}; only merged changes revert")
+        if original.reverted_by:
+            raise ChangeConflict(f"change {slug} was already reverted by {original.reverted_by}")
+        inverse = original.delta.inverse()
+        change = Change(
+            slug=new_slug(),
+            title=f"Revert: {original.title}",
+            description=f"Undoes change {slug}.",
+            source=original.source,
+            author=who,
+            created=_now(),
+            status="merged",
+            write_path="revert",
+            removes=inverse.removes,
+            adds=inverse.adds,
+            reverts=slug,
+        )
+        async with self.gate.lock:
+            return await self._apply(
+                change, who=who, expected_version=expected_version, status_from=None
+            )
+
+
+def rdflib_touched(delta: Delta) -> list[str]:
+    """The touched resources as strings (for messages and API answers)."""
+    return sorted(str(to_rdflib(n)) for n in _touched(delta))

@@ -1,0 +1,219 @@
+"""``/store``: the SPARQL 1.1 Graph Store HTTP Protocol, writes gated and recorded.
+
+``?graph=IRI`` names a graph of this store (never fetched); ``?default`` is the default graph,
+which for reading is the union of all graphs and for writing is the write graph (the same rule as
+SPARQL Update). PUT replaces a graph, POST adds to it (POST with neither parameter creates a new
+graph and answers 201 with its IRI), DELETE removes it. A body may hold one graph's triples only:
+named graphs in a body (TriG, N-Quads, JSON-LD ``@graph`` with names) are refused.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import pyoxigraph as ox
+from fastapi import APIRouter, Header, Query, Request
+from starlette.responses import Response
+
+from ijkg.graph.changes import new_slug
+from ijkg.graph.errors import BadRequest, NotAcceptable, NotFound
+from ijkg.graph.formats import RDF_SYNTAXES, rdf_syntax_for_media_type
+from ijkg.graph.namespaces import graph_iri
+from ijkg.graph.protection import check_write
+from ijkg.graph.store.base import Dataset, Delta
+from ijkg.service.auth import WriterDep
+from ijkg.service.deps import SettingsDep, StoreDep
+from ijkg.service.etags import expected_version, graph_etag
+from ijkg.service.negotiation import negotiate
+from ijkg.service.rdf_bodies import read_rdf
+from ijkg.service.routes.changes import changes_of, write_response
+
+router = APIRouter(tags=["graph store"])
+
+
+class GraphNotFound(NotFound):
+    """No graph with that name holds any triple."""
+
+
+class BadGraphRequest(BadRequest):
+    """``graph`` and ``default`` together, or a name that is not an absolute IRI."""
+
+
+GraphParam = Annotated[str | None, Query(alias="graph", description="The graph's IRI")]
+DefaultParam = Annotated[str | None, Query(alias="default", description="The default graph")]
+
+
+def _target(graph: str | None, default: str | None) -> str | None:
+    """The graph IRI asked for, or ``None`` for the default graph."""
+    if graph is not None and default is not None:
+        raise BadGraphRequest("give either ?graph=IRI or ?default, not both")
+    if graph is None:
+        return None
+    try:
+        name = ox.NamedNode(graph)
+    except ValueError:
+        raise BadGraphRequest(f"{graph!r} is not an IRI") from None
+    if ":" not in name.value:
+        raise BadGraphRequest(f"{graph!r} is not an absolute IRI")
+    return name.value
+
+
+async def _read(request: Request, store: StoreDep, graph: str | None, head: bool) -> Response:
+    offered = [s.media_type for s in RDF_SYNTAXES if not s.datasets] + [
+        s.media_type for s in RDF_SYNTAXES if s.datasets
+    ]
+    wanted = negotiate(request.headers.get("accept"), offered)
+    if wanted is None:
+        raise NotAcceptable(f"a graph is available as {', '.join(offered)}", "graph")
+    dataset = Dataset() if graph is None else Dataset(default_graphs=(graph,), named_graphs=())
+    if graph is not None and graph not in await store.graph_names():
+        raise GraphNotFound(f"no graph <{graph}> in this store")
+    answer = await store.query(
+        "CONSTRUCT WHERE { ?s ?p ?o }",
+        rdf=rdf_syntax_for_media_type(wanted),
+        dataset=dataset,
+    )
+    stats = await store.stats()
+    headers = {"ETag": graph_etag(stats.store_id, answer.version), "Vary": "Accept"}
+    content_type = wanted if wanted.endswith("json") else f"{wanted}; charset=utf-8"
+    if head:
+        headers["Content-Length"] = str(len(answer.body))
+        return Response(status_code=200, media_type=content_type, headers=headers)
+    return Response(answer.body, media_type=content_type, headers=headers)
+
+
+@router.get("/store", summary="Get a graph", response_class=Response)
+async def get_graph(
+    request: Request, store: StoreDep, graph: GraphParam = None, default: DefaultParam = None
+) -> Response:
+    """A named graph (`?graph=IRI`) or the default graph (`?default`: the union of all graphs),
+    in the negotiated RDF syntax (Turtle by default)."""
+    return await _read(request, store, _target(graph, default), head=False)
+
+
+@router.head("/store", summary="Headers of a graph", response_class=Response)
+async def head_graph(
+    request: Request, store: StoreDep, graph: GraphParam = None, default: DefaultParam = None
+) -> Response:
+    return await _read(request, store, _target(graph, default), head=True)
+
+
+async def _write(
+    request: Request,
+    writer: WriterDep,
+    store: StoreDep,
+    settings: SettingsDep,
+    *,
+    target: str,
+    replace: bool,
+    body: bool,
+    if_match: str | None,
+    what: str,
+) -> Response:
+    stats = await store.stats()
+    expected = expected_version(if_match, stats.store_id, stats.version)
+    adds: list[ox.Quad] = []
+    if body:
+        adds = await read_rdf(request, settings, default_graph=target, single_graph=True)
+    existing = await store.graph_quads(target) if replace else []
+    if not body and not existing:
+        raise GraphNotFound(f"no graph <{target}> in this store")
+    delta = Delta(removes=tuple(existing), adds=tuple(adds))
+    check_write(delta, admin=writer.admin)
+    change, _commit, gate = await changes_of(request).write(
+        delta,
+        who=writer.name,
+        via="graph-store",
+        title=f"Graph Store {what} <{target}>",
+        expected_version=expected,
+    )
+    response = await write_response(request, change, gate, delta)
+    if body and not existing and replace:
+        response.status_code = 201
+    return response
+
+
+@router.put("/store", summary="Replace a graph", status_code=200)
+async def put_graph(
+    request: Request,
+    writer: WriterDep,
+    store: StoreDep,
+    settings: SettingsDep,
+    graph: GraphParam = None,
+    default: DefaultParam = None,
+    if_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    """Replace the graph's triples with the body's (201 if the graph is new). Validated first:
+    422 with the report if the graph would not conform, and nothing changes."""
+    target = _target(graph, default) or settings.write_graph
+    return await _write(
+        request,
+        writer,
+        store,
+        settings,
+        target=target,
+        replace=True,
+        body=True,
+        if_match=if_match,
+        what="PUT",
+    )
+
+
+@router.post("/store", summary="Add to a graph (or create one)", status_code=200)
+async def post_graph(
+    request: Request,
+    writer: WriterDep,
+    store: StoreDep,
+    settings: SettingsDep,
+    graph: GraphParam = None,
+    default: DefaultParam = None,
+    if_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    """Add the body's triples to the graph. With neither `graph` nor `default`, create a new
+    graph and answer 201 with its IRI in `Location`."""
+    created = graph is None and default is None
+    target = (
+        graph_iri("upload-" + new_slug())
+        if created
+        else (_target(graph, default) or settings.write_graph)
+    )
+    response = await _write(
+        request,
+        writer,
+        store,
+        settings,
+        target=target,
+        replace=False,
+        body=True,
+        if_match=if_match,
+        what="POST",
+    )
+    if created:
+        response.status_code = 201
+        response.headers["Location"] = f"/store?graph={target}"
+    return response
+
+
+@router.delete("/store", summary="Delete a graph")
+async def delete_graph(
+    request: Request,
+    writer: WriterDep,
+    store: StoreDep,
+    settings: SettingsDep,
+    graph: GraphParam = None,
+    default: DefaultParam = None,
+    if_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    """Remove every triple of the graph (404 if it holds none). Validated like any write."""
+    target = _target(graph, default) or settings.write_graph
+    return await _write(
+        request,
+        writer,
+        store,
+        settings,
+        target=target,
+        replace=True,
+        body=False,
+        if_match=if_match,
+        what="DELETE",
+    )

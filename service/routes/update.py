@@ -1,0 +1,102 @@
+"""``POST /update``: SPARQL 1.1 Update, through the validation gate.
+
+The update's effect is computed first (what it would remove and add, without writing), checked
+against the graph protections and the shapes, and only then committed — with its history — like any
+other change. A rejected update answers 422 with the report and leaves the store as it was.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Header, Request
+from starlette.responses import Response
+
+from ijkg.graph.errors import QueryRefused, UnsupportedFormat, VersionConflict
+from ijkg.graph.formats import bare_media_type
+from ijkg.graph.protection import check_write
+from ijkg.graph.sparql_text import check_limits
+from ijkg.service.auth import WriterDep
+from ijkg.service.bodies import read_body
+from ijkg.service.deps import SettingsDep, StoreDep
+from ijkg.service.etags import expected_version
+from ijkg.service.routes.changes import changes_of, write_response
+
+router = APIRouter(tags=["sparql"])
+
+_ATTEMPTS = 3
+
+FORM = "application/x-www-form-urlencoded"
+SPARQL_UPDATE = "application/sparql-update"
+
+
+@router.post(
+    "/update",
+    summary="SPARQL 1.1 Update (authenticated, validated before it is applied)",
+    responses={
+        200: {"description": "Applied; the change record with its validation report"},
+        400: {"description": "Malformed or refused update (LOAD, SERVICE ...)"},
+        401: {"description": "No or unknown token"},
+        403: {"description": "Read-only service, or a protected graph"},
+        412: {"description": "If-Match names another graph version"},
+        422: {"description": "The graph would not conform: the SHACL report, nothing written"},
+    },
+)
+async def update(
+    request: Request,
+    writer: WriterDep,
+    store: StoreDep,
+    settings: SettingsDep,
+    if_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    """Send the update as `application/sparql-update`, or as a form with `update=`. Triples
+    written without `GRAPH` go to the write graph; triples deleted without `GRAPH` are deleted
+    from every graph (the default graph is the union). `LOAD` and `SERVICE` are refused.
+
+    Example: `curl -X POST http://127.0.0.1:8000/update -H 'Authorization: Bearer s3cret'
+    -H 'Content-Type: application/sparql-update' --data 'INSERT DATA { ... }'`
+    """
+    media_type = bare_media_type(request.headers.get("content-type", ""))
+    body = await read_body(request, settings.max_body_bytes)
+    if media_type == SPARQL_UPDATE:
+        text = body.decode("utf-8", "replace")
+    elif media_type == FORM:
+        values = parse_qs(body.decode("utf-8", "replace")).get("update", [])
+        if len(values) != 1:
+            raise QueryRefused("send exactly one 'update' parameter")
+        text = values[0]
+    else:
+        raise UnsupportedFormat(f"send the update as {SPARQL_UPDATE} or {FORM}")
+    decoded, scan = check_limits(
+        text, max_bytes=settings.max_body_bytes, max_depth=settings.max_query_depth
+    )
+    if "SERVICE" in scan.keywords:
+        raise QueryRefused("SERVICE is refused: updates never reach other endpoints")
+    if "LOAD" in scan.keywords:
+        raise QueryRefused("LOAD is refused: this service never fetches from the web or disk")
+    stats = await store.stats()
+    insisted = expected_version(if_match, stats.store_id, stats.version)
+    for attempt in range(_ATTEMPTS):
+        delta, version = await store.update_effect(
+            decoded, write_graph=settings.write_graph, max_quads=settings.max_change_quads
+        )
+        if insisted is not None and version != insisted:
+            raise VersionConflict(insisted, version)
+        check_write(delta, admin=writer.admin)
+        try:
+            change, _commit, gate = await changes_of(request).write(
+                delta,
+                who=writer.name,
+                via="update",
+                title="SPARQL Update",
+                description=decoded[:2000],
+                expected_version=version,
+            )
+            break
+        except VersionConflict:
+            # Another write landed between computing the effect and applying it: the effect may
+            # be stale, so compute it again on the new graph (unless the client pinned a version).
+            if insisted is not None or attempt == _ATTEMPTS - 1:
+                raise
+    return await write_response(request, change, gate, delta)
