@@ -3,11 +3,19 @@
 Every query passes through ``run_query``: the text is size- and nesting-checked before any parser
 sees it, escapes are decoded the way SPARQL does, and anything that would reach the network or
 the file system (``SERVICE``, ``LOAD``, ``FROM <file:...>``) is refused unless federation is on.
+
+Graph names (``FROM``, ``FROM NAMED``, and the protocol's ``default-graph-uri`` and
+``named-graph-uri``) only ever name graphs of this store: nothing is fetched from them, whatever
+host they name, loopback included. Names in schemes that point at local resources (``file:``,
+``jar:`` ...) are refused outright, so nobody mistakes them for a way to read a file.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+import pyoxigraph as ox
 
 from ijkg.graph.errors import QueryRefused
 from ijkg.graph.formats import RdfSyntax, ResultsFormat
@@ -15,7 +23,9 @@ from ijkg.graph.settings import Settings
 from ijkg.graph.sparql_text import check_limits
 from ijkg.graph.store.base import Answer, Dataset, QueryLimits, Store
 
-_ALLOWED_GRAPH_SCHEMES = ("http:", "https:", "urn:")
+#: Schemes of graph names a dataset may use. Graphs of this store are named with these.
+GRAPH_NAME_SCHEMES = ("http", "https", "urn", "tag")
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
 
 
 @dataclass(frozen=True)
@@ -28,7 +38,44 @@ class QueryPolicy:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> QueryPolicy:
-        return cls(settings.max_query_bytes, settings.max_query_depth)
+        return cls(
+            settings.max_query_bytes,
+            settings.max_query_depth,
+            allow_federation=settings.allow_federation,
+        )
+
+
+def check_graph_name(iri: str, role: str) -> None:
+    """Refuse a dataset graph name that is not an absolute IRI in one of ``GRAPH_NAME_SCHEMES``.
+
+    ``role`` says where it came from (``FROM``, ``default-graph-uri`` ...) for the message.
+
+    >>> check_graph_name("http://127.0.0.1:9/g", "FROM")  # a name, never fetched: fine
+    >>> check_graph_name("file:///etc/passwd", "default-graph-uri")
+    Traceback (most recent call last):
+    ...
+    ijkg.graph.errors.QueryRefused: default-graph-uri <file:///etc/passwd> is refused: ...
+    """
+    match = _SCHEME.match(iri)
+    if match is None:
+        raise QueryRefused(f"{role} <{iri}> is refused: a graph name must be an absolute IRI")
+    if match.group(1).lower() not in GRAPH_NAME_SCHEMES:
+        raise QueryRefused(
+            f"{role} <{iri}> is refused: graph names are {'/'.join(GRAPH_NAME_SCHEMES)} IRIs "
+            "of graphs in this store, and are never fetched"
+        )
+    try:
+        ox.NamedNode(iri)
+    except ValueError as exc:
+        raise QueryRefused(f"{role} <{iri}> is not a valid IRI: {exc}") from None
+
+
+def check_dataset(dataset: Dataset) -> None:
+    """Refuse protocol dataset graph names as ``check_graph_name`` does."""
+    for iri in dataset.default_graphs or ():
+        check_graph_name(iri, "default-graph-uri")
+    for iri in dataset.named_graphs or ():
+        check_graph_name(iri, "named-graph-uri")
 
 
 def check_query(text: str, policy: QueryPolicy) -> str:
@@ -44,10 +91,8 @@ def check_query(text: str, policy: QueryPolicy) -> str:
     if "LOAD" in scan.keywords:
         raise QueryRefused("LOAD is refused: this service never fetches data from the web or disk")
     for role, iri in scan.graph_iris:
-        if role.startswith("FROM") and not iri.lower().startswith(_ALLOWED_GRAPH_SCHEMES):
-            raise QueryRefused(
-                f"{role} <{iri}> is refused: FROM names a graph of this store and is never fetched"
-            )
+        if role.startswith("FROM"):
+            check_graph_name(iri, role)
     return decoded
 
 
@@ -64,6 +109,8 @@ async def run_query(
 ) -> Answer:
     """Check and run one query; see ``Store.query`` for the errors."""
     checked = check_query(text, policy)
+    if dataset is not None:
+        check_dataset(dataset)
     return await store.query(
         checked, results=results, rdf=rdf, dataset=dataset, limits=limits, base_iri=base_iri
     )

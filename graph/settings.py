@@ -92,3 +92,9 @@ class Settings(BaseSettings):
     max_result_bytes: int = Field(
         64 * 1024 * 1024, ge=1024, description="Largest serialised result, in bytes."
     )
+    allow_federation: bool = Field(
+        False,
+        description="Let queries use SERVICE to call other SPARQL endpoints. Off by default: "
+        "then no query reaches the network (SERVICE is refused with 400, and query workers run "
+        "without network access where the system allows it).",
+    )
