@@ -122,11 +122,13 @@ class UnsupportedFormat(IjkgError):
 
 
 class NotAcceptable(UnsupportedFormat):
-    """None of the accepted media types can carry this answer (``form``: select, ask or graph)."""
+    """None of the accepted media types can carry this answer (``form``: select, ask or graph);
+    ``available`` lists the media types that could."""
 
-    def __init__(self, message: str, form: str) -> None:
+    def __init__(self, message: str, form: str, available: tuple[str, ...] = ()) -> None:
         super().__init__(message)
         self.form = form
+        self.available = available
 
 
 class ValidationFailed(IjkgError):

@@ -97,7 +97,14 @@ def to_problem(exc: errors.IjkgError) -> Response:
     if isinstance(exc, errors.ResultTooLarge):
         return problem(422, "result-too-large", "Result too large", detail)
     if isinstance(exc, errors.NotAcceptable):
-        return problem(406, "not-acceptable", "Not acceptable", detail, form=exc.form)
+        return problem(
+            406,
+            "not-acceptable",
+            "Not acceptable",
+            detail,
+            form=exc.form,
+            available=list(exc.available) or None,
+        )
     if isinstance(exc, errors.UnsupportedFormat):
         return problem(415, "unsupported-media-type", "Unsupported media type", detail)
     if isinstance(exc, errors.QueryError):
