@@ -94,14 +94,14 @@ def check_answer(answer_type: str, expected: Any, rows: list[Row]) -> None:
         assert [_text(row[variables[0]]) for row in rows] == [_text(e) for e in expected]
     elif answer_type == "list" and all(isinstance(e, str) for e in expected):
         assert len(variables) == 1, variables
-        got = [_text(row[variables[0]]) for row in rows]
-        assert len(got) == len(set(got)), f"duplicate rows: {got}"
-        assert set(got) == {_text(e) for e in expected}
+        items = [_text(row[variables[0]]) for row in rows]
+        assert len(items) == len(set(items)), f"duplicate rows: {items}"
+        assert set(items) == {_text(e) for e in expected}
     elif answer_type == "list":
         keys = sorted(expected[0])
         assert sorted(variables) == keys, variables
-        got = {tuple(_text(row[k]) for k in keys) for row in rows}
-        assert got == {tuple(_text(e[k]) for k in keys) for e in expected}
+        tuples = {tuple(_text(row[k]) for k in keys) for row in rows}
+        assert tuples == {tuple(_text(e[k]) for k in keys) for e in expected}
     elif answer_type == "entity":
         assert sorted(variables) == ["entity", "label"], variables
         assert len(_values(rows, "entity")) == 1, _values(rows, "entity")

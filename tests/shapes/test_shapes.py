@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import cast
 
 import pyshacl
 import pytest
@@ -25,6 +26,7 @@ from rdflib.namespace import RDF, RDFS, SH
 from rdflib.term import Node
 
 from ijkg.graph.validation import (
+    Severity,
     ValidationReport,
     ValidationResult,
     data_shapes,
@@ -73,6 +75,11 @@ def _result_id(result: ValidationResult) -> str:
     return match.group(1)
 
 
+def _n3(node: Node | None) -> str:
+    assert node is not None
+    return node.n3()
+
+
 def _report_of(results: Graph) -> ValidationReport:
     """A pyshacl results graph as a typed report (for the meta-shape examples)."""
     out = []
@@ -80,10 +87,10 @@ def _report_of(results: Graph) -> ValidationReport:
         severity = str(results.value(node, SH.resultSeverity)).rsplit("#", 1)[-1]
         out.append(
             ValidationResult(
-                focus_node=results.value(node, SH.focusNode).n3(),  # type: ignore[union-attr]
-                severity=severity,  # type: ignore[arg-type]
+                focus_node=_n3(results.value(node, SH.focusNode)),
+                severity=cast("Severity", severity),
                 message=str(results.value(node, SH.resultMessage)),
-                source_shape=results.value(node, SH.sourceShape).n3(),  # type: ignore[union-attr]
+                source_shape=_n3(results.value(node, SH.sourceShape)),
                 constraint=str(results.value(node, SH.sourceConstraintComponent)),
             )
         )
