@@ -22,9 +22,10 @@ from typing import cast
 import pyshacl
 import pytest
 from rdflib import Graph, URIRef
-from rdflib.namespace import RDF, RDFS, SH
+from rdflib.namespace import OWL, RDF, RDFS, SH
 from rdflib.term import Node
 
+from ijkg.graph.bundle import bundle_files
 from ijkg.graph.validation import (
     Severity,
     ValidationReport,
@@ -157,3 +158,18 @@ def test_example(path: Path) -> None:
         assert not report.conforms, f"{path.name} conforms"
         others = [r for r in report.violations if _result_id(r) != shape_id]
         assert not others, [str(r) for r in others]
+
+
+def test_every_class_of_the_core_ontology_is_the_target_of_a_shape() -> None:
+    """Each class of ontology/ijkg.ttl is targeted by a data shape, itself or through a
+    superclass (sh:targetClass follows rdfs:subClassOf)."""
+    core = Graph()
+    for bundled in bundle_files():
+        if bundled.name == "ontology/ijkg.ttl":
+            core.parse(data=bundled.read_bytes(), format="turtle")
+    classes = set(core.subjects(RDF.type, OWL.Class))
+    assert len(classes) > 40
+    targeted = set(data_shapes().objects(None, SH.targetClass))
+    for cls in classes:
+        lineage = set(core.transitive_objects(cls, RDFS.subClassOf))
+        assert lineage & targeted, f"no shape targets {cls} or a superclass of it"
