@@ -57,12 +57,26 @@ class QueryError(IjkgError):
 
 
 class QuerySyntaxError(QueryError):
-    """Malformed SPARQL; ``line`` and ``column`` are 1-based where known."""
+    """Malformed SPARQL; ``line`` and ``column`` are 1-based where known. ``expected`` lists what
+    the parser could have read there, ``excerpt`` shows the line with a caret under the column,
+    and ``hint`` says what is probably wrong, where that can be told."""
 
-    def __init__(self, message: str, line: int | None = None, column: int | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        line: int | None = None,
+        column: int | None = None,
+        *,
+        expected: tuple[str, ...] = (),
+        excerpt: str | None = None,
+        hint: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.line = line
         self.column = column
+        self.expected = expected
+        self.excerpt = excerpt
+        self.hint = hint
 
 
 class QueryRefused(QueryError):

@@ -17,11 +17,12 @@ from dataclasses import dataclass
 
 import pyoxigraph as ox
 
-from ijkg.graph.errors import QueryRefused
+from ijkg.graph.errors import QueryRefused, QuerySyntaxError
 from ijkg.graph.formats import RdfSyntax, ResultsFormat
 from ijkg.graph.settings import Settings
-from ijkg.graph.sparql_text import check_limits
+from ijkg.graph.sparql_text import check_limits, decode_escapes, scan
 from ijkg.graph.store.base import Answer, Dataset, QueryLimits, Store
+from ijkg.graph.syntax_help import explain
 
 #: Schemes of graph names a dataset may use. Graphs of this store are named with these.
 GRAPH_NAME_SCHEMES = ("http", "https", "urn", "tag")
@@ -96,6 +97,19 @@ def check_query(text: str, policy: QueryPolicy) -> str:
     return decoded
 
 
+#: Functions whose value changes from one evaluation to the next on the same graph.
+VOLATILE_FUNCTIONS = frozenset({"RAND", "NOW", "UUID", "STRUUID"})
+
+
+def is_volatile(text: str) -> bool:
+    """Whether two runs of the query on the same graph may give different answers.
+
+    >>> is_volatile("SELECT (NOW() AS ?t) {}"), is_volatile("SELECT ?now { ?now ?p ?o }")
+    (True, False)
+    """
+    return not VOLATILE_FUNCTIONS.isdisjoint(scan(decode_escapes(text)).keywords)
+
+
 async def run_query(
     store: Store,
     text: str,
@@ -107,10 +121,14 @@ async def run_query(
     limits: QueryLimits | None = None,
     base_iri: str | None = None,
 ) -> Answer:
-    """Check and run one query; see ``Store.query`` for the errors."""
+    """Check and run one query; see ``Store.query`` for the errors. A syntax error comes back
+    explained (``ijkg.graph.syntax_help``): where, what was expected, and a hint."""
     checked = check_query(text, policy)
     if dataset is not None:
         check_dataset(dataset)
-    return await store.query(
-        checked, results=results, rdf=rdf, dataset=dataset, limits=limits, base_iri=base_iri
-    )
+    try:
+        return await store.query(
+            checked, results=results, rdf=rdf, dataset=dataset, limits=limits, base_iri=base_iri
+        )
+    except QuerySyntaxError as exc:
+        raise explain(checked, exc) from None

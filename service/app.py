@@ -7,14 +7,16 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.staticfiles import StaticFiles
 
 from ijkg.graph.bootstrap import ensure_bundle
 from ijkg.graph.changes import Changes
 from ijkg.graph.explain import Explainer
 from ijkg.graph.gate import Gate
+from ijkg.graph.service_description import ServiceLimits
 from ijkg.graph.settings import Settings
 from ijkg.graph.store import open_store
-from ijkg.service import problems
+from ijkg.service import middleware, problems
 from ijkg.service.routes import changes, graph_store, health, sparql, update
 
 log = logging.getLogger("ijkg")
@@ -44,6 +46,7 @@ def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(
         title="ijkg — the India–Japan knowledge graph",
         summary="SPARQL, linked entities and validated changes over the India–Japan partnership",
+        description=sparql.openapi_description(ServiceLimits.from_settings(settings)),
         version="0.1.0",
         lifespan=lifespan,
         docs_url="/docs",
@@ -51,6 +54,9 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     problems.install(app)
+    middleware.install(app)
+    # The package's static assets (the query page's editor, scripts, styles) at /static/.
+    app.mount(sparql.STATIC_PATH, StaticFiles(packages=[("ijkg.service", "static")]), name="static")
     app.include_router(health.router)
     app.include_router(sparql.router)
     app.include_router(update.router)

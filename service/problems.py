@@ -73,7 +73,15 @@ def to_problem(exc: errors.IjkgError) -> Response:
     detail = str(exc)
     if isinstance(exc, errors.QuerySyntaxError):
         return problem(
-            400, "query-syntax", "Malformed query", detail, line=exc.line, column=exc.column
+            400,
+            "query-syntax",
+            "Malformed query",
+            detail,
+            line=exc.line,
+            column=exc.column,
+            expected=list(exc.expected) or None,
+            excerpt=exc.excerpt,
+            hint=exc.hint,
         )
     if isinstance(exc, errors.RdfSyntaxError):
         return problem(

@@ -1,42 +1,90 @@
-"""``/sparql``: the SPARQL 1.1 Protocol query operation.
+"""``/sparql``: the SPARQL 1.1 Protocol query operation, its service description and query page.
 
-A query arrives as ``GET ?query=``, as a form ``POST`` (``query=``) or as a direct ``POST`` of
-``application/sparql-query``; ``default-graph-uri`` and ``named-graph-uri`` name graphs of the
-store (never fetched). The answer's format comes from ``format``/``output`` (as SPARQLWrapper sends
-them) or from ``Accept``; with no acceptable format for the query's form the answer is 406.
+A query arrives as ``GET ?query=``, as a form ``POST`` (``query=`` in the body) or as a direct
+``POST`` of ``application/sparql-query`` (UTF-8); ``default-graph-uri`` and ``named-graph-uri``
+narrow the dataset to graphs of the store (never fetched). The answer's format comes from
+``format``/``output``/``results`` (as SPARQLWrapper sends them) or from ``Accept``; with no
+acceptable format for the query's form the answer is 406 with the formats that are available.
+
+Without a query, ``GET /sparql`` is the SPARQL 1.1 Service Description (Turtle, or any RDF syntax
+by negotiation), or the query page for a browser that asks for HTML.
+
+Answers carry a weak ``ETag`` and ``Last-Modified`` from the graph's version, so caches revalidate
+and get ``304 Not Modified`` while the graph has not changed.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+from dataclasses import dataclass, field
+from typing import Annotated
 from urllib.parse import parse_qs
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
-from ijkg.graph.errors import NotAcceptable, QueryRefused, UnsupportedFormat
+from ijkg.graph.errors import BadRequest, NotAcceptable, UnsupportedFormat
 from ijkg.graph.formats import (
+    JSONLD,
+    NTRIPLES,
     RDF_SYNTAXES,
+    RDFXML,
+    RESULTS_CSV,
     RESULTS_FORMATS,
+    RESULTS_JSON,
+    RESULTS_TSV,
+    RESULTS_XML,
+    TURTLE,
     RdfSyntax,
     ResultsFormat,
     bare_media_type,
     rdf_syntax_for_name,
     results_format_for,
 )
-from ijkg.graph.query import QueryPolicy, run_query
-from ijkg.graph.store.base import Dataset
+from ijkg.graph.query import QueryPolicy, is_volatile, run_query
+from ijkg.graph.service_description import GraphCatalogue, ServiceLimits, describe_service
+from ijkg.graph.store.base import Dataset, Store
 from ijkg.service.bodies import read_body
+from ijkg.service.conditional import Validators, VersionClock, answer_etag
 from ijkg.service.deps import SettingsDep, StoreDep
-from ijkg.service.negotiation import negotiate
+from ijkg.service.negotiation import negotiate, prefers
+from ijkg.service.query_page import CONTENT_SECURITY_POLICY, render_query_page
 
 router = APIRouter(tags=["sparql"])
 
 FORM = "application/x-www-form-urlencoded"
 SPARQL_QUERY = "application/sparql-query"
-# application/json is what many scripts send for SELECT results.
-_RESULTS_OFFERED = [f.media_type for f in RESULTS_FORMATS] + ["application/json"]
-_RDF_OFFERED = [s.media_type for s in RDF_SYNTAXES]
+HTML = "text/html"
+STATIC_PATH = "/static"
+
+RESULTS_MEDIA_TYPES = tuple(f.media_type for f in RESULTS_FORMATS)
+RDF_MEDIA_TYPES = tuple(s.media_type for s in RDF_SYNTAXES)
+# What scripts send in the wild, and what each means here.
+_RESULTS_ALIASES = {
+    "application/json": RESULTS_JSON,
+    "application/xml": RESULTS_XML,
+    "text/xml": RESULTS_XML,
+}
+_RDF_ALIASES = {
+    "application/json": JSONLD,
+    "application/xml": RDFXML,
+    "text/xml": RDFXML,
+    "application/x-turtle": TURTLE,
+    "text/n3": TURTLE,
+    "text/plain": NTRIPLES,
+}
+# ``format=`` values (SPARQLWrapper and others): (results format, RDF syntax).
+_FORMAT_NAMES: dict[str, tuple[ResultsFormat | None, RdfSyntax | None]] = {
+    "json": (RESULTS_JSON, JSONLD),
+    "xml": (RESULTS_XML, RDFXML),
+    "csv": (RESULTS_CSV, None),
+    "tsv": (RESULTS_TSV, None),
+    "turtle": (None, TURTLE),
+    "n3": (None, TURTLE),
+    "rdf": (None, RDFXML),
+    "rdf+xml": (None, RDFXML),
+    "json-ld": (None, JSONLD),
+}
 
 
 @dataclass(frozen=True)
@@ -50,6 +98,7 @@ class ProtocolRequest:
 
     @property
     def dataset(self) -> Dataset:
+        """The protocol dataset: none given means the query's own (FROM) or the union default."""
         if not self.default_graph_uris and not self.named_graph_uris:
             return Dataset()
         return Dataset(self.default_graph_uris, self.named_graph_uris)
@@ -58,122 +107,334 @@ class ProtocolRequest:
 def _single(params: dict[str, list[str]], name: str) -> str | None:
     values = params.get(name, [])
     if len(values) > 1:
-        raise QueryRefused(f"the '{name}' parameter was given {len(values)} times")
+        raise BadRequest(f"the '{name}' parameter was given {len(values)} times; give it once")
     return values[0] if values else None
+
+
+def _charset(content_type: str) -> str | None:
+    for param in content_type.split(";")[1:]:
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "charset":
+            return value.strip().strip('"').lower()
+    return None
 
 
 async def protocol_request(request: Request, max_bytes: int) -> ProtocolRequest:
     """Read the query operation from ``request`` (SPARQL 1.1 Protocol section 2.1)."""
-    url_params: dict[str, list[str]] = {}
+    params: dict[str, list[str]] = {}
     for key, value in request.query_params.multi_items():
-        url_params.setdefault(key, []).append(value)
-    params = url_params
+        params.setdefault(key, []).append(value)
     query: str | None
     if request.method == "POST":
-        media_type = bare_media_type(request.headers.get("content-type", ""))
-        body = await read_body(request, max_bytes * 4)
-        if media_type == FORM:
-            if "query" in url_params:
-                raise QueryRefused("with a form POST the query goes in the body, not the URL")
-            params = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
-            for key, values in url_params.items():
-                params.setdefault(key, values)
-            query = _single(params, "query")
-        elif media_type == SPARQL_QUERY:
-            try:
-                query = body.decode("utf-8")
-            except UnicodeDecodeError:
-                raise QueryRefused("the query is not valid UTF-8") from None
-        else:
+        content_type = request.headers.get("content-type", "")
+        media_type = bare_media_type(content_type)
+        charset = _charset(content_type)
+        if media_type not in (FORM, SPARQL_QUERY):
             raise UnsupportedFormat(
-                f"POST a query as {FORM} or {SPARQL_QUERY}, not {media_type or 'no content type'}"
+                f"POST a query as {FORM} or {SPARQL_QUERY}, "
+                f"not {media_type or 'without a Content-Type'}"
             )
+        if charset not in (None, "utf-8", "utf8"):
+            raise UnsupportedFormat(f"send the query in UTF-8, not {charset}")
+        # Room for the query and a dataset's worth of graph names around it.
+        body = await read_body(request, max_bytes * 4)
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise BadRequest(f"the request body is not UTF-8 (byte {exc.start})") from None
+        if media_type == FORM:
+            if "query" in params:
+                raise BadRequest("with a form POST the query goes in the body, not the URL")
+            for key, values in parse_qs(text, keep_blank_values=True).items():
+                params.setdefault(key, []).extend(values)
+            query = _single(params, "query")
+        else:
+            if "query" in params:
+                raise BadRequest(f"with a {SPARQL_QUERY} POST the body is the query; drop ?query=")
+            query = text
     else:
         query = _single(params, "query")
     if "update" in params:
-        raise QueryRefused("updates go to /update, not /sparql")
+        raise BadRequest("SPARQL Update goes to /update (POST), not to the query endpoint")
+    fmt = _single(params, "format") or _single(params, "output") or _single(params, "results")
     return ProtocolRequest(
         query=query,
         default_graph_uris=tuple(params.get("default-graph-uri", [])),
         named_graph_uris=tuple(params.get("named-graph-uri", [])),
-        format=_single(params, "format") or _single(params, "output"),
+        format=fmt,
+    )
+
+
+def _results_for(media_type: str) -> ResultsFormat | None:
+    return _RESULTS_ALIASES.get(media_type) or next(
+        (f for f in RESULTS_FORMATS if f.media_type == media_type), None
+    )
+
+
+def _rdf_for(media_type: str) -> RdfSyntax | None:
+    return _RDF_ALIASES.get(media_type) or next(
+        (s for s in RDF_SYNTAXES if s.media_type == media_type), None
     )
 
 
 def choose_formats(
     accept: str | None, format_param: str | None
 ) -> tuple[ResultsFormat | None, RdfSyntax | None]:
-    """The results format and RDF syntax the client takes, from ``format=`` or ``Accept``."""
+    """The results format (SELECT/ASK) and RDF syntax (CONSTRUCT/DESCRIBE) the client takes.
+
+    ``format=`` (a name such as ``json`` or a media type) wins over ``Accept``.
+
+    >>> choose_formats("text/csv;q=0.5, application/sparql-results+xml", None)
+    (ResultsFormat(name='xml', ...), None)
+    >>> choose_formats(None, "json")
+    (ResultsFormat(name='json', ...), RdfSyntax(name='jsonld', ...))
+    """
     if format_param:
-        results: ResultsFormat | None = None
-        rdf: RdfSyntax | None = None
-        try:
-            results = results_format_for(format_param)
-        except UnsupportedFormat:
-            results = None
-        try:
-            rdf = rdf_syntax_for_name(format_param)
-        except UnsupportedFormat:
-            rdf = None
-        if format_param.lower() in ("json", "application/json"):
-            # format=json means SPARQL JSON for SELECT/ASK and JSON-LD for CONSTRUCT/DESCRIBE.
-            rdf = rdf_syntax_for_name("jsonld")
+        key = bare_media_type(format_param)
+        if key in _FORMAT_NAMES:
+            return _FORMAT_NAMES[key]
+        results = _results_for(key)
+        rdf = _rdf_for(key)
+        if results is None:
+            try:
+                results = results_format_for(key)
+            except UnsupportedFormat:
+                results = None
+        if rdf is None:
+            try:
+                rdf = rdf_syntax_for_name(key)
+            except UnsupportedFormat:
+                rdf = None
         if results is None and rdf is None:
-            raise NotAcceptable(f"unknown format {format_param!r}", "any")
+            raise NotAcceptable(
+                f"unknown format {format_param!r}",
+                "any",
+                tuple(_FORMAT_NAMES) + RESULTS_MEDIA_TYPES + RDF_MEDIA_TYPES,
+            )
         return results, rdf
-    chosen_results = negotiate(accept, _RESULTS_OFFERED)
-    chosen_rdf = negotiate(accept, _RDF_OFFERED)
+    chosen_results = negotiate(accept, [*RESULTS_MEDIA_TYPES, *_RESULTS_ALIASES])
+    chosen_rdf = negotiate(accept, [*RDF_MEDIA_TYPES, *_RDF_ALIASES])
     return (
-        results_format_for(chosen_results) if chosen_results else None,
-        rdf_syntax_for_name(chosen_rdf) if chosen_rdf else None,
+        _results_for(chosen_results) if chosen_results else None,
+        _rdf_for(chosen_rdf) if chosen_rdf else None,
     )
 
 
-def _content_type(media_type: str) -> str:
+def content_type(media_type: str) -> str:
+    """The ``Content-Type`` of an answer: text formats say they are UTF-8."""
     return media_type if media_type.endswith("json") else f"{media_type}; charset=utf-8"
 
 
-@router.api_route(
-    "/sparql",
-    methods=["GET", "POST"],
-    summary="SPARQL 1.1 query",
-    response_class=Response,
-    responses={
-        200: {
-            "description": "The answer in the negotiated format",
-            "content": {m: {} for m in _RESULTS_OFFERED[:4] + _RDF_OFFERED},
-        },
-        400: {"description": "Malformed or refused query (problem details, line and column)"},
-        406: {"description": "No acceptable format for this kind of answer"},
-        503: {"description": "Time limit, overload or a stopped query (Retry-After)"},
-    },
-)
-async def sparql(request: Request, store: StoreDep, settings: SettingsDep) -> Response:
-    """Run a SPARQL query: ``GET /sparql?query=SELECT...``, or POST it as a form or as
-    ``application/sparql-query``. SELECT/ASK answer in SPARQL JSON, XML, CSV or TSV;
-    CONSTRUCT/DESCRIBE in Turtle, N-Triples, JSON-LD, RDF/XML, TriG or N-Quads.
+@dataclass
+class EndpointState:
+    """What the endpoint keeps between requests: graph sizes, the version clock, the store id."""
 
-    Example: ``curl -G http://127.0.0.1:8000/sparql --data-urlencode
-    'query=SELECT ?pillar WHERE { ?pillar a <https://w3id.org/ijkg/ontology#Pillar> }'``
-    """
-    operation = await protocol_request(request, settings.max_query_bytes)
-    if operation.query is None:
-        raise QueryRefused("no query: pass it as the 'query' parameter")
+    catalogue: GraphCatalogue = field(default_factory=GraphCatalogue)
+    clock: VersionClock = field(default_factory=VersionClock)
+    store_id: str | None = None
+
+    async def id_of(self, store: Store) -> str:
+        if self.store_id is None:
+            self.store_id = (await store.stats()).store_id
+        return self.store_id
+
+
+def get_endpoint_state(request: Request) -> EndpointState:
+    state: EndpointState | None = getattr(request.app.state, "sparql_endpoint", None)
+    if state is None:
+        state = EndpointState()
+        request.app.state.sparql_endpoint = state
+    return state
+
+
+EndpointStateDep = Annotated[EndpointState, Depends(get_endpoint_state)]
+
+
+def endpoint_url(request: Request) -> str:
+    """The endpoint's absolute URL: the base IRI of queries and the subject of its description."""
+    return str(request.url.replace(query="", fragment=""))
+
+
+# --- the three answers ---------------------------------------------------------------------------
+
+
+def query_page(request: Request, settings_limits: ServiceLimits) -> Response:
+    body = render_query_page(
+        endpoint=request.url.path, static=STATIC_PATH, limits=settings_limits
+    ).encode()
+    validators = Validators(f'W/"page-{hashlib.sha256(body).hexdigest()[:16]}"', None)
+    headers = {**validators.headers(), "Content-Security-Policy": CONTENT_SECURITY_POLICY}
+    if validators.fresh_for(request.headers.get("if-none-match"), None):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="text/html; charset=utf-8", headers=headers)
+
+
+async def service_description(
+    request: Request, store: Store, state: EndpointState, limits: ServiceLimits
+) -> Response:
+    offered = [*RDF_MEDIA_TYPES, *_RDF_ALIASES]
+    chosen = negotiate(request.headers.get("accept"), offered)
+    if chosen is None:
+        raise NotAcceptable(
+            "the service description is RDF; ask for one of "
+            + ", ".join(RDF_MEDIA_TYPES)
+            + " (or text/html for the query page)",
+            "graph",
+            (*RDF_MEDIA_TYPES, HTML),
+        )
+    syntax = _rdf_for(chosen) or TURTLE
+    endpoint = endpoint_url(request)
+    version = await store.version()
+    etag = answer_etag(await state.id_of(store), version, "service-description", endpoint, chosen)
+    validators = Validators(etag, state.clock.modified(version))
+    if validators.fresh_for(
+        request.headers.get("if-none-match"), request.headers.get("if-modified-since")
+    ):
+        return validators.not_modified()
+    body = await describe_service(
+        store, state.catalogue, endpoint=endpoint, limits=limits, syntax=syntax
+    )
+    return Response(body, media_type=content_type(syntax.media_type), headers=validators.headers())
+
+
+async def answer_query(
+    request: Request,
+    operation: ProtocolRequest,
+    store: Store,
+    state: EndpointState,
+    policy: QueryPolicy,
+) -> Response:
+    assert operation.query is not None  # noqa: S101 - the caller checked
     results, rdf = choose_formats(request.headers.get("accept"), operation.format)
+    if results is None and rdf is None:
+        raise NotAcceptable(
+            "no format the client accepts can carry a SPARQL answer",
+            "any",
+            RESULTS_MEDIA_TYPES + RDF_MEDIA_TYPES,
+        )
+    dataset = operation.dataset
+    key = (
+        operation.query,
+        "\x01".join(operation.default_graph_uris),
+        "\x01".join(operation.named_graph_uris),
+        results.media_type if results else "",
+        rdf.media_type if rdf else "",
+    )
+    volatile = is_volatile(operation.query)
+    store_id = await state.id_of(store)
+    if not volatile and (
+        "if-none-match" in request.headers or "if-modified-since" in request.headers
+    ):
+        version = await store.version()
+        current = Validators(answer_etag(store_id, version, *key), state.clock.modified(version))
+        if current.fresh_for(
+            request.headers.get("if-none-match"), request.headers.get("if-modified-since")
+        ):
+            return current.not_modified()
     try:
         answer = await run_query(
             store,
             operation.query,
-            policy=QueryPolicy.from_settings(settings),
+            policy=policy,
             results=results,
             rdf=rdf,
-            dataset=operation.dataset,
+            dataset=dataset,
+            base_iri=endpoint_url(request),
         )
     except NotAcceptable as exc:
-        offered = _RDF_OFFERED if exc.form == "graph" else _RESULTS_OFFERED[:4]
+        if exc.form == "graph":
+            raise NotAcceptable(
+                "a CONSTRUCT or DESCRIBE answer is RDF: ask for one of "
+                + ", ".join(RDF_MEDIA_TYPES),
+                exc.form,
+                RDF_MEDIA_TYPES,
+            ) from None
         raise NotAcceptable(
-            f"a {exc.form.upper() if exc.form != 'graph' else 'CONSTRUCT/DESCRIBE'} answer is "
-            f"available as {', '.join(offered)}",
+            f"an {exc.form.upper()} answer is a SPARQL result: ask for one of "
+            + ", ".join(RESULTS_MEDIA_TYPES),
             exc.form,
+            RESULTS_MEDIA_TYPES,
         ) from None
-    return Response(answer.body, media_type=_content_type(answer.media_type))
+    etag = None if volatile else answer_etag(store_id, answer.version, *key)
+    validators = Validators(etag, state.clock.modified(answer.version))
+    return Response(
+        answer.body, media_type=content_type(answer.media_type), headers=validators.headers()
+    )
+
+
+_SUMMARY = "SPARQL 1.1 query, service description, query page"
+
+
+@router.api_route(
+    "/sparql",
+    methods=["GET", "HEAD", "POST"],
+    summary=_SUMMARY,
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The answer in the negotiated format; without a query, the service "
+            "description (RDF) or the query page (HTML)",
+            "content": {m: {} for m in (*RESULTS_MEDIA_TYPES, *RDF_MEDIA_TYPES, HTML)},
+        },
+        304: {"description": "The graph has not changed since the ETag or date sent"},
+        400: {
+            "description": "Malformed query (with line and column), refused feature (SERVICE, "
+            "file: graph names), or a malformed protocol request"
+        },
+        406: {"description": "No acceptable format for this kind of answer (with the list)"},
+        413: {"description": "Query text over its size or nesting limit"},
+        415: {"description": "POST body that is neither a form nor application/sparql-query"},
+        422: {"description": "Answer over the row or byte cap (never truncated)"},
+        503: {"description": "Time limit, memory limit or too many queries (Retry-After)"},
+    },
+)
+async def sparql(
+    request: Request, store: StoreDep, settings: SettingsDep, state: EndpointStateDep
+) -> Response:
+    """Run a SPARQL query: `GET /sparql?query=SELECT...`, or POST it as a form (`query=`) or as
+    `application/sparql-query`. `default-graph-uri` and `named-graph-uri` narrow the dataset to
+    graphs of the store; without them the default graph is the union of all named graphs.
+
+    SELECT and ASK answer in SPARQL JSON, XML, CSV or TSV; CONSTRUCT and DESCRIBE in Turtle,
+    N-Triples, JSON-LD, RDF/XML, TriG or N-Quads — by `Accept` (q-values and wildcards honoured) or
+    by `format=` (`json`, `xml`, `csv`, `tsv`, `turtle`, `json-ld` or a media type).
+
+    Without a query: the SPARQL 1.1 Service Description (Turtle by default), or the query page for
+    a browser. Every query runs under hard limits (time, memory, rows, bytes, concurrency; see the
+    service description and the top of this document); SERVICE is refused unless federation is
+    switched on, and graph names are never fetched.
+
+    Example: `curl -G http://127.0.0.1:8000/sparql -H 'Accept: text/csv' --data-urlencode
+    'query=SELECT ?pillar WHERE { ?pillar a <https://w3id.org/ijkg/ontology#Pillar> }'`
+    """
+    operation = await protocol_request(request, settings.max_query_bytes)
+    limits = ServiceLimits.from_settings(settings)
+    accept = request.headers.get("accept")
+    if operation.query is None:
+        if request.method == "POST":
+            raise BadRequest("no query: send it as the 'query' form field or as the body")
+        if operation.format is None and prefers(accept, HTML, RDF_MEDIA_TYPES):
+            return query_page(request, limits)
+        return await service_description(request, store, state, limits)
+    if (
+        request.method != "POST"
+        and operation.format is None
+        and prefers(accept, HTML, RESULTS_MEDIA_TYPES + RDF_MEDIA_TYPES)
+    ):
+        # A browser following a link to a query: the page, with the query in the editor.
+        return query_page(request, limits)
+    return await answer_query(request, operation, store, state, QueryPolicy.from_settings(settings))
+
+
+def openapi_description(settings: ServiceLimits) -> str:
+    """The limits section of the OpenAPI document, with this service's values."""
+    lines = "\n".join(f"- {line}" for line in settings.as_text())
+    return (
+        "SPARQL 1.1 (Protocol, every result format, a query page), linked entities and validated "
+        "changes over the India–Japan partnership.\n\n"
+        "## Limits of every query at `/sparql`\n\n"
+        f"{lines}\n\n"
+        "Graph names in `FROM`, `FROM NAMED`, `default-graph-uri` and `named-graph-uri` name "
+        "graphs of this store and are never fetched; `file:` and other non-web schemes are "
+        "refused."
+    )

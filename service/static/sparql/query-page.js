@@ -1,0 +1,83 @@
+// The ijkg query page: YASGUI bound to this service's endpoint, working offline.
+//
+// - Prefix completion offers the project's prefixes (not the editor's bundled prefix.cc list), and
+//   typing a known prefix declares it; the remote completers (Linked Open Vocabularies) are off.
+// - The endpoint is this service's; example queries open in tabs of their own.
+(function () {
+  "use strict";
+
+  var config = JSON.parse(document.getElementById("ijkg-query-config").textContent);
+  var Yasgui = window.Yasgui;
+  var endpoint = new URL(config.endpoint, window.location.href).href;
+
+  var prefixLines = Object.keys(config.prefixes)
+    .sort()
+    .map(function (name) {
+      return name + ": <" + config.prefixes[name] + ">";
+    });
+  Yasgui.Yasqe.forkAutocompleter(
+    "prefixes",
+    {
+      name: "ijkgPrefixes",
+      persistenceId: null,
+      get: function () {
+        return Promise.resolve(prefixLines);
+      },
+    },
+    false
+  );
+  var completers = ["ijkgPrefixes", "variables"];
+  Yasgui.Yasqe.defaults.autocompleters = completers;
+  Yasgui.Yasqe.defaults.value = config.defaultQuery;
+  Yasgui.defaults.yasqe.value = config.defaultQuery;
+
+  var yasgui = new Yasgui(document.getElementById("yasgui"), {
+    requestConfig: { endpoint: endpoint, method: "POST" },
+    copyEndpointOnNewTab: true,
+    endpointCatalogueOptions: {
+      getData: function () {
+        return [{ endpoint: endpoint }];
+      },
+    },
+    persistenceId: "ijkg-sparql",
+    populateFromUrl: true,
+    yasqe: { value: config.defaultQuery, autocompleters: completers },
+  });
+
+  function openExample(example) {
+    var tab = yasgui.addTab(true, {
+      name: example.id,
+      yasqe: { value: example.query },
+      requestConfig: { endpoint: endpoint },
+    });
+    tab.setEndpoint(endpoint);
+    tab.setQuery(example.query);
+    return tab;
+  }
+
+  var list = document.getElementById("ijkg-example-list");
+  config.examples.forEach(function (example) {
+    var item = document.createElement("li");
+    var button = document.createElement("button");
+    button.type = "button";
+    button.className = "ijkg-example";
+    button.dataset.example = example.id;
+    button.title = example.description;
+    var id = document.createElement("span");
+    id.className = "ijkg-example-id";
+    id.textContent = example.id;
+    var title = document.createElement("span");
+    title.className = "ijkg-example-title";
+    title.textContent = example.title;
+    button.appendChild(id);
+    button.appendChild(title);
+    button.addEventListener("click", function () {
+      openExample(example);
+    });
+    item.appendChild(button);
+    list.appendChild(item);
+  });
+
+  // For scripts and tests: the editor and a way to open an example.
+  window.ijkgQueryPage = { yasgui: yasgui, openExample: openExample, config: config };
+})();
