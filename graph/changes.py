@@ -24,7 +24,7 @@ from typing import Any, Literal
 import pyoxigraph as ox
 
 from ijkg.graph.errors import Conflict, NotFound, TooLarge, VersionConflict
-from ijkg.graph.gate import CHANGES_GRAPH, Gate, GateReport
+from ijkg.graph.gate import CHANGES_GRAPH, Gate, GateReport, is_data
 from ijkg.graph.namespaces import ID_BASE, IJKG, entity_iri
 from ijkg.graph.store.base import Commit, Delta, Store
 from ijkg.graph.store.changelog import parse_quads, serialize_quads
@@ -231,6 +231,14 @@ _CHANGE_FIELDS = f"""
 """
 
 
+def _iso(value: Any) -> str:
+    """An xsd:dateTime from a query as ``2026-11-26T06:05:40.614Z``."""
+    moment = value.toPython() if hasattr(value, "toPython") else value
+    if isinstance(moment, datetime):
+        return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return str(value)
+
+
 def _change_from_row(
     row: dict[str, Any], removes: tuple[ox.Quad, ...] = (), adds: tuple[ox.Quad, ...] = ()
 ) -> Change:
@@ -239,8 +247,8 @@ def _change_from_row(
         merge = MergeRecord(
             iri=str(row["merge"]),
             who=str(row["who"]),
-            started=str(row["started"]),
-            ended=str(row["ended"]),
+            started=_iso(row["started"]),
+            ended=_iso(row["ended"]),
             version_before=int(row["before"]),
             version_after=int(row["after"]),
             report=json.loads(str(row["report"])),
@@ -251,7 +259,7 @@ def _change_from_row(
         description=str(row.get("description", "")),
         source=str(row["source"]) if "source" in row else None,
         author=str(row["author"]),
-        created=str(row["created"]),
+        created=_iso(row["created"]),
         status=str(row["status"]).removeprefix(_STATUS_CONCEPT),  # type: ignore[arg-type]
         write_path=str(row["path"]),  # type: ignore[arg-type]
         removes=removes,
@@ -268,10 +276,9 @@ async def get_change(store: Store, slug: str, *, with_quads: bool = True) -> Cha
     if not slug.replace("-", "").isalnum():
         raise ChangeNotFound(f"no change {slug!r}")
     iri = entity_iri("change", slug)
-    quads = "?additions ?removals" if with_quads else ""
     extra = f"<{iri}> ijkg:additions ?additions ; ijkg:removals ?removals ." if with_quads else ""
     rows = await store.select(
-        f"""SELECT * {quads} WHERE {{ GRAPH <{CHANGES_GRAPH}> {{
+        f"""SELECT * WHERE {{ GRAPH <{CHANGES_GRAPH}> {{
               VALUES ?change {{ <{iri}> }} {_CHANGE_FIELDS} {extra} }} }} LIMIT 1"""
     )
     if not rows:
@@ -313,21 +320,6 @@ async def list_changes(
 # --- writing ------------------------------------------------------------------------------------
 
 
-def with_target(delta: Delta, target_graph: str) -> Delta:
-    """Default-graph quads of a submission go to its target graph."""
-    name = ox.NamedNode(target_graph)
-
-    def place(quads: tuple[ox.Quad, ...]) -> tuple[ox.Quad, ...]:
-        return tuple(
-            ox.Quad(q.subject, q.predicate, q.object, name)
-            if isinstance(q.graph_name, ox.DefaultGraph)
-            else q
-            for q in quads
-        )
-
-    return Delta(removes=place(delta.removes), adds=place(delta.adds))
-
-
 class Changes:
     """The change workflow over one store and its gate."""
 
@@ -352,7 +344,7 @@ class Changes:
         if not title.strip():
             raise ChangeConflict("a change needs a title")
         target = target_graph or self.default_graph
-        delta = with_target(delta, target)
+        delta = await self.placed(delta, target)
         _check_size(delta, self.max_quads)
         change = Change(
             slug=new_slug(),
@@ -373,6 +365,26 @@ class Changes:
             meta={"who": author, "why": f"propose change {change.slug}"},
         )
         return change
+
+    async def placed(self, delta: Delta, target_graph: str | None = None) -> Delta:
+        """A submission with its graphs made explicit: triples to add that name no graph go to
+        the target graph; triples to remove that name no graph are removed from every data graph
+        that holds them (the default graph is the union, as in SPARQL Update)."""
+        target = ox.NamedNode(target_graph or self.default_graph)
+        adds = tuple(
+            ox.Quad(q.subject, q.predicate, q.object, target)
+            if isinstance(q.graph_name, ox.DefaultGraph)
+            else q
+            for q in delta.adds
+        )
+        unplaced = [q for q in delta.removes if isinstance(q.graph_name, ox.DefaultGraph)]
+        removes = [q for q in delta.removes if not isinstance(q.graph_name, ox.DefaultGraph)]
+        if unplaced:
+            found = await self.store.match(
+                [(q.subject, q.predicate, q.object, None) for q in unplaced]
+            )
+            removes += [q for q in found if is_data(q)]
+        return Delta(removes=tuple(dict.fromkeys(removes)), adds=adds)
 
     async def check(self, change: Change) -> GateReport:
         """The change's validation report against the graph as it is now."""

@@ -11,6 +11,8 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from rdflib import Graph, Literal, URIRef
@@ -69,6 +71,53 @@ def _term(n3: str | None) -> Node | None:
     except (ValueError, KeyError):
         return None
     return term if isinstance(term, Node) else None
+
+
+_DATE_FORMATS = (
+    "%Y-%m-%d",
+    "%d %B %Y",
+    "%d %b %Y",
+    "%B %d, %Y",
+    "%b %d, %Y",
+    "%B %d %Y",
+    "%d/%m/%Y",
+    "%Y/%m/%d",
+    "%d.%m.%Y",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%dT%H:%M:%SZ",
+)
+
+
+def _short(datatype: str) -> str:
+    return (
+        "xsd:" + datatype.removeprefix(str(XSD))
+        if datatype.startswith(str(XSD))
+        else f"<{datatype}>"
+    )
+
+
+def _as_datatype(text: str, datatype: str) -> str | None:
+    """``text`` written as a literal of ``datatype``, when it can be read as one."""
+    text = text.strip()
+    if datatype == str(XSD.date):
+        for pattern in _DATE_FORMATS:
+            try:
+                day = datetime.strptime(text, pattern)
+            except ValueError:
+                continue
+            return f'"{day.date().isoformat()}"^^xsd:date'
+        return None
+    if datatype in (str(XSD.integer), str(XSD.decimal)):
+        digits = text.replace(",", "").replace("_", "")
+        try:
+            number = Decimal(digits)
+        except ArithmeticError:
+            return None
+        if datatype == str(XSD.integer) and number != number.to_integral_value():
+            return None
+        shown = str(int(number)) if datatype == str(XSD.integer) else str(number)
+        return f'"{shown}"^^{_short(datatype)}'
+    return f'"{text}"^^{_short(datatype)}'
 
 
 def _local(iri: str) -> str:
@@ -171,12 +220,10 @@ class Explainer:
             suggestion = None
             literal = _term(result.value)
             if isinstance(literal, Literal) and datatype is not None:
-                text = str(literal)
-                if datatype == XSD.date and re.fullmatch(r"\d{4}-\d{2}-\d{2}", text[:10]):
-                    suggestion = f'write "{text[:10]}"^^xsd:date'
-                else:
-                    suggestion = f'write "{text}"^^<{datatype}>'
-            return f"a literal of datatype <{datatype}>", value, suggestion
+                written = _as_datatype(str(literal), str(datatype))
+                if written is not None:
+                    suggestion = f"write {written}"
+            return f"a literal of datatype {_short(str(datatype))}", value, suggestion
         if component == "MinCount":
             n = self._param(result, "minCount")
             return f"at least {n} value(s) of <{path}>", "fewer", f"add a <{path}> value"

@@ -406,11 +406,13 @@ class _Tracker:
         self.store.extend(list(self.removed))
 
 
-def _graphs(store: ox.Store, ref: GraphRef) -> list[ox.NamedNode | ox.BlankNode | ox.DefaultGraph]:
-    if ref in ("DEFAULT", "ALL"):
-        return [*store.named_graphs(), ox.DefaultGraph()]
-    if ref == "NAMED":
-        return list(store.named_graphs())
+def _graphs(
+    store: ox.Store, ref: GraphRef, keep: frozenset[str]
+) -> list[ox.NamedNode | ox.BlankNode | ox.DefaultGraph]:
+    """The graphs ``ref`` names; ``ALL``, ``NAMED`` and ``DEFAULT`` leave out ``keep``."""
+    if ref in ("DEFAULT", "ALL", "NAMED"):
+        named = [g for g in store.named_graphs() if g.value not in keep]
+        return named if ref == "NAMED" else [*named, ox.DefaultGraph()]
     return [ox.NamedNode(ref)]
 
 
@@ -458,7 +460,13 @@ def _instantiate(
         yield ox.Quad(subject, predicate, obj, graph)
 
 
-def _run(store: ox.Store, step: Step, tracker: _Tracker, write_graph: ox.NamedNode) -> None:
+def _run(
+    store: ox.Store,
+    step: Step,
+    tracker: _Tracker,
+    write_graph: ox.NamedNode,
+    keep: frozenset[str],
+) -> None:
     def target(quad: ox.Quad) -> ox.Quad:
         if isinstance(quad.graph_name, ox.DefaultGraph):
             return ox.Quad(quad.subject, quad.predicate, quad.object, write_graph)
@@ -471,12 +479,12 @@ def _run(store: ox.Store, step: Step, tracker: _Tracker, write_graph: ox.NamedNo
         for quad in step.insert:
             tracker.add(target(quad))
     elif isinstance(step, ClearStep):
-        for graph in _graphs(store, step.target):
+        for graph in _graphs(store, step.target, keep):
             for quad in list(store.quads_for_pattern(None, None, None, graph)):
                 tracker.remove(quad)
     elif isinstance(step, CopyStep):
         into = ox.NamedNode(step.target)
-        for graph in _graphs(store, step.source):
+        for graph in _graphs(store, step.source, keep):
             for quad in list(store.quads_for_pattern(None, None, None, graph)):
                 tracker.add(ox.Quad(quad.subject, quad.predicate, quad.object, into))
     else:
@@ -519,9 +527,17 @@ def check_syntax(text: str) -> None:
 
 
 def update_effect(
-    store: ox.Store, text: str, *, write_graph: str, max_quads: int
+    store: ox.Store,
+    text: str,
+    *,
+    write_graph: str,
+    max_quads: int,
+    keep: frozenset[str] = frozenset(),
 ) -> tuple[list[ox.Quad], list[ox.Quad]]:
     """The quads ``text`` would remove and add on ``store``; ``store`` is left unchanged.
+
+    ``CLEAR``/``DROP``/``COPY`` of ``ALL``, ``NAMED`` or ``DEFAULT`` leave the graphs in ``keep``
+    alone (the service's own history and bookkeeping).
 
     Raises ``SyntaxError`` (pyoxigraph's, with location), ``QuerySyntaxError``, ``QueryRefused``,
     ``ResultTooLarge``.
@@ -531,7 +547,7 @@ def update_effect(
     tracker = _Tracker(store, max_quads)
     try:
         for step in steps:
-            _run(store, step, tracker, ox.NamedNode(write_graph))
+            _run(store, step, tracker, ox.NamedNode(write_graph), keep)
         return list(tracker.removed), list(tracker.added)
     finally:
         tracker.undo()

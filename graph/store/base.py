@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -138,10 +138,17 @@ class Store(ABC):
 
     @abstractmethod
     async def update_effect(
-        self, update: str, *, write_graph: str, max_quads: int, limits: QueryLimits | None = None
+        self,
+        update: str,
+        *,
+        write_graph: str,
+        max_quads: int,
+        keep_graphs: Collection[str] = (),
+        limits: QueryLimits | None = None,
     ) -> tuple[Delta, int]:
         """What the SPARQL Update ``update`` would remove and add, computed on the current graph
         without writing anything (see ``ijkg.graph.update``), and the version it was computed on.
+        ``CLEAR ALL`` and the like leave ``keep_graphs`` alone.
         Raises the query errors, with ``ResultTooLarge`` when the effect is over ``max_quads``."""
 
     @abstractmethod

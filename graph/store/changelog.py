@@ -68,10 +68,18 @@ class Record:
     meta: dict[str, Any] = field(default_factory=dict)
 
     def apply(self, store: ox.Store) -> None:
+        emptied: set[ox.NamedNode | ox.BlankNode] = set()
         for quad in self.removes:
             store.remove(quad)
+            if not isinstance(quad.graph_name, ox.DefaultGraph):
+                emptied.add(quad.graph_name)
         if self.adds:
             store.extend(self.adds)
+        # A named graph exists while it holds a triple: drop the ones this record emptied, so
+        # `GRAPH ?g {}` never lists empty graphs.
+        for graph in emptied:
+            if next(iter(store.quads_for_pattern(None, None, None, graph)), None) is None:
+                store.remove_graph(graph)
 
 
 def encode_record(

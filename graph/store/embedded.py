@@ -16,7 +16,7 @@ import signal
 import sys
 import tempfile
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -307,7 +307,13 @@ class EmbeddedStore(Store):
         raise _query_error(reply)
 
     async def update_effect(
-        self, update: str, *, write_graph: str, max_quads: int, limits: QueryLimits | None = None
+        self,
+        update: str,
+        *,
+        write_graph: str,
+        max_quads: int,
+        keep_graphs: Collection[str] = (),
+        limits: QueryLimits | None = None,
     ) -> tuple[Delta, int]:
         limits = limits or self.limits
         header = {
@@ -315,6 +321,7 @@ class EmbeddedStore(Store):
             "update": update,
             "write_graph": write_graph,
             "max_quads": max_quads,
+            "keep": sorted(keep_graphs),
             "memory_mb": limits.memory_mb,
             "min_version": self._version,
         }

@@ -30,6 +30,7 @@ from ijkg.graph.store.changelog import (
     ChangeLogCorrupt,
     ChangeLogReader,
     ChangeLogWriter,
+    Record,
     parse_quads,
     recover,
 )
@@ -128,10 +129,7 @@ class Engine:
         if not removes and not adds:
             return {"ok": True, "version": self.log.version, "removed": 0, "added": 0}
         version = self.log.append(removes, adds, header.get("meta"))
-        for quad in removes:
-            self.store.remove(quad)
-        if adds:
-            self.store.extend(adds)
+        Record(version, removes, adds).apply(self.store)
         if self.log.size > self.snapshot_bytes:
             self.log.snapshot(self.store)
         return {"ok": True, "version": version, "removed": len(removes), "added": len(adds)}

@@ -173,6 +173,7 @@ class Worker:
                     request["update"],
                     write_graph=request["write_graph"],
                     max_quads=int(request["max_quads"]),
+                    keep=frozenset(request.get("keep", ())),
                 )
         except SyntaxError as exc:
             line, column = syntax_location(str(exc))

@@ -20,9 +20,8 @@ from ijkg.graph.changes import (
     Status,
     get_change,
     list_changes,
-    with_target,
 )
-from ijkg.graph.errors import RdfSyntaxError, UnsupportedFormat
+from ijkg.graph.errors import RdfSyntaxError, UnsupportedFormat, ValidationFailed
 from ijkg.graph.explain import Explainer, submitted_graph
 from ijkg.graph.formats import JSONLD, TURTLE, bare_media_type, rdf_syntax_for_media_type
 from ijkg.graph.gate import Gate, GateReport
@@ -253,7 +252,7 @@ async def validate_submission(
     --data-binary @new-agreement.ttl`
     """
     _, delta = await read_change(request, settings.max_body_bytes, removing=mode == "remove")
-    delta = with_target(delta, settings.write_graph)
+    delta = await changes_of(request).placed(delta)
     gate = await gate_of(request).check(store, delta)
     wanted = negotiate(
         request.headers.get("accept"), ["application/json", TURTLE.media_type, JSONLD.media_type]
@@ -311,7 +310,9 @@ async def propose(
     graph: Annotated[str | None, Query(description="Target graph, when the body is RDF")] = None,
 ) -> Response:
     """Propose triples to add (and remove): a JSON change document, or an RDF body with the
-    title, description and source as query parameters. Nothing enters the graph until merged.
+    title, description and source as query parameters. A proposal that would not conform with
+    the graph as it is now is refused (422, with the report); nothing enters the graph until the
+    proposal is merged.
 
     Example: `curl -X POST 'http://127.0.0.1:8000/changes?title=New+MoC&source=https://...'
     -H 'Authorization: Bearer s3cret' -H 'Content-Type: text/turtle' --data-binary @moc.ttl`
@@ -326,7 +327,13 @@ async def propose(
         )
     if not title:
         raise RdfSyntaxError("a change needs a title (the 'title' parameter)")
-    check_write(with_target(delta, graph or settings.write_graph), admin=writer.admin)
+    placed = await changes_of(request).placed(delta, graph)
+    check_write(placed, admin=writer.admin)
+    # A proposal that would break the graph as it is now is refused with its report; fix it and
+    # propose again. (It is validated again at merge time, against the graph as it is then.)
+    gate = await gate_of(request).check(request.app.state.store, placed)
+    if not gate.conforms:
+        raise ValidationFailed(gate.report)
     change = await changes_of(request).propose(
         delta,
         title=title,

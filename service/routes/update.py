@@ -15,7 +15,7 @@ from starlette.responses import Response
 
 from ijkg.graph.errors import QueryRefused, UnsupportedFormat, VersionConflict
 from ijkg.graph.formats import bare_media_type
-from ijkg.graph.protection import check_write
+from ijkg.graph.protection import SERVICE_GRAPHS, check_write
 from ijkg.graph.sparql_text import check_limits
 from ijkg.service.auth import WriterDep
 from ijkg.service.bodies import read_body
@@ -53,6 +53,7 @@ async def update(
     """Send the update as `application/sparql-update`, or as a form with `update=`. Triples
     written without `GRAPH` go to the write graph; triples deleted without `GRAPH` are deleted
     from every graph (the default graph is the union). `LOAD` and `SERVICE` are refused.
+    `DROP ALL` and the like need the admin role and leave the service's history alone.
 
     Example: `curl -X POST http://127.0.0.1:8000/update -H 'Authorization: Bearer s3cret'
     -H 'Content-Type: application/sparql-update' --data 'INSERT DATA { ... }'`
@@ -79,7 +80,10 @@ async def update(
     insisted = expected_version(if_match, stats.store_id, stats.version)
     for attempt in range(_ATTEMPTS):
         delta, version = await store.update_effect(
-            decoded, write_graph=settings.write_graph, max_quads=settings.max_change_quads
+            decoded,
+            write_graph=settings.write_graph,
+            max_quads=settings.max_change_quads,
+            keep_graphs=SERVICE_GRAPHS,
         )
         if insisted is not None and version != insisted:
             raise VersionConflict(insisted, version)
