@@ -46,12 +46,14 @@ class QueryPolicy:
         )
 
 
-def check_graph_name(iri: str, role: str) -> None:
+def check_graph_name(iri: str, role: str, *, relative: bool = False) -> None:
     """Refuse a dataset graph name that is not an absolute IRI in one of ``GRAPH_NAME_SCHEMES``.
 
-    ``role`` says where it came from (``FROM``, ``default-graph-uri`` ...) for the message.
+    ``role`` says where it came from (``FROM``, ``default-graph-uri`` ...) for the message;
+    ``relative`` allows a relative reference (in a query, resolved against its base IRI).
 
     >>> check_graph_name("http://127.0.0.1:9/g", "FROM")  # a name, never fetched: fine
+    >>> check_graph_name("data.ttl", "FROM", relative=True)
     >>> check_graph_name("file:///etc/passwd", "default-graph-uri")
     Traceback (most recent call last):
     ...
@@ -59,6 +61,8 @@ def check_graph_name(iri: str, role: str) -> None:
     """
     match = _SCHEME.match(iri)
     if match is None:
+        if relative:
+            return
         raise QueryRefused(f"{role} <{iri}> is refused: a graph name must be an absolute IRI")
     if match.group(1).lower() not in GRAPH_NAME_SCHEMES:
         raise QueryRefused(
@@ -93,8 +97,17 @@ def check_query(text: str, policy: QueryPolicy) -> str:
         raise QueryRefused("LOAD is refused: this service never fetches data from the web or disk")
     for role, iri in scan.graph_iris:
         if role.startswith("FROM"):
-            check_graph_name(iri, role)
+            check_graph_name(iri, role, relative=True)
     return decoded
+
+
+def names_dataset(text: str) -> bool:
+    """Whether the (escape-decoded) query names its dataset with ``FROM`` or ``FROM NAMED``.
+
+    >>> names_dataset("SELECT * FROM <http://g/a> { ?s ?p ?o }"), names_dataset("SELECT * {}")
+    (True, False)
+    """
+    return any(role.startswith("FROM") for role, _ in scan(text).graph_iris)
 
 
 #: Functions whose value changes from one evaluation to the next on the same graph.
@@ -126,6 +139,8 @@ async def run_query(
     checked = check_query(text, policy)
     if dataset is not None:
         check_dataset(dataset)
+    if (dataset is None or dataset.is_union) and names_dataset(checked):
+        dataset = Dataset(from_query=True)
     try:
         return await store.query(
             checked, results=results, rdf=rdf, dataset=dataset, limits=limits, base_iri=base_iri

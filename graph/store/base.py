@@ -25,14 +25,17 @@ from ijkg.graph.terms import from_sparql_json
 
 @dataclass(frozen=True)
 class Dataset:
-    """The RDF dataset of a query. Both ``None``: the default graph is the union of all graphs."""
+    """The RDF dataset of a query. Both ``None``: the default graph is the union of all graphs,
+    unless ``from_query``: then the query's own ``FROM``/``FROM NAMED`` say what it is (the store
+    ignores a query's ``FROM`` when asked for the union)."""
 
     default_graphs: tuple[str, ...] | None = None
     named_graphs: tuple[str, ...] | None = None
+    from_query: bool = False
 
     @property
     def is_union(self) -> bool:
-        return self.default_graphs is None and self.named_graphs is None
+        return self.default_graphs is None and self.named_graphs is None and not self.from_query
 
 
 @dataclass(frozen=True)

@@ -287,6 +287,7 @@ class EmbeddedStore(Store):
             "base_iri": base_iri,
             "default": list(dataset.default_graphs) if dataset.default_graphs is not None else None,
             "named": list(dataset.named_graphs) if dataset.named_graphs is not None else None,
+            "union": dataset.is_union,
             "results": results.name if results else None,
             "rdf": rdf.name if rdf else None,
             "max_rows": limits.max_rows,

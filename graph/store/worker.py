@@ -97,7 +97,8 @@ class Worker:
         default = request.get("default")
         named = request.get("named")
         if default is None and named is None:
-            kwargs["use_default_graph_as_union"] = True
+            # Not the union when the query names its own dataset (FROM): Oxigraph would ignore it.
+            kwargs["use_default_graph_as_union"] = bool(request.get("union", True))
         else:
             kwargs["default_graph"] = _graphs(default) if default is not None else []
             kwargs["named_graphs"] = _graphs(named) if named is not None else []
