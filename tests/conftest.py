@@ -20,6 +20,7 @@ from anyio.from_thread import BlockingPortal, start_blocking_portal
 from ijkg.graph.bootstrap import ensure_bundle
 from ijkg.graph.settings import Settings
 from ijkg.graph.store import Store, open_store
+from tests.browser import Browser, launch, require_browser
 
 T = TypeVar("T")
 
@@ -158,3 +159,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     running = start_server(root / "store", root / "server.log", {"IJKG_FSYNC": "false"})
     yield running
     stop_server(running)
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    """A headless Chromium with a fresh profile (``tests/browser.py``): skipped without Chromium,
+    failed instead when ``IJKG_REQUIRE_BROWSER=1``."""
+    chromium, driver = require_browser()
+    with launch(chromium, driver) as running:
+        yield running

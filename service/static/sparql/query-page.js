@@ -31,6 +31,47 @@
   Yasgui.Yasqe.defaults.value = config.defaultQuery;
   Yasgui.defaults.yasqe.value = config.defaultQuery;
 
+  // Errors are problem details (RFC 9457): show the title, the detail and where the query is
+  // wrong, not the raw JSON.
+  function renderProblem(error) {
+    var problem;
+    try {
+      problem = JSON.parse(error.text || "");
+    } catch (e) {
+      return Promise.resolve(undefined);
+    }
+    if (!problem || typeof problem.title !== "string" || typeof problem.type !== "string") {
+      return Promise.resolve(undefined);
+    }
+    var box = document.createElement("div");
+    box.className = "ijkg-problem";
+    var title = document.createElement("p");
+    title.className = "ijkg-problem-title";
+    title.textContent = problem.title + " (" + (problem.status || error.status) + ")";
+    box.appendChild(title);
+    if (problem.detail) {
+      var detail = document.createElement("p");
+      detail.className = "ijkg-problem-detail";
+      detail.textContent = problem.detail;
+      box.appendChild(detail);
+    }
+    if (problem.excerpt) {
+      var excerpt = document.createElement("pre");
+      excerpt.className = "ijkg-problem-excerpt";
+      excerpt.textContent = problem.excerpt;
+      box.appendChild(excerpt);
+    }
+    if (Array.isArray(problem.available)) {
+      var available = document.createElement("p");
+      available.textContent = "Available: " + problem.available.join(", ");
+      box.appendChild(available);
+    }
+    return Promise.resolve(box);
+  }
+  Yasgui.Yasr.defaults.errorRenderers = [renderProblem].concat(
+    Yasgui.Yasr.defaults.errorRenderers || []
+  );
+
   var yasgui = new Yasgui(document.getElementById("yasgui"), {
     requestConfig: { endpoint: endpoint, method: "POST" },
     copyEndpointOnNewTab: true,
