@@ -119,6 +119,8 @@ def unbalanced_bracket(text: str) -> str | None:
 def excerpt(text: str, line: int, column: int) -> str | None:
     """The line, cut around the column if long, with a caret under the column (1-based)."""
     lines = text.splitlines()
+    if text.endswith(("\n", "\r")):
+        lines.append("")  # the parser may stop at the very end, on the line after the last
     if not 1 <= line <= len(lines):
         return None
     content = lines[line - 1].expandtabs(1)
