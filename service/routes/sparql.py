@@ -16,6 +16,7 @@ and get ``304 Not Modified`` while the graph has not changed.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Annotated
 from urllib.parse import parse_qs
@@ -94,7 +95,7 @@ class ProtocolRequest:
     query: str | None
     default_graph_uris: tuple[str, ...]
     named_graph_uris: tuple[str, ...]
-    format: str | None
+    formats: tuple[str, ...]
 
     @property
     def dataset(self) -> Dataset:
@@ -156,12 +157,12 @@ async def protocol_request(request: Request, max_bytes: int) -> ProtocolRequest:
         query = _single(params, "query")
     if "update" in params:
         raise BadRequest("SPARQL Update goes to /update (POST), not to the query endpoint")
-    fmt = _single(params, "format") or _single(params, "output") or _single(params, "results")
+    formats = tuple(v for name in ("format", "output", "results") for v in params.get(name, []))
     return ProtocolRequest(
         query=query,
         default_graph_uris=tuple(params.get("default-graph-uri", [])),
         named_graph_uris=tuple(params.get("named-graph-uri", [])),
-        format=fmt,
+        formats=formats,
     )
 
 
@@ -177,37 +178,52 @@ def _rdf_for(media_type: str) -> RdfSyntax | None:
     )
 
 
+def _format_named(value: str) -> tuple[ResultsFormat | None, RdfSyntax | None]:
+    key = bare_media_type(value)
+    if key in _FORMAT_NAMES:
+        return _FORMAT_NAMES[key]
+    results = _results_for(key)
+    rdf = _rdf_for(key)
+    if results is None:
+        try:
+            results = results_format_for(key)
+        except UnsupportedFormat:
+            results = None
+    if rdf is None:
+        try:
+            rdf = rdf_syntax_for_name(key)
+        except UnsupportedFormat:
+            rdf = None
+    return results, rdf
+
+
 def choose_formats(
-    accept: str | None, format_param: str | None
+    accept: str | None, formats: Sequence[str] = ()
 ) -> tuple[ResultsFormat | None, RdfSyntax | None]:
     """The results format (SELECT/ASK) and RDF syntax (CONSTRUCT/DESCRIBE) the client takes.
 
-    ``format=`` (a name such as ``json`` or a media type) wins over ``Accept``.
+    ``formats`` (the ``format``/``output``/``results`` parameters: names such as ``json`` or media
+    types) win over ``Accept``; the first results format and the first RDF syntax they name count.
+    SPARQLWrapper, for one, sends a name and a media type for the same format.
 
-    >>> choose_formats("text/csv;q=0.5, application/sparql-results+xml", None)
+    >>> choose_formats("text/csv;q=0.5, application/sparql-results+xml")
     (ResultsFormat(name='xml', ...), None)
-    >>> choose_formats(None, "json")
+    >>> choose_formats(None, ["json"])
     (ResultsFormat(name='json', ...), RdfSyntax(name='jsonld', ...))
+    >>> choose_formats(None, ["json-ld", "application/ld+json"])
+    (None, RdfSyntax(name='jsonld', ...))
     """
-    if format_param:
-        key = bare_media_type(format_param)
-        if key in _FORMAT_NAMES:
-            return _FORMAT_NAMES[key]
-        results = _results_for(key)
-        rdf = _rdf_for(key)
-        if results is None:
-            try:
-                results = results_format_for(key)
-            except UnsupportedFormat:
-                results = None
-        if rdf is None:
-            try:
-                rdf = rdf_syntax_for_name(key)
-            except UnsupportedFormat:
-                rdf = None
+    wanted = [value for value in formats if value.strip()]
+    if wanted:
+        results: ResultsFormat | None = None
+        rdf: RdfSyntax | None = None
+        for value in wanted:
+            named_results, named_rdf = _format_named(value)
+            results = results or named_results
+            rdf = rdf or named_rdf
         if results is None and rdf is None:
             raise NotAcceptable(
-                f"unknown format {format_param!r}",
+                f"unknown format {', '.join(wanted)}",
                 "any",
                 tuple(_FORMAT_NAMES) + RESULTS_MEDIA_TYPES + RDF_MEDIA_TYPES,
             )
@@ -305,7 +321,7 @@ async def answer_query(
     policy: QueryPolicy,
 ) -> Response:
     assert operation.query is not None  # noqa: S101 - the caller checked
-    results, rdf = choose_formats(request.headers.get("accept"), operation.format)
+    results, rdf = choose_formats(request.headers.get("accept"), operation.formats)
     if results is None and rdf is None:
         raise NotAcceptable(
             "no format the client accepts can carry a SPARQL answer",
@@ -413,12 +429,12 @@ async def sparql(
     if operation.query is None:
         if request.method == "POST":
             raise BadRequest("no query: send it as the 'query' form field or as the body")
-        if operation.format is None and prefers(accept, HTML, RDF_MEDIA_TYPES):
+        if not operation.formats and prefers(accept, HTML, RDF_MEDIA_TYPES):
             return query_page(request, limits)
         return await service_description(request, store, state, limits)
     if (
         request.method != "POST"
-        and operation.format is None
+        and not operation.formats
         and prefers(accept, HTML, RESULTS_MEDIA_TYPES + RDF_MEDIA_TYPES)
     ):
         # A browser following a link to a query: the page, with the query in the editor.
