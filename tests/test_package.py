@@ -53,6 +53,30 @@ def test_the_bundled_data_ships_inside_the_wheel(wheel: zipfile.ZipFile) -> None
     assert "ijkg/graph/sources/india-japan-new-chapter.sentences.json" in names
 
 
+def test_the_query_page_ships_inside_the_wheel(wheel: zipfile.ZipFile) -> None:
+    """The editor, the page's script and style, its template and every example: offline."""
+    names = set(wheel.namelist())
+    static = ROOT / "service" / "static"
+    local = {
+        "ijkg/service/static/" + str(p.relative_to(static))
+        for p in static.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    }
+    assert {
+        "ijkg/service/static/yasgui/yasgui.min.js",
+        "ijkg/service/static/yasgui/yasgui.min.css",
+        "ijkg/service/static/yasgui/NOTICE.md",
+        "ijkg/service/static/sparql/query-page.js",
+        "ijkg/service/static/sparql/query-page.css",
+    } <= local
+    assert any(n.endswith(".rq") for n in local)
+    assert local <= names
+    assert "ijkg/service/templates/sparql-query.html" in names
+    # Byte for byte what the repository holds (the editor is vendored unchanged).
+    editor = "ijkg/service/static/yasgui/yasgui.min.js"
+    assert wheel.read(editor) == (static / "yasgui" / "yasgui.min.js").read_bytes()
+
+
 def test_the_console_script_is_declared(wheel: zipfile.ZipFile) -> None:
     (entry_points,) = [n for n in wheel.namelist() if n.endswith("entry_points.txt")]
     text = wheel.read(entry_points).decode()
