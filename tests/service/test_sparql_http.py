@@ -11,6 +11,7 @@ from ijkg.graph.formats import (
     RDFXML,
     RESULTS_CSV,
     RESULTS_JSON,
+    RESULTS_TSV,
     RESULTS_XML,
     TURTLE,
 )
