@@ -15,6 +15,7 @@ from the operation itself (a 404 for a missing route would otherwise pass for a 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pyoxigraph as ox
@@ -170,3 +171,10 @@ def test_protocol(protocol_server: Server, test: ProtocolTest) -> None:
 def test_graph_data_is_read_from_the_suite_not_the_web() -> None:
     iris = {iri for test in TESTS for iri, _ in test.graph_data}
     assert iris and all(iri.startswith(BASE + "protocol/") for iri in iris)
+
+
+def test_the_readme_states_this_pass_rate() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    passing = len(TESTS) - len(KNOWN_FAILURES)
+    assert "**Protocol**" in readme
+    assert f"{passing} of {len(TESTS)} pass" in readme, "update the conformance section"

@@ -245,3 +245,10 @@ def test_query_evaluation(suite_server: Server, test: QueryTest) -> None:
     with suite_server.client() as client:
         response = send(client, test)
     check(test, response)
+
+
+def test_the_readme_states_this_pass_rate() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    passing = len(TESTS) - len(KNOWN_FAILURES)
+    assert "**Query evaluation**" in readme
+    assert f"{passing} of {len(TESTS)} pass" in readme, "update the conformance section"
