@@ -279,7 +279,12 @@ def query_page(request: Request, settings_limits: ServiceLimits) -> Response:
         endpoint=request.url.path, static=STATIC_PATH, limits=settings_limits
     ).encode()
     validators = Validators(f'W/"page-{hashlib.sha256(body).hexdigest()[:16]}"', None)
-    headers = {**validators.headers(), "Content-Security-Policy": CONTENT_SECURITY_POLICY}
+    headers = {
+        **validators.headers(),
+        "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+    }
     if validators.fresh_for(request.headers.get("if-none-match"), None):
         return Response(status_code=304, headers=headers)
     return Response(body, media_type="text/html; charset=utf-8", headers=headers)

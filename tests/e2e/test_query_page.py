@@ -154,6 +154,8 @@ def test_browsers_get_the_page_and_scripts_get_the_description(server: Server) -
     policy = page.headers["content-security-policy"]
     assert "default-src 'none'" in policy and "connect-src 'self'" in policy
     assert "script-src 'self'" in policy  # no inline script, no other origin
+    assert page.headers["x-content-type-options"] == "nosniff"
+    assert page.headers["referrer-policy"] == "no-referrer"
     assert page.headers["vary"].startswith("Accept")
     assert description.headers["content-type"] == "text/turtle; charset=utf-8"
     # Everything the page loads is the service's own.
