@@ -26,7 +26,7 @@ import pyoxigraph as ox
 from ijkg.graph.errors import Conflict, NotFound, TooLarge, VersionConflict
 from ijkg.graph.gate import CHANGES_GRAPH, Gate, GateReport, is_data
 from ijkg.graph.namespaces import ID_BASE, IJKG, entity_iri
-from ijkg.graph.store.base import Commit, Delta, Store
+from ijkg.graph.store.base import Commit, Delta, Pattern, Store
 from ijkg.graph.store.changelog import parse_quads, serialize_quads
 from ijkg.graph.terms import to_rdflib
 
@@ -380,10 +380,12 @@ class Changes:
         unplaced = [q for q in delta.removes if isinstance(q.graph_name, ox.DefaultGraph)]
         removes = [q for q in delta.removes if not isinstance(q.graph_name, ox.DefaultGraph)]
         if unplaced:
-            found = await self.store.match(
-                [(q.subject, q.predicate, q.object, None) for q in unplaced]
-            )
-            removes += [q for q in found if is_data(q)]
+            patterns: list[Pattern] = []
+            for quad in unplaced:
+                subject, obj = quad.subject, quad.object
+                if not isinstance(subject, ox.Triple) and not isinstance(obj, ox.Triple):
+                    patterns.append((subject, quad.predicate, obj, None))
+            removes += [q for q in await self.store.match(patterns) if is_data(q)]
         return Delta(removes=tuple(dict.fromkeys(removes)), adds=adds)
 
     async def check(self, change: Change) -> GateReport:

@@ -83,7 +83,11 @@ class GateReport:
 
 
 def is_data(quad: ox.Quad) -> bool:
+    """A quad of instance data: in a named graph that is not the ontology, shapes or history.
+    (The default graph only mirrors the named graphs, so its quads are never data of their own.)"""
     name = quad.graph_name
+    if isinstance(name, ox.DefaultGraph):
+        return False
     return not (isinstance(name, ox.NamedNode) and name.value in NON_DATA_GRAPHS)
 
 

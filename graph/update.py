@@ -28,6 +28,7 @@ import pyoxigraph as ox
 
 from ijkg.graph.errors import QueryRefused, QuerySyntaxError, ResultTooLarge
 from ijkg.graph.sparql_text import Token, tokenize
+from ijkg.graph.store import union
 
 VARIABLE = "urn:x-ijkg-template-variable:"
 
@@ -383,7 +384,7 @@ class _Tracker:
     def remove(self, quad: ox.Quad) -> None:
         if quad not in self.store:
             return
-        self.store.remove(quad)
+        union.remove(self.store, [quad])
         if quad in self.added:
             del self.added[quad]
         else:
@@ -393,7 +394,7 @@ class _Tracker:
     def add(self, quad: ox.Quad) -> None:
         if quad in self.store:
             return
-        self.store.add(quad)
+        union.add(self.store, [quad])
         if quad in self.removed:
             del self.removed[quad]
         else:
@@ -401,25 +402,26 @@ class _Tracker:
             self._check()
 
     def undo(self) -> None:
-        for quad in self.added:
-            self.store.remove(quad)
-        self.store.extend(list(self.removed))
+        union.remove(self.store, list(self.added))
+        union.add(self.store, list(self.removed))
 
 
 def _graphs(
     store: ox.Store, ref: GraphRef, keep: frozenset[str]
 ) -> list[ox.NamedNode | ox.BlankNode | ox.DefaultGraph]:
-    """The graphs ``ref`` names; ``ALL``, ``NAMED`` and ``DEFAULT`` leave out ``keep``."""
+    """The named graphs ``ref`` names; ``ALL``, ``NAMED`` and ``DEFAULT`` (the union of them all)
+    are every named graph but those in ``keep``."""
     if ref in ("DEFAULT", "ALL", "NAMED"):
-        named = [g for g in store.named_graphs() if g.value not in keep]
-        return named if ref == "NAMED" else [*named, ox.DefaultGraph()]
+        return [g for g in store.named_graphs() if g.value not in keep]
     return [ox.NamedNode(ref)]
 
 
 def _everywhere(store: ox.Store, quad: ox.Quad) -> Iterator[ox.Quad]:
     """A quad to delete: as given, or from every graph when it names none (union semantics)."""
     if isinstance(quad.graph_name, ox.DefaultGraph):
-        yield from store.quads_for_pattern(quad.subject, quad.predicate, quad.object, None)
+        for found in store.quads_for_pattern(quad.subject, quad.predicate, quad.object, None):
+            if union.is_named(found):
+                yield found
     else:
         yield quad
 
@@ -484,14 +486,14 @@ def _run(
                 tracker.remove(quad)
     elif isinstance(step, CopyStep):
         into = ox.NamedNode(step.target)
-        for graph in _graphs(store, step.source, keep):
+        # The default graph as a source is the union (kept in the store's default graph).
+        sources = [union.DEFAULT] if step.source == "DEFAULT" else _graphs(store, step.source, keep)
+        for graph in sources:
             for quad in list(store.quads_for_pattern(None, None, None, graph)):
                 tracker.add(ox.Quad(quad.subject, quad.predicate, quad.object, into))
     else:
         kwargs: dict[str, object] = {}
-        if step.default_graphs is None and step.named_graphs is None:
-            kwargs["use_default_graph_as_union"] = True
-        else:
+        if step.default_graphs is not None or step.named_graphs is not None:
             kwargs["default_graph"] = [ox.NamedNode(g) for g in step.default_graphs or []]
             if step.named_graphs is not None:
                 kwargs["named_graphs"] = [ox.NamedNode(g) for g in step.named_graphs]

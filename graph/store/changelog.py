@@ -29,6 +29,8 @@ from typing import Any, BinaryIO
 
 import pyoxigraph as ox
 
+from ijkg.graph.store import union
+
 _MAGIC = b"IJKG1 "
 _MAX_HEADER = 1 << 16
 _SNAPSHOT = re.compile(r"^snapshot-(\d{12})\.nq$")
@@ -67,19 +69,10 @@ class Record:
     adds: list[ox.Quad]
     meta: dict[str, Any] = field(default_factory=dict)
 
-    def apply(self, store: ox.Store) -> None:
-        emptied: set[ox.NamedNode | ox.BlankNode] = set()
-        for quad in self.removes:
-            store.remove(quad)
-            if not isinstance(quad.graph_name, ox.DefaultGraph):
-                emptied.add(quad.graph_name)
-        if self.adds:
-            store.extend(self.adds)
-        # A named graph exists while it holds a triple: drop the ones this record emptied, so
-        # `GRAPH ?g {}` never lists empty graphs.
-        for graph in emptied:
-            if next(iter(store.quads_for_pattern(None, None, None, graph)), None) is None:
-                store.remove_graph(graph)
+    def apply(self, store: ox.Store) -> int:
+        """Apply the record; returns how much the union (default graph) grew or shrank."""
+        lost = union.remove(store, self.removes)
+        return union.add(store, self.adds) - lost
 
 
 def encode_record(

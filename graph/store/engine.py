@@ -25,7 +25,7 @@ from typing import Any, BinaryIO
 
 import pyoxigraph as ox
 
-from ijkg.graph.store import wire
+from ijkg.graph.store import union, wire
 from ijkg.graph.store.changelog import (
     ChangeLogCorrupt,
     ChangeLogReader,
@@ -34,6 +34,7 @@ from ijkg.graph.store.changelog import (
     parse_quads,
     recover,
 )
+from ijkg.graph.store.sandbox import leave_network
 from ijkg.graph.store.worker import Worker, serve
 
 _PR_SET_PDEATHSIG = 1
@@ -78,6 +79,7 @@ class Engine:
         self.data_dir = Path(args.data_dir)
         self.socket_path: str = args.socket
         self.snapshot_bytes = args.snapshot_mb * 1024 * 1024
+        self.network: bool = args.network
         self.lock_fd = _lock(self.data_dir)
         self.store_id = _store_id(self.data_dir)
         self.store = ox.Store()
@@ -89,6 +91,7 @@ class Engine:
             "torn_bytes_dropped": recovered.torn_bytes_dropped,
         }
         self.log = ChangeLogWriter(self.data_dir, recovered, fsync=args.fsync)
+        self.union_triples = union.count(self.store)
 
     # --- control operations -------------------------------------------------------------------
 
@@ -108,7 +111,8 @@ class Engine:
     def stats(self) -> dict[str, Any]:
         return {
             "version": self.log.version,
-            "quads": len(self.store),
+            "quads": len(self.store) - self.union_triples,
+            "triples": self.union_triples,
             "store_id": self.store_id,
             "log_bytes": self.log.size,
             "recovery": self.recovery,
@@ -120,6 +124,13 @@ class Engine:
             return {"ok": False, "error": "conflict", "version": self.log.version}
         rm_len = int(header["rm"])
         add_quads = parse_quads(body[rm_len:])
+        if any(not union.is_named(q) for q in add_quads):
+            return {
+                "ok": False,
+                "error": "default_graph",
+                "message": "the default graph is the union of the named graphs; write to a named "
+                "graph",
+            }
         added_set = set(add_quads)
         # Record exactly what changes, so a record's inverse undoes it exactly: quads removed that
         # were there (and are not re-added), quads added that were not there.
@@ -129,7 +140,7 @@ class Engine:
         if not removes and not adds:
             return {"ok": True, "version": self.log.version, "removed": 0, "added": 0}
         version = self.log.append(removes, adds, header.get("meta"))
-        Record(version, removes, adds).apply(self.store)
+        self.union_triples += Record(version, removes, adds).apply(self.store)
         if self.log.size > self.snapshot_bytes:
             self.log.snapshot(self.store)
         return {"ok": True, "version": version, "removed": len(removes), "added": len(adds)}
@@ -150,7 +161,9 @@ class Engine:
             os.dup2(devnull, 1)
             os.close(self.lock_fd)
             reader = ChangeLogReader(self.data_dir, version, log_path, offset)
-            serve(Worker(self.store, reader), self.socket_path)
+            # Off the network unless federation is on (the endpoint refuses SERVICE as well).
+            isolated = False if self.network else leave_network()
+            serve(Worker(self.store, reader), self.socket_path, isolated=isolated)
         except BaseException as exc:  # the child must exit whatever happens
             print(f"ijkg query worker {os.getpid()}: {exc!r}", file=sys.stderr)
             code = 1
@@ -164,6 +177,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--socket", required=True)
     parser.add_argument("--snapshot-mb", type=int, default=64)
     parser.add_argument("--fsync", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument(
+        "--network",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="let query workers reach the network (federated query)",
+    )
     args = parser.parse_args(argv)
     # Workers are reaped by the kernel; the engine never waits for them.
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)

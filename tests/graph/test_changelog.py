@@ -7,6 +7,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
+from ijkg.graph.store import union
 from ijkg.graph.store.changelog import (
     ChangeLogCorrupt,
     ChangeLogReader,
@@ -33,7 +34,8 @@ def writer(data_dir: Path) -> tuple[ChangeLogWriter, ox.Store]:
 
 
 def contents(store: ox.Store) -> set[ox.Quad]:
-    return set(store.quads_for_pattern(None, None, None, None))
+    """The named-graph quads (the default graph only mirrors them)."""
+    return {q for q in store.quads_for_pattern(None, None, None, None) if union.is_named(q)}
 
 
 def test_records_replay_in_order(tmp_path: Path) -> None:
@@ -89,7 +91,7 @@ def test_snapshot_then_recovery_uses_it_and_drops_old_files(tmp_path: Path) -> N
     log, store = writer(tmp_path)
     for i in range(5):
         log.append([], [quad(i)])
-        store.add(quad(i))
+        union.add(store, [quad(i)])
     log.snapshot(store)
     log.append([quad(0)], [quad(9)])
     log.close()
@@ -117,12 +119,12 @@ def test_blank_node_labels_survive_the_log(tmp_path: Path) -> None:
 def test_a_reader_follows_the_log_across_a_snapshot(tmp_path: Path) -> None:
     log, primary = writer(tmp_path)
     log.append([], [quad(1)])
-    primary.add(quad(1))
+    union.add(primary, [quad(1)])
     replica = ox.Store()
-    replica.add(quad(1))
+    union.add(replica, [quad(1)])
     reader = ChangeLogReader(tmp_path, 1, log.path, log.size)
     log.append([], [quad(2)])
-    primary.add(quad(2))
+    union.add(primary, [quad(2)])
     log.snapshot(primary)  # the old log is unlinked; the reader still has it open
     log.append([], [quad(3)])
     assert reader.catch_up(replica, 3) == 3
@@ -139,3 +141,18 @@ def test_a_reader_asked_for_a_version_that_does_not_exist_fails_clearly(tmp_path
         reader.catch_up(ox.Store(), 5)
     reader.close()
     log.close()
+
+
+def test_the_default_graph_is_the_union_as_a_set() -> None:
+    store = ox.Store()
+    other = ox.NamedNode("https://example.org/other")
+    same_triple_twice = [quad(1), quad(1, other)]
+    assert union.add(store, same_triple_twice) == 1
+    rows = list(store.query("SELECT * WHERE { ?s ?p ?o }"))
+    assert len(rows) == 1  # once, although two graphs assert it
+    assert union.remove(store, [quad(1)]) == 0  # the other graph still holds it
+    assert len(list(store.query("SELECT * WHERE { ?s ?p ?o }"))) == 1
+    assert union.remove(store, [quad(1, other)]) == 1
+    assert list(store.query("SELECT * WHERE { ?s ?p ?o }")) == []
+    # emptied graphs are gone, so GRAPH ?g {} does not list them
+    assert list(store.query("SELECT ?g WHERE { GRAPH ?g { } }")) == []

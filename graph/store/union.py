@@ -1,0 +1,72 @@
+"""The default graph of the embedded store is the union of its named graphs, kept as a set.
+
+Oxigraph can query "the union of all graphs" as the default graph, but as a bag: a triple asserted
+in two named graphs comes back twice. SPARQL's default graph is an RDF graph, a set — and this
+graph's sources routinely agree (the article and the curated context both name Japan) — so the
+engine keeps a real copy of the union in Oxigraph's default graph: every triple of a named graph is
+also in the default graph, and leaves it when no named graph holds it any more. Queries then read
+the default graph as it is; nothing else ever writes it.
+
+Every change to the store goes through these two functions, in the engine, in the query workers
+that replay the change log, and in the replica an update is tried on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pyoxigraph as ox
+
+DEFAULT = ox.DefaultGraph()
+
+
+def is_named(quad: ox.Quad) -> bool:
+    return not isinstance(quad.graph_name, ox.DefaultGraph)
+
+
+def in_default(quad: ox.Quad) -> ox.Quad:
+    return ox.Quad(quad.subject, quad.predicate, quad.object, DEFAULT)
+
+
+def add(store: ox.Store, quads: Iterable[ox.Quad]) -> int:
+    """Add named-graph quads, and their triples to the union; returns how many triples the union
+    gained."""
+    named = [q for q in quads if is_named(q)]
+    if not named:
+        return 0
+    new = {in_default(q) for q in named}
+    new = {q for q in new if q not in store}
+    store.extend([*named, *new])
+    return len(new)
+
+
+def remove(store: ox.Store, quads: Iterable[ox.Quad]) -> int:
+    """Remove named-graph quads; a triple leaves the union when no named graph holds it, and a
+    named graph that holds nothing any more is dropped (``GRAPH ?g {}`` never lists it). Returns
+    how many triples the union lost."""
+    emptied: set[ox.NamedNode | ox.BlankNode] = set()
+    touched: list[ox.Quad] = []
+    for quad in quads:
+        if not is_named(quad):
+            continue
+        store.remove(quad)
+        emptied.add(quad.graph_name)  # type: ignore[arg-type]
+        touched.append(quad)
+    lost = 0
+    for quad in touched:
+        still = any(
+            is_named(q)
+            for q in store.quads_for_pattern(quad.subject, quad.predicate, quad.object, None)
+        )
+        if not still and in_default(quad) in store:
+            store.remove(in_default(quad))
+            lost += 1
+    for graph in emptied:
+        if next(iter(store.quads_for_pattern(None, None, None, graph)), None) is None:
+            store.remove_graph(graph)
+    return lost
+
+
+def count(store: ox.Store) -> int:
+    """Triples in the union (a full pass: for start-up, not for every request)."""
+    return sum(1 for _ in store.quads_for_pattern(None, None, None, DEFAULT))
