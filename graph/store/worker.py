@@ -97,8 +97,9 @@ class Worker:
         default = request.get("default")
         named = request.get("named")
         if default is None and named is None:
-            # Not the union when the query names its own dataset (FROM): Oxigraph would ignore it.
-            kwargs["use_default_graph_as_union"] = bool(request.get("union", True))
+            # The store's default graph already is the union of the named graphs, as a set (see
+            # ``union``); a query that names its own dataset (FROM) gets that dataset instead.
+            pass
         else:
             kwargs["default_graph"] = _graphs(default) if default is not None else []
             kwargs["named_graphs"] = _graphs(named) if named is not None else []
