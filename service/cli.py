@@ -15,18 +15,21 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
+import httpx
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
 from ijkg.graph.bootstrap import ensure_bundle
+from ijkg.graph.changes import Change, Changes, ChangeTooLarge
 from ijkg.graph.errors import (
     IjkgError,
     QueryError,
     QuerySyntaxError,
     RdfSyntaxError,
     StoreError,
+    StoreLocked,
     UnsupportedFormat,
     ValidationFailed,
 )
@@ -37,16 +40,17 @@ from ijkg.graph.formats import (
     rdf_syntax_for_name,
     results_format_for,
 )
-from ijkg.graph.gate import Gate
+from ijkg.graph.gate import Gate, GateReport
 from ijkg.graph.loading import read_rdf_file
+from ijkg.graph.protection import ProtectedGraph, check_write
 from ijkg.graph.query import QueryPolicy, run_query
 from ijkg.graph.rdfio import find_line
 from ijkg.graph.settings import Settings
 from ijkg.graph.store import Store, open_store
-from ijkg.graph.store.base import Delta
+from ijkg.graph.store.base import Commit, Delta
 from ijkg.graph.store.changelog import serialize_quads
 from ijkg.graph.terms import from_sparql_json
-from ijkg.graph.validation import ValidationReport, report_graph
+from ijkg.graph.validation import ValidationReport, ValidationResult, report_graph
 
 app = typer.Typer(
     name="ijkg",
@@ -204,6 +208,14 @@ def validate(
     ] = "text",
     input_format: InputFormat = None,
     graph: GraphOption = None,
+    against: Annotated[
+        str | None,
+        typer.Option(
+            "--against",
+            help="Validate against the current graph of a running service at this URL "
+            "(e.g. http://127.0.0.1:8000) instead of the local store.",
+        ),
+    ] = None,
     data_dir: DataDir = None,
 ) -> None:
     """Validate FILES as if merged into the current graph; nothing is written.
@@ -215,17 +227,65 @@ def validate(
         delta = _read_files(files, input_format, graph, show_progress=output_format == "text")
     except (RdfSyntaxError, UnsupportedFormat, OSError) as exc:
         raise _fail(str(exc), 2) from None
-    try:
-        gate = Gate()
+    if against is not None:
+        report = _validate_remotely(against, delta, output_format)
+    else:
+        try:
+            gate = Gate()
 
-        async def check(store: Store) -> ValidationReport:
-            return (await gate.check(store, delta)).report
+            async def check(store: Store) -> ValidationReport:
+                return (await gate.check(store, delta)).report
 
-        report = _with_store(_settings(data_dir), check)
-    except StoreError as exc:
-        raise _fail(str(exc), 2) from None
+            report = _with_store(_settings(data_dir), check)
+        except StoreLocked as exc:
+            raise _fail(
+                f"{exc}; validate against the running service with --against URL", 2
+            ) from None
+        except StoreError as exc:
+            raise _fail(str(exc), 2) from None
     _print_report(report, files, output_format)
     raise typer.Exit(0 if report.conforms else 1)
+
+
+def _validate_remotely(url: str, delta: Delta, output_format: str) -> ValidationReport:
+    """Ask a running service (``POST /validate``) to judge ``delta`` against its current graph."""
+    body = serialize_quads(delta.adds)
+    try:
+        answer = httpx.post(
+            url.rstrip("/") + "/validate",
+            content=body,
+            headers={"Content-Type": "application/n-quads", "Accept": "application/json"},
+            timeout=120,
+        )
+    except httpx.HTTPError as exc:
+        raise _fail(f"cannot reach {url}: {exc}", 2) from None
+    if answer.status_code != 200:
+        raise _fail(f"{url} answered {answer.status_code}: {answer.text[:500]}", 2)
+    return report_from_json(answer.json())
+
+
+def report_from_json(data: dict[str, Any]) -> ValidationReport:
+    """A report as ``POST /validate`` sends it, back as a typed report."""
+
+    def n3(value: str | None) -> str | None:
+        if value is None:
+            return None
+        return value if value.startswith(("<", '"', "_:")) else f"<{value}>"
+
+    return ValidationReport(
+        tuple(
+            ValidationResult(
+                focus_node=n3(r["focusNode"]) or "",
+                severity=r["severity"],
+                message=r["message"],
+                source_shape=n3(r["sourceShape"]) or "",
+                constraint="http://www.w3.org/ns/shacl#" + r["constraint"],
+                path=n3(r.get("path")),
+                value=r.get("value"),
+            )
+            for r in data["results"]
+        )
+    )
 
 
 @app.command()
@@ -241,19 +301,28 @@ def load(
         delta = _read_files(files, input_format, graph, show_progress=True)
     except (RdfSyntaxError, UnsupportedFormat, OSError) as exc:
         raise _fail(str(exc), 2) from None
-    meta = {"who": getpass.getuser(), "why": "ijkg load " + " ".join(f.name for f in files)}
-    try:
-        commit, gate_report = _with_store(
-            _settings(data_dir), lambda store: Gate().commit(store, delta, meta=meta)
+    settings = _settings(data_dir)
+    title = "ijkg load " + " ".join(f.name for f in files)
+
+    async def write(store: Store) -> tuple[Change, Commit, GateReport]:
+        changes = Changes(
+            store, Gate(), max_quads=settings.max_change_quads, default_graph=settings.write_graph
         )
+        # the local operator may load any graph but the service's own history and bookkeeping
+        check_write(delta, admin=True)
+        return await changes.write(delta, who=getpass.getuser(), via="load", title=title)
+
+    try:
+        change, commit, gate_report = _with_store(settings, write)
     except ValidationFailed as exc:
         _print_report(exc.report, files, "text")
         raise _fail("nothing was loaded", 1) from None
-    except StoreError as exc:
+    except (StoreError, ProtectedGraph, ChangeTooLarge) as exc:
         raise _fail(str(exc), 2) from None
+    new = len({q for q in change.adds})
     out.print(
-        f"loaded {commit.added} new triple(s) from {len(files)} file(s); the graph is now at "
-        f"version {commit.version_after} ({len(gate_report.report.warnings)} warning(s))",
+        f"loaded {new} triple(s) from {len(files)} file(s) as change {change.slug}; the graph is "
+        f"now at version {commit.version_after} ({len(gate_report.report.warnings)} warning(s))",
         highlight=False,
     )
 
@@ -373,6 +442,121 @@ def export(
         output.write_bytes(data)
         quads = data.count(b"\n")
         err.print(f"wrote {quads:,} quads to {output}", highlight=False)
+
+
+changes_app = typer.Typer(
+    help="Proposed and merged changes on a running service: list, show, merge, reject, revert.",
+    no_args_is_help=True,
+)
+app.add_typer(changes_app, name="changes")
+
+ServiceUrl = Annotated[
+    str, typer.Option("--url", envvar="IJKG_URL", help="The service (default: IJKG_URL).")
+]
+Token = Annotated[
+    str | None,
+    typer.Option("--token", envvar="IJKG_TOKEN", help="Bearer token for writes (IJKG_TOKEN)."),
+]
+
+
+def _call(method: str, url: str, path: str, token: str | None = None, **params: Any) -> Any:
+    headers = {"Accept": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    try:
+        answer = httpx.request(
+            method,
+            url.rstrip("/") + path,
+            params={k: v for k, v in params.items() if v is not None},
+            headers=headers,
+            timeout=120,
+        )
+    except httpx.HTTPError as exc:
+        raise _fail(f"cannot reach {url}: {exc}", 2) from None
+    if answer.status_code >= 400:
+        try:
+            problem = answer.json()
+            message = f"{problem.get('title')}: {problem.get('detail')}"
+        except ValueError:
+            message = answer.text[:500]
+        if answer.status_code == 422:
+            out.print_json(json.dumps(problem.get("report", {})))
+        raise _fail(f"{answer.status_code} {message}", 1)
+    return answer.json()
+
+
+def _change_line(change: dict[str, Any]) -> str:
+    merge = change.get("merge") or {}
+    versions = f" v{merge['versionBefore']}→v{merge['versionAfter']}" if merge else ""
+    return (
+        f"{change['id']}  {change['status']:<8} {change['writePath']:<11} {change['author']:<10} "
+        f"{change['created'][:19]}{versions}  {change['title']}"
+    )
+
+
+@changes_app.command("list")
+def changes_list(
+    url: ServiceUrl = "http://127.0.0.1:8000",
+    status: Annotated[str | None, typer.Option(help="proposed, merged or rejected")] = None,
+    touching: Annotated[str | None, typer.Option(help="Only changes that touched this IRI")] = None,
+    limit: Annotated[int, typer.Option(help="How many, newest first")] = 50,
+) -> None:
+    """List changes, newest first."""
+    for change in _call("GET", url, "/changes", status=status, touching=touching, limit=limit):
+        out.print(_change_line(change), highlight=False)
+
+
+@changes_app.command("show")
+def changes_show(change_id: str, url: ServiceUrl = "http://127.0.0.1:8000") -> None:
+    """Show a change: its status, history, diff and (if proposed) its report as of now."""
+    change = _call("GET", url, f"/changes/{change_id}")
+    out.print(_change_line(change), highlight=False)
+    if change.get("description"):
+        out.print(change["description"], highlight=False)
+    for sign, key in (("-", "removals"), ("+", "additions")):
+        for line in change[key].splitlines():
+            out.print(f"{sign} {line}", highlight=False, markup=False)
+    if change.get("report"):
+        report = change["report"]
+        out.print(
+            f"as of now: {'conforms' if report['conforms'] else 'does not conform'} "
+            f"({report['violations']} violation(s), {report['warnings']} warning(s))",
+            highlight=False,
+        )
+
+
+@changes_app.command("merge")
+def changes_merge(
+    change_id: str, url: ServiceUrl = "http://127.0.0.1:8000", token: Token = None
+) -> None:
+    """Merge a proposed change (validated again against the current graph)."""
+    out.print(
+        _change_line(_call("POST", url, f"/changes/{change_id}/merge", token)), highlight=False
+    )
+
+
+@changes_app.command("reject")
+def changes_reject(
+    change_id: str,
+    url: ServiceUrl = "http://127.0.0.1:8000",
+    token: Token = None,
+    reason: Annotated[str, typer.Option(help="Why")] = "",
+) -> None:
+    """Reject a proposed change."""
+    out.print(
+        _change_line(_call("POST", url, f"/changes/{change_id}/reject", token, reason=reason)),
+        highlight=False,
+    )
+
+
+@changes_app.command("revert")
+def changes_revert(
+    change_id: str, url: ServiceUrl = "http://127.0.0.1:8000", token: Token = None
+) -> None:
+    """Revert a merged change with a new, validated change that undoes it."""
+    out.print(
+        _change_line(_call("POST", url, f"/changes/{change_id}/revert", token)), highlight=False
+    )
 
 
 def main() -> None:

@@ -1,0 +1,166 @@
+"""The ``ijkg`` command as people and CI scripts use it: real processes, real stores."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Server
+
+ROOT = Path(__file__).resolve().parents[2]
+GOOD = """@prefix ijkg: <https://w3id.org/ijkg/ontology#> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix prov: <http://www.w3.org/ns/prov#> .
+@prefix agreement: <https://w3id.org/ijkg/id/agreement/> .
+agreement:cli-test a ijkg:Agreement ;
+    rdfs:label "An agreement loaded from the command line"@en ;
+    prov:wasDerivedFrom <https://w3id.org/ijkg/id/source/india-japan-new-chapter> ;
+    ijkg:party <https://w3id.org/ijkg/id/state/india>, <https://w3id.org/ijkg/id/state/japan> .
+"""
+BROKEN = GOOD.replace(
+    "ijkg:party <https://w3id.org/ijkg/id/state/india>",
+    "ijkg:coversSector <https://w3id.org/ijkg/id/state/india> ;\n    ijkg:party <https://w3id.org/ijkg/id/state/india>",
+)
+
+
+def ijkg(*args: str, data_dir: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "IJKG_DATA_DIR": str(data_dir), "IJKG_FSYNC": "false", "COLUMNS": "200"}
+    return subprocess.run(
+        [sys.executable, "-m", "ijkg.service", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        input=stdin,
+        timeout=300,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("cli-store")
+
+
+def test_validate_the_bundled_graph_exits_0(data_dir: Path) -> None:
+    done = ijkg(
+        "validate",
+        str(ROOT / "graph" / "data" / "context.trig"),
+        str(ROOT / "graph" / "data" / "india-japan-new-chapter.trig"),
+        data_dir=data_dir,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "0 violation(s)" in done.stdout
+
+
+def test_a_file_that_breaks_a_shape_exits_1_naming_shape_node_and_line(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    broken = tmp_path / "broken.ttl"
+    broken.write_text(BROKEN)
+    done = ijkg("validate", str(broken), data_dir=data_dir)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "S07-Agreement-coversSector" in done.stdout
+    assert "<https://w3id.org/ijkg/id/agreement/cli-test>" in done.stdout
+    assert f"{broken}:5:" in done.stdout  # the line where the node is described
+    as_json = ijkg("validate", "--format", "json", str(broken), data_dir=data_dir)
+    assert as_json.returncode == 1
+    assert '"conforms": false' in as_json.stdout
+    as_turtle = ijkg("validate", "--format", "turtle", str(broken), data_dir=data_dir)
+    assert "sh:ValidationReport" in as_turtle.stdout
+
+
+def test_a_syntax_error_exits_2_with_line_and_column(data_dir: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.ttl"
+    bad.write_text(GOOD + "\nagreement:x ijkg:party .\n")
+    done = ijkg("validate", str(bad), data_dir=data_dir)
+    assert done.returncode == 2
+    assert f"{bad}:10:" in done.stderr.replace("\n", "")
+
+
+def test_load_goes_through_the_gate_and_query_sees_it(data_dir: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "broken.ttl"
+    broken.write_text(BROKEN)
+    refused = ijkg("load", str(broken), data_dir=data_dir)
+    assert refused.returncode == 1
+    assert "nothing was loaded" in refused.stderr
+    good = tmp_path / "good.ttl"
+    good.write_text(GOOD)
+    loaded = ijkg("load", str(good), data_dir=data_dir)
+    assert loaded.returncode == 0, loaded.stdout + loaded.stderr
+    assert "loaded 5 triple(s) from 1 file(s) as change" in loaded.stdout
+    csv = ijkg(
+        "query",
+        "--format",
+        "csv",
+        "SELECT ?g WHERE { GRAPH ?g { <https://w3id.org/ijkg/id/agreement/cli-test> a ?t } }",
+        data_dir=data_dir,
+    )
+    assert csv.returncode == 0, csv.stderr
+    assert csv.stdout.splitlines() == ["g", "https://w3id.org/ijkg/graph/good"]
+    history = ijkg(
+        "query",
+        "--format",
+        "csv",
+        "SELECT ?path WHERE { ?c <https://w3id.org/ijkg/ontology#writePath> ?path ; <http://purl.org/dc/terms/title> ?t FILTER(CONTAINS(?t, 'good.ttl')) }",
+        data_dir=data_dir,
+    )
+    assert history.stdout.splitlines() == ["path", "load"]
+    table = ijkg(
+        "query",
+        "-",
+        data_dir=data_dir,
+        stdin="SELECT (COUNT(*) AS ?n) WHERE { <https://w3id.org/ijkg/id/agreement/cli-test> ?p ?o }",
+    )
+    assert "1 row(s)" in table.stdout
+
+
+def test_query_errors_say_where(data_dir: Path) -> None:
+    done = ijkg("query", "SELECT * WHERE { ?s ?p }", data_dir=data_dir)
+    assert done.returncode == 1
+    assert "line 1, column" in done.stderr
+
+
+def test_export_writes_every_graph_as_nquads(data_dir: Path, tmp_path: Path) -> None:
+    backup = tmp_path / "backup.nq"
+    done = ijkg("export", "-o", str(backup), data_dir=data_dir)
+    assert done.returncode == 0, done.stderr
+    graphs = {line.rsplit(" ", 2)[-2] for line in backup.read_text().splitlines() if line}
+    assert "<https://w3id.org/ijkg/graph/context>" in graphs
+    assert "<https://w3id.org/ijkg/graph/ontology>" in graphs
+
+
+def test_validate_against_a_running_service(server: Server, tmp_path: Path) -> None:
+    broken = tmp_path / "broken.ttl"
+    broken.write_text(BROKEN)
+    done = ijkg("validate", "--against", server.base_url, str(broken), data_dir=tmp_path / "unused")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "S07-Agreement-coversSector" in done.stdout
+    good = tmp_path / "good.ttl"
+    good.write_text(GOOD)
+    assert (
+        ijkg(
+            "validate", "--against", server.base_url, str(good), data_dir=tmp_path / "unused"
+        ).returncode
+        == 0
+    )
+
+
+def test_changes_from_the_command_line(server: Server, tmp_path: Path) -> None:
+    done = ijkg("changes", "list", "--url", server.base_url, data_dir=tmp_path)
+    assert done.returncode == 0, done.stderr
+    refused = ijkg(
+        "changes",
+        "merge",
+        "20990101-000000-000-abcdef",
+        "--url",
+        server.base_url,
+        "--token",
+        "nope",
+        data_dir=tmp_path,
+    )
+    assert refused.returncode == 1
+    assert "403" in refused.stderr  # the shared test server is read-only
