@@ -26,7 +26,7 @@ import pyoxigraph as ox
 from ijkg.graph.errors import Conflict, NotFound, TooLarge, VersionConflict
 from ijkg.graph.gate import CHANGES_GRAPH, Gate, GateReport, is_data
 from ijkg.graph.namespaces import ID_BASE, IJKG, entity_iri
-from ijkg.graph.store.base import Commit, Delta, Pattern, Store
+from ijkg.graph.store.base import Commit, Delta, Store, quad_pattern
 from ijkg.graph.store.changelog import parse_quads, serialize_quads
 from ijkg.graph.terms import to_rdflib
 
@@ -380,11 +380,7 @@ class Changes:
         unplaced = [q for q in delta.removes if isinstance(q.graph_name, ox.DefaultGraph)]
         removes = [q for q in delta.removes if not isinstance(q.graph_name, ox.DefaultGraph)]
         if unplaced:
-            patterns: list[Pattern] = []
-            for quad in unplaced:
-                subject, obj = quad.subject, quad.object
-                if not isinstance(subject, ox.Triple) and not isinstance(obj, ox.Triple):
-                    patterns.append((subject, quad.predicate, obj, None))
+            patterns = [quad_pattern(q, any_graph=True) for q in unplaced]
             removes += [q for q in await self.store.match(patterns) if is_data(q)]
         return Delta(removes=tuple(dict.fromkeys(removes)), adds=adds)
 

@@ -28,8 +28,28 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=0, le=65535, description="Port `ijkg serve` listens on.")
 
     # --- the embedded store ----------------------------------------------------------------
-    store: Literal["embedded"] = Field(
-        "embedded", description="Store implementation: the embedded Oxigraph engine."
+    store: Literal["embedded", "sparql"] = Field(
+        "embedded",
+        description="Store implementation: the embedded Oxigraph engine, or any SPARQL 1.1 "
+        "Query + Update endpoint (IJKG_SPARQL_*).",
+    )
+    sparql_query_url: str | None = Field(
+        None, description="SPARQL 1.1 Query endpoint of the external store."
+    )
+    sparql_update_url: str | None = Field(
+        None, description="SPARQL 1.1 Update endpoint of the external store."
+    )
+    sparql_store_url: str | None = Field(
+        None, description="Graph Store Protocol endpoint of the external store (optional)."
+    )
+    sparql_user: str | None = Field(None, description="User for HTTP basic auth to the store.")
+    sparql_password: str | None = Field(
+        None, description="Password for HTTP basic auth to the store."
+    )
+    sparql_union: Literal["mirror", "native"] = Field(
+        "mirror",
+        description="mirror: ijkg keeps the union of the named graphs in the store's default "
+        "graph; native: the store's default graph already is that union, as a set.",
     )
     data_dir: Path = Field(
         default_factory=_default_data_dir,

@@ -441,9 +441,10 @@ def _bind(
     return term
 
 
-def _instantiate(
+def instantiate(
     template: list[ox.Quad], solution: ox.QuerySolution, *, fresh_blank_nodes: bool
 ) -> Iterator[ox.Quad]:
+    """The quads of ``template`` for one solution (as SPARQL Update instantiates templates)."""
     fresh: dict[str, ox.BlankNode] | None = {} if fresh_blank_nodes else None
     for quad in template:
         subject = _bind(quad.subject, solution, fresh)
@@ -502,10 +503,10 @@ def _run(
         inserts: list[ox.Quad] = []
         budget = tracker.max_quads
         for solution in solutions:  # type: ignore[union-attr]
-            for quad in _instantiate(step.delete, solution, fresh_blank_nodes=False):
+            for quad in instantiate(step.delete, solution, fresh_blank_nodes=False):
                 deletes.extend(_everywhere(store, quad))
             inserts.extend(
-                target(q) for q in _instantiate(step.insert, solution, fresh_blank_nodes=True)
+                target(q) for q in instantiate(step.insert, solution, fresh_blank_nodes=True)
             )
             if len(deletes) + len(inserts) > budget:
                 raise ResultTooLarge(

@@ -8,6 +8,10 @@ from ijkg.graph.store.base import Store
 
 async def open_store(settings: Settings) -> Store:
     """Open the store the settings ask for (``IJKG_STORE``)."""
+    if settings.store == "sparql":
+        from ijkg.graph.store.remote import SparqlStore
+
+        return await SparqlStore.open(settings)
     from ijkg.graph.store.embedded import EmbeddedStore
 
     return await EmbeddedStore.open(settings)

@@ -68,6 +68,14 @@ Pattern = tuple[
 ]
 
 
+def quad_pattern(quad: ox.Quad, *, any_graph: bool = False) -> Pattern:
+    """The pattern that matches exactly ``quad`` (in any graph, with ``any_graph``)."""
+    subject, obj = quad.subject, quad.object
+    if isinstance(subject, ox.Triple) or isinstance(obj, ox.Triple):
+        raise ValueError("quoted triples are not supported")
+    return (subject, quad.predicate, obj, None if any_graph else quad.graph_name)
+
+
 @dataclass(frozen=True)
 class Answer:
     """A query's answer, already serialised in ``media_type``."""
@@ -219,7 +227,10 @@ class Store(ABC):
 
     async def graph_names(self) -> list[str]:
         """Names of the named graphs that hold at least one triple."""
-        rows = await self.select("SELECT DISTINCT ?g WHERE { GRAPH ?g { } }", prefixes=False)
+        rows = await self.select(
+            "SELECT ?g WHERE { GRAPH ?g { } FILTER EXISTS { GRAPH ?g { ?s ?p ?o } } }",
+            prefixes=False,
+        )
         return sorted(str(r["g"]) for r in rows)
 
     async def graph_quads(self, graph: str) -> list[ox.Quad]:

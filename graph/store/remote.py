@@ -1,0 +1,556 @@
+"""A store behind any SPARQL 1.1 endpoint (Oxigraph server, Fuseki, GraphDB, Virtuoso, Neptune).
+
+Everything the embedded store does, over SPARQL 1.1 Query and Update: queries with the same limits
+and formats (the endpoint answers in SPARQL JSON or N-Triples; ijkg re-serialises with its own caps
+so answers look the same whatever the store), commits, update effects, direct pattern lookups.
+What a remote store cannot do, and how ijkg makes up for it:
+
+- **No transaction across requests.** A commit is one update request whose every operation is
+  conditional on the graph version (a triple in the system graph) and which bumps the version and
+  records a commit token last; the store applies an update request atomically, so the commit lands
+  whole or not at all, and reading the token back tells whether it was this one (otherwise:
+  ``VersionConflict``). Writers in different processes are serialised by that check, not by memory.
+- **A union default graph that is a bag or missing.** Like the embedded engine, ijkg keeps the union
+  of the named graphs in the store's real default graph (``IJKG_SPARQL_UNION=mirror``, the default).
+  A store whose default graph already is the union, as a set (Fuseki with ``unionDefaultGraph``),
+  can be used as it is with ``native``.
+- **No way to cancel a query.** The HTTP request has the time limit; the store should have its own
+  (``oxigraph serve --timeout-s``, Fuseki ``arq:queryTimeout``) so that it also stops working.
+- **Blank nodes cannot be named in a query.** Blank nodes are replaced by skolem IRIs
+  (``https://w3id.org/ijkg/.well-known/genid/...``) when written, as RDF 1.1 recommends.
+- **No replica to try an update on.** An update's effect is computed from the store as it is,
+  operation by operation; an operation with ``WHERE`` that follows one that changes the graph in
+  the same request is refused (send them separately), since its ``WHERE`` could not see that change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import secrets
+from collections.abc import Collection, Iterable, Sequence
+from typing import Any
+
+import httpx
+import pyoxigraph as ox
+
+from ijkg.graph.errors import (
+    NotAcceptable,
+    QueryError,
+    QueryOverloaded,
+    QueryRefused,
+    QuerySyntaxError,
+    QueryTimeout,
+    ResultTooLarge,
+    StoreUnavailable,
+    VersionConflict,
+)
+from ijkg.graph.formats import NTRIPLES, RESULTS_JSON, RdfSyntax, ResultsFormat
+from ijkg.graph.namespaces import SYSTEM_GRAPH
+from ijkg.graph.settings import Settings
+from ijkg.graph.store.base import (
+    Answer,
+    Commit,
+    Dataset,
+    Delta,
+    Pattern,
+    QueryLimits,
+    Store,
+    StoreStats,
+    quad_pattern,
+)
+from ijkg.graph.store.results import write_boolean, write_solutions, write_triples
+from ijkg.graph.update import (
+    ClearStep,
+    CopyStep,
+    DataStep,
+    PatternStep,
+    check_syntax,
+    instantiate,
+    plan_update,
+)
+
+GENID = "https://w3id.org/ijkg/.well-known/genid/"
+SYS = SYSTEM_GRAPH + "#"
+_META = f"<{SYS}store>"
+_VERSION = f"<{SYS}graphVersion>"
+_TOKEN = f"<{SYS}lastCommit>"
+_STORE_ID = f"<{SYS}storeId>"
+_GRAPH = f"<{SYSTEM_GRAPH}>"
+_LOCATION = re.compile(r"(?:line |at |error at )(\d+)[:, ]+(?:column )?(\d+)")
+_RAW_FACTOR = 8  # the endpoint's JSON is wordier than what ijkg sends on
+
+
+def skolem(term: Any) -> Any:
+    """Blank nodes become skolem IRIs; other terms are left alone."""
+    if isinstance(term, ox.BlankNode):
+        return ox.NamedNode(GENID + term.value)
+    return term
+
+
+def skolem_quad(quad: ox.Quad) -> ox.Quad:
+    return ox.Quad(
+        skolem(quad.subject), quad.predicate, skolem(quad.object), skolem(quad.graph_name)
+    )
+
+
+def _nt(term: Any) -> str:
+    return str(term)
+
+
+def _quad_block(quads: Iterable[ox.Quad], *, default: bool = False) -> str:
+    """Quads as the inside of an update template, grouped by graph (``default``: as triples)."""
+    by_graph: dict[str, list[str]] = {}
+    for quad in quads:
+        triple = f"{_nt(quad.subject)} {_nt(quad.predicate)} {_nt(quad.object)} ."
+        key = (
+            "" if default or isinstance(quad.graph_name, ox.DefaultGraph) else _nt(quad.graph_name)
+        )
+        by_graph.setdefault(key, []).append(triple)
+    parts = []
+    for graph, triples in by_graph.items():
+        body = "\n".join(triples)
+        parts.append(f"GRAPH {graph} {{\n{body}\n}}" if graph else body)
+    return "\n".join(parts)
+
+
+class SparqlStore(Store):
+    """The ``Store`` interface over a remote SPARQL 1.1 Query + Update endpoint."""
+
+    def __init__(self, settings: Settings, client: httpx.AsyncClient | None = None) -> None:
+        if not settings.sparql_query_url or not settings.sparql_update_url:
+            raise StoreUnavailable(
+                "IJKG_STORE=sparql needs IJKG_SPARQL_QUERY_URL and IJKG_SPARQL_UPDATE_URL"
+            )
+        self.settings = settings
+        self.limits = QueryLimits.from_settings(settings)
+        self.mirror = settings.sparql_union == "mirror"
+        auth = None
+        if settings.sparql_user:
+            auth = httpx.BasicAuth(settings.sparql_user, settings.sparql_password or "")
+        self._client = client or httpx.AsyncClient(
+            auth=auth, timeout=httpx.Timeout(settings.query_timeout_s + 5)
+        )
+        self._slots = asyncio.Semaphore(settings.max_concurrent_queries)
+        self._store_id = ""
+
+    @classmethod
+    async def open(cls, settings: Settings) -> SparqlStore:
+        """Connect, and give an empty store its identity and version (idempotently)."""
+        store = cls(settings)
+        try:
+            await store._ensure_meta()
+        except BaseException:
+            await store.close()
+            raise
+        return store
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+    # --- HTTP ------------------------------------------------------------------------------------
+
+    async def _request(
+        self,
+        url: str,
+        *,
+        data: dict[str, Any],
+        accept: str,
+        timeout_s: float,
+        max_bytes: int,
+    ) -> tuple[str, bytes]:
+        try:
+            async with asyncio.timeout(timeout_s):
+                async with self._client.stream(
+                    "POST",
+                    url,
+                    data=data,
+                    headers={"Accept": accept},
+                    timeout=httpx.Timeout(timeout_s + 1),
+                ) as response:
+                    chunks = []
+                    size = 0
+                    async for chunk in response.aiter_bytes():
+                        size += len(chunk)
+                        if size > max_bytes:
+                            raise ResultTooLarge(
+                                f"the result is larger than the cap of {max_bytes:,} bytes"
+                            )
+                        chunks.append(chunk)
+                    body = b"".join(chunks)
+                    if response.status_code >= 400:
+                        self._raise(response.status_code, body)
+                    return response.headers.get("content-type", ""), body
+        except TimeoutError:
+            raise QueryTimeout(timeout_s) from None
+        except httpx.TimeoutException:
+            raise QueryTimeout(timeout_s) from None
+        except httpx.TransportError as exc:
+            raise StoreUnavailable(f"the SPARQL store is unreachable: {exc}") from None
+
+    @staticmethod
+    def _raise(status: int, body: bytes) -> None:
+        message = body.decode("utf-8", "replace").strip()[:2000] or f"HTTP {status}"
+        if status == 400:
+            match = _LOCATION.search(message)
+            if match:
+                raise QuerySyntaxError(message, int(match.group(1)), int(match.group(2)))
+            raise QueryError(message)
+        if status in (408, 504):
+            raise QueryError(f"the SPARQL store stopped the query: {message}")
+        raise StoreUnavailable(f"the SPARQL store answered {status}: {message}")
+
+    async def _select_raw(
+        self, sparql: str, dataset: Dataset | None, limits: QueryLimits
+    ) -> tuple[str, bytes]:
+        data: dict[str, Any] = {"query": sparql}
+        if dataset is not None and not dataset.is_union:
+            data["default-graph-uri"] = list(dataset.default_graphs or ())
+            data["named-graph-uri"] = list(dataset.named_graphs or ())
+        if self._slots.locked():
+            raise QueryOverloaded(
+                f"{self.settings.max_concurrent_queries} queries are already running"
+            )
+        async with self._slots:
+            return await self._request(
+                self.settings.sparql_query_url or "",
+                data=data,
+                accept="application/sparql-results+json, application/n-triples;q=0.9",
+                timeout_s=limits.timeout_s,
+                max_bytes=limits.max_bytes * _RAW_FACTOR,
+            )
+
+    async def _update(self, text: str) -> None:
+        await self._request(
+            self.settings.sparql_update_url or "",
+            data={"update": text},
+            accept="*/*",
+            timeout_s=max(self.limits.timeout_s, 120.0),
+            max_bytes=1 << 20,
+        )
+
+    # --- Store -----------------------------------------------------------------------------------
+
+    async def query(
+        self,
+        sparql: str,
+        *,
+        results: ResultsFormat | None = RESULTS_JSON,
+        rdf: RdfSyntax | None = NTRIPLES,
+        dataset: Dataset | None = None,
+        base_iri: str | None = None,
+        limits: QueryLimits | None = None,
+        prefixes: bool = False,
+    ) -> Answer:
+        limits = limits or self.limits
+        if prefixes:
+            from ijkg.graph.namespaces import PREFIXES
+
+            declared = "".join(f"PREFIX {p}: <{iri}>\n" for p, iri in PREFIXES.items())
+            sparql = declared + sparql
+        if base_iri:
+            sparql = f"BASE <{base_iri}>\n{sparql}"
+        version = await self.version()
+        content_type, body = await self._select_raw(sparql, dataset, limits)
+        if "n-triples" in content_type or "turtle" in content_type:
+            if rdf is None:
+                raise NotAcceptable("no acceptable format for a graph answer", "graph")
+            triples = (
+                ox.Triple(q.subject, q.predicate, q.object)
+                for q in ox.parse(input=body, format=ox.RdfFormat.N_TRIPLES)
+            )
+            data, rows = write_triples(
+                triples, rdf, max_rows=limits.max_rows, max_bytes=limits.max_bytes
+            )
+            return Answer("graph", rdf.media_type, data, rows, version)
+        parsed = ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON)
+        if results is None:
+            form = "ask" if isinstance(parsed, ox.QueryBoolean) else "select"
+            raise NotAcceptable(f"no acceptable format for a {form} answer", form)
+        if isinstance(parsed, ox.QueryBoolean):
+            return Answer(
+                "ask", results.media_type, write_boolean(bool(parsed), results), 1, version
+            )
+        data, rows = write_solutions(
+            parsed, results, max_rows=limits.max_rows, max_bytes=limits.max_bytes
+        )
+        return Answer("select", results.media_type, data, rows, version)
+
+    async def _solutions(self, sparql: str, dataset: Dataset | None = None) -> ox.QuerySolutions:
+        _content_type, body = await self._select_raw(sparql, dataset, self.internal_limits())
+        parsed = ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON)
+        if not isinstance(parsed, ox.QuerySolutions):
+            raise QueryError("expected solutions from the SPARQL store")
+        return parsed
+
+    async def _ensure_meta(self) -> None:
+        rows = list(
+            await self._solutions(
+                f"SELECT ?id ?v WHERE {{ GRAPH {_GRAPH} {{ {_META} {_STORE_ID} ?id ; "
+                f"{_VERSION} ?v }} }}"
+            )
+        )
+        if rows:
+            self._store_id = str(rows[0]["id"].value)
+            return
+        store_id = secrets.token_hex(6)
+        await self._update(
+            f'INSERT {{ GRAPH {_GRAPH} {{ {_META} {_STORE_ID} "{store_id}" ; {_VERSION} 0 ; '
+            f'{_TOKEN} "" }} }} WHERE {{ FILTER NOT EXISTS {{ GRAPH {_GRAPH} {{ {_META} '
+            f"{_VERSION} ?v }} }} }}"
+        )
+        await self._ensure_meta()
+
+    async def version(self) -> int:
+        rows = list(
+            await self._solutions(
+                f"SELECT ?v WHERE {{ GRAPH {_GRAPH} {{ {_META} {_VERSION} ?v }} }}"
+            )
+        )
+        if not rows:
+            raise StoreUnavailable("the SPARQL store has no ijkg version; was it reset?")
+        return int(rows[0]["v"].value)
+
+    async def match(self, patterns: Sequence[Pattern]) -> list[ox.Quad]:
+        if not patterns:
+            return []
+        found: dict[ox.Quad, None] = {}
+        for start in range(0, len(patterns), 500):
+            rows = []
+            for s, p, o, g in patterns[start : start + 500]:
+                if isinstance(g, ox.DefaultGraph):
+                    continue  # the default graph only mirrors the named graphs
+                terms = [skolem(t) if t is not None else None for t in (s, p, o, g)]
+                rows.append(
+                    "(" + " ".join(_nt(t) if t is not None else "UNDEF" for t in terms) + ")"
+                )
+            if not rows:
+                continue
+            solutions = await self._solutions(
+                "SELECT ?s ?p ?o ?g WHERE { VALUES (?s ?p ?o ?g) { "
+                + " ".join(rows)
+                + " } GRAPH ?g { ?s ?p ?o } }"
+            )
+            for row in solutions:
+                found[ox.Quad(row["s"], row["p"], row["o"], row["g"])] = None
+        return list(found)
+
+    async def commit(
+        self,
+        delta: Delta,
+        *,
+        expected_version: int | None = None,
+        meta: dict[str, Any] | None = None,
+    ) -> Commit:
+        version = await self.version()
+        if expected_version is not None and expected_version != version:
+            raise VersionConflict(expected_version, version)
+        if any(isinstance(q.graph_name, ox.DefaultGraph) for q in delta.adds):
+            raise QueryRefused("the default graph is the union of the named graphs; name a graph")
+        removes = list(dict.fromkeys(skolem_quad(q) for q in delta.removes))
+        adds = list(dict.fromkeys(skolem_quad(q) for q in delta.adds))
+        # What really changes (for exact history and counts): the version check below makes sure
+        # the graph does not move between this read and the write.
+        present = set(await self.match([quad_pattern(q) for q in removes + adds]))
+        removes = [q for q in removes if q in present and q not in set(adds)]
+        adds = [q for q in adds if q not in present]
+        if not removes and not adds:
+            return Commit(version, version, 0, 0)
+        token = secrets.token_hex(12)
+        guard = f"GRAPH {_GRAPH} {{ {_META} {_VERSION} {version} }}"
+        operations = []
+        if removes:
+            operations.append(f"DELETE {{ {_quad_block(removes)} }} WHERE {{ {guard} }}")
+        if adds:
+            mirror = f"\n{_quad_block(adds, default=True)}" if self.mirror else ""
+            operations.append(f"INSERT {{ {_quad_block(adds)}{mirror} }} WHERE {{ {guard} }}")
+        if removes and self.mirror:
+            values = " ".join(
+                f"({_nt(q.subject)} {_nt(q.predicate)} {_nt(q.object)})" for q in removes
+            )
+            operations.append(
+                f"DELETE {{ ?s ?p ?o }} WHERE {{ {guard} VALUES (?s ?p ?o) {{ {values} }} "
+                f"FILTER NOT EXISTS {{ GRAPH ?g {{ ?s ?p ?o }} }} }}"
+            )
+        operations.append(
+            f"DELETE {{ GRAPH {_GRAPH} {{ {_META} {_VERSION} {version} ; {_TOKEN} ?old }} }} "
+            f"INSERT {{ GRAPH {_GRAPH} {{ {_META} {_VERSION} {version + 1} ; "
+            f'{_TOKEN} "{token}" }} }} '
+            f"WHERE {{ GRAPH {_GRAPH} {{ {_META} {_VERSION} {version} ; {_TOKEN} ?old }} }}"
+        )
+        await self._update(" ;\n".join(operations))
+        landed = list(
+            await self._solutions(
+                f"SELECT ?v ?t WHERE {{ GRAPH {_GRAPH} {{ {_META} {_VERSION} ?v ; {_TOKEN} ?t }} }}"
+            )
+        )
+        if not landed or str(landed[0]["t"].value) != token:
+            actual = int(landed[0]["v"].value) if landed else version
+            raise VersionConflict(version, actual)
+        return Commit(version, version + 1, len(removes), len(adds))
+
+    async def update_effect(
+        self,
+        update: str,
+        *,
+        write_graph: str,
+        max_quads: int,
+        keep_graphs: Collection[str] = (),
+        limits: QueryLimits | None = None,
+    ) -> tuple[Delta, int]:
+        try:
+            check_syntax(update)
+        except SyntaxError as exc:
+            match = _LOCATION.search(str(exc))
+            raise QuerySyntaxError(
+                str(exc),
+                int(match.group(1)) if match else None,
+                int(match.group(2)) if match else None,
+            ) from None
+        version = await self.version()
+        steps = plan_update(update)
+        effect = _Effect(self, max_quads)
+        target = ox.NamedNode(write_graph)
+        keep = frozenset(keep_graphs)
+        changed = False
+        for step in steps:
+            if isinstance(step, PatternStep):
+                if changed:
+                    raise QueryRefused(
+                        "on an external SPARQL store, an operation with WHERE cannot follow one "
+                        "that changes the graph in the same request: send them one at a time"
+                    )
+                dataset = None
+                if step.default_graphs is not None or step.named_graphs is not None:
+                    dataset = Dataset(
+                        tuple(step.default_graphs or ()), tuple(step.named_graphs or ())
+                    )
+                solutions = list(await self._solutions(step.select, dataset))
+                deletes: list[ox.Quad] = []
+                inserts: list[ox.Quad] = []
+                for solution in solutions:
+                    for quad in instantiate(step.delete, solution, fresh_blank_nodes=False):
+                        deletes += await effect.everywhere(quad)
+                    for quad in instantiate(step.insert, solution, fresh_blank_nodes=True):
+                        inserts.append(effect.placed(quad, target))
+                    if len(deletes) + len(inserts) > max_quads:
+                        raise ResultTooLarge(
+                            f"the update would change more than {max_quads:,} quads"
+                        )
+                for quad in deletes:
+                    await effect.remove(quad)
+                for quad in inserts:
+                    await effect.add(quad)
+            elif isinstance(step, DataStep):
+                for quad in step.delete:
+                    for found in await effect.everywhere(quad):
+                        await effect.remove(found)
+                for quad in step.insert:
+                    await effect.add(effect.placed(quad, target))
+            elif isinstance(step, ClearStep):
+                for graph in await effect.graphs(step.target, keep):
+                    for quad in await effect.graph(graph):
+                        await effect.remove(quad)
+            elif isinstance(step, CopyStep):
+                into = ox.NamedNode(step.target)
+                sources = await effect.graphs(step.source, keep)
+                for graph in sources:
+                    for quad in await effect.graph(graph):
+                        await effect.add(ox.Quad(quad.subject, quad.predicate, quad.object, into))
+            changed = changed or bool(effect.added or effect.removed)
+        return Delta(tuple(effect.removed), tuple(effect.added)), version
+
+    async def stats(self) -> StoreStats:
+        version = await self.version()
+        rows = list(
+            await self._solutions("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }")
+        )
+        quads = int(rows[0]["n"].value) if rows else 0
+        return StoreStats(
+            kind="sparql",
+            store_id=self._store_id,
+            version=version,
+            quads=quads,
+            details={
+                "query_url": self.settings.sparql_query_url,
+                "update_url": self.settings.sparql_update_url,
+                "union": self.settings.sparql_union,
+            },
+        )
+
+    @property
+    def store_id(self) -> str:
+        return self._store_id
+
+
+class _Effect:
+    """The net change of an update being computed against a remote store (nothing is written)."""
+
+    def __init__(self, store: SparqlStore, max_quads: int) -> None:
+        self.store = store
+        self.max_quads = max_quads
+        self.added: dict[ox.Quad, None] = {}
+        self.removed: dict[ox.Quad, None] = {}
+
+    def _check(self) -> None:
+        if len(self.added) + len(self.removed) > self.max_quads:
+            raise ResultTooLarge(f"the update would change more than {self.max_quads:,} quads")
+
+    async def _present(self, quad: ox.Quad) -> bool:
+        if quad in self.added:
+            return True
+        if quad in self.removed:
+            return False
+        return bool(await self.store.match([quad_pattern(quad)]))
+
+    async def add(self, quad: ox.Quad) -> None:
+        if await self._present(quad):
+            return
+        if quad in self.removed:
+            del self.removed[quad]
+        else:
+            self.added[quad] = None
+            self._check()
+
+    async def remove(self, quad: ox.Quad) -> None:
+        if not await self._present(quad):
+            return
+        if quad in self.added:
+            del self.added[quad]
+        else:
+            self.removed[quad] = None
+            self._check()
+
+    @staticmethod
+    def placed(quad: ox.Quad, target: ox.NamedNode) -> ox.Quad:
+        if isinstance(quad.graph_name, ox.DefaultGraph):
+            return ox.Quad(quad.subject, quad.predicate, quad.object, target)
+        return quad
+
+    async def everywhere(self, quad: ox.Quad) -> list[ox.Quad]:
+        if not isinstance(quad.graph_name, ox.DefaultGraph):
+            return [quad]
+        found = await self.store.match([quad_pattern(quad, any_graph=True)])
+        found += [
+            q
+            for q in self.added
+            if (q.subject, q.predicate, q.object) == (quad.subject, quad.predicate, quad.object)
+        ]
+        return [q for q in dict.fromkeys(found) if q not in self.removed]
+
+    async def graphs(self, ref: str, keep: frozenset[str]) -> list[str]:
+        if ref in ("DEFAULT", "ALL", "NAMED"):
+            names = set(await self.store.graph_names()) | {
+                q.graph_name.value for q in self.added if isinstance(q.graph_name, ox.NamedNode)
+            }
+            return sorted(n for n in names if n not in keep)
+        return [ref]
+
+    async def graph(self, name: str) -> list[ox.Quad]:
+        quads = [q for q in await self.store.graph_quads(name) if q not in self.removed]
+        quads += [
+            q
+            for q in self.added
+            if isinstance(q.graph_name, ox.NamedNode) and q.graph_name.value == name
+        ]
+        return list(dict.fromkeys(quads))
