@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -320,6 +321,24 @@ async def list_changes(
 # --- writing ------------------------------------------------------------------------------------
 
 
+_ATTEMPTS = 3
+
+
+async def _retrying(
+    attempt: Callable[[], Awaitable[tuple[Change, Commit, GateReport]]], *, pinned: bool
+) -> tuple[Change, Commit, GateReport]:
+    """Run a validate-and-commit attempt again when another writer (another service worker on
+    the same external store) moved the graph in between: each attempt validates against the
+    graph as it is then. A client that pinned the version (``If-Match``) gets the conflict."""
+    for remaining in range(_ATTEMPTS - 1, -1, -1):
+        try:
+            return await attempt()
+        except VersionConflict:
+            if pinned or not remaining:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 class Changes:
     """The change workflow over one store and its gate."""
 
@@ -394,13 +413,17 @@ class Changes:
         """Validate a proposed change against the current graph and apply it with its history,
         atomically. Raises ``ValidationFailed`` (nothing written), ``VersionConflict``,
         ``ChangeConflict``, ``ChangeNotFound``."""
-        async with self.gate.lock:
-            change = await get_change(self.store, slug)
-            if change.status != "proposed":
-                raise ChangeConflict(f"change {slug} is {change.status}, not proposed")
-            return await self._apply(
-                change, who=who, expected_version=expected_version, status_from="proposed"
-            )
+
+        async def attempt() -> tuple[Change, Commit, GateReport]:
+            async with self.gate.lock:
+                change = await get_change(self.store, slug)
+                if change.status != "proposed":
+                    raise ChangeConflict(f"change {slug} is {change.status}, not proposed")
+                return await self._apply(
+                    change, who=who, expected_version=expected_version, status_from="proposed"
+                )
+
+        return await _retrying(attempt, pinned=expected_version is not None)
 
     async def _apply(
         self,
@@ -531,10 +554,14 @@ class Changes:
             adds=inverse.adds,
             reverts=slug,
         )
-        async with self.gate.lock:
-            return await self._apply(
-                change, who=who, expected_version=expected_version, status_from=None
-            )
+
+        async def attempt() -> tuple[Change, Commit, GateReport]:
+            async with self.gate.lock:
+                return await self._apply(
+                    change, who=who, expected_version=expected_version, status_from=None
+                )
+
+        return await _retrying(attempt, pinned=expected_version is not None)
 
 
 def rdflib_touched(delta: Delta) -> list[str]:

@@ -53,7 +53,8 @@ class Settings(BaseSettings):
     )
     data_dir: Path = Field(
         default_factory=_default_data_dir,
-        description="Directory of the embedded store (snapshot, change log); made on first run.",
+        description="Directory of the embedded store (snapshot, change log); with an external "
+        "store, the state the service workers of one host share. Made on first run.",
     )
     fsync: bool = Field(
         True,

@@ -22,6 +22,12 @@ from ijkg.service.routes import changes, graph_store, health, sparql, update
 log = logging.getLogger("ijkg")
 
 
+def app_from_environment() -> FastAPI:
+    """The app for a worker process started by ``ijkg serve --workers N`` (settings from the
+    ``IJKG_*`` environment the command set up)."""
+    return create_app(Settings())
+
+
 def create_app(settings: Settings) -> FastAPI:
     """The service for ``settings``: the store opens at start-up and closes at shutdown."""
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import getpass
 import json
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -122,6 +123,14 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Interface to bind (IJKG_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on (IJKG_PORT).")] = None,
     data_dir: DataDir = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Service processes behind the port. More than one needs an external store "
+            "(IJKG_STORE=sparql): the embedded store belongs to one process.",
+        ),
+    ] = 1,
 ) -> None:
     """Start the HTTP service (SPARQL, entities, changes) on the store, loading the bundled graph
     on first start."""
@@ -130,12 +139,28 @@ def serve(
     from ijkg.service.app import create_app
 
     settings = _settings(data_dir, host=host, port=port)
+    if workers > 1 and settings.store == "embedded":
+        raise _fail("--workers > 1 needs an external store (IJKG_STORE=sparql)", 2)
     print(
         f"ijkg: serving the India–Japan knowledge graph on http://{settings.host}:{settings.port} "
-        f"(store: {settings.data_dir}); SPARQL at /sparql, API docs at /docs",
+        f"({workers} worker(s), store: "
+        f"{settings.data_dir if settings.store == 'embedded' else settings.sparql_query_url}); "
+        "SPARQL at /sparql, API docs at /docs",
         flush=True,
     )
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    if workers == 1:
+        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+        return
+    # Worker processes build their own app from the environment: hand the options on that way.
+    os.environ["IJKG_DATA_DIR"] = str(settings.data_dir)
+    uvicorn.run(
+        "ijkg.service.app:app_from_environment",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=workers,
+        log_level="info",
+    )
 
 
 # --- load and validate --------------------------------------------------------------------------

@@ -37,7 +37,6 @@ import pyoxigraph as ox
 from ijkg.graph.errors import (
     NotAcceptable,
     QueryError,
-    QueryOverloaded,
     QueryRefused,
     QuerySyntaxError,
     QueryTimeout,
@@ -60,6 +59,7 @@ from ijkg.graph.store.base import (
     quad_pattern,
 )
 from ijkg.graph.store.results import write_boolean, write_solutions, write_triples
+from ijkg.graph.store.slots import SharedSlots
 from ijkg.graph.update import (
     ClearStep,
     CopyStep,
@@ -131,7 +131,10 @@ class SparqlStore(Store):
         self._client = client or httpx.AsyncClient(
             auth=auth, timeout=httpx.Timeout(settings.query_timeout_s + 5)
         )
-        self._slots = asyncio.Semaphore(settings.max_concurrent_queries)
+        # Shared by every service worker on this host (see ``slots``), not by this process alone.
+        self._slots = SharedSlots(
+            settings.data_dir / "query-slots", settings.max_concurrent_queries
+        )
         self._store_id = ""
 
     @classmethod
@@ -207,11 +210,7 @@ class SparqlStore(Store):
         if dataset is not None and not dataset.is_union:
             data["default-graph-uri"] = list(dataset.default_graphs or ())
             data["named-graph-uri"] = list(dataset.named_graphs or ())
-        if self._slots.locked():
-            raise QueryOverloaded(
-                f"{self.settings.max_concurrent_queries} queries are already running"
-            )
-        async with self._slots:
+        async with self._slots.hold():
             return await self._request(
                 self.settings.sparql_query_url or "",
                 data=data,

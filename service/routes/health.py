@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from fastapi import APIRouter
@@ -21,6 +22,7 @@ async def health(store: StoreDep) -> dict[str, Any]:
     stats = await store.stats()
     return {
         "status": "ok",
+        "worker": os.getpid(),  # which service process answered (several may share a port)
         "store": {
             "kind": stats.kind,
             "id": stats.store_id,
