@@ -426,6 +426,20 @@ def description_graph(description: EntityDescription) -> Graph:
     return graph
 
 
+_RDFLIB_FORMATS: Final = {
+    "text/turtle": "turtle",
+    "application/n-triples": "nt",
+    "application/rdf+xml": "xml",
+}
+
+
+def serialize_description(description: EntityDescription, media_type: str) -> bytes:
+    """The entity's RDF (``description_graph``) as Turtle, N-Triples or RDF/XML."""
+    graph = description_graph(description)
+    data = graph.serialize(format=_RDFLIB_FORMATS[media_type], encoding="utf-8")
+    return bytes(data)
+
+
 # --- plain JSON ----------------------------------------------------------------------------------
 
 _INTEGER_TYPES: Final = frozenset(

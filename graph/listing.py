@@ -444,3 +444,34 @@ async def list_entities(
         # Past the end (or before the start): the way back is the cursor itself.
         nxt, prev = (cursor, None) if backwards else (None, cursor)
     return Page(items, nxt, prev, answer.version, applied)
+
+
+async def overview(store: Store, vocabulary: Vocabulary) -> dict[str, Any]:
+    """What the index page shows: the pillars in their order, the agreements, the sectors, and
+    how many claims and sources the graph has."""
+    pillars = await list_entities(store, vocabulary, COLLECTIONS["pillars"], limit=MAX_LIMIT)
+    agreements = await list_entities(store, vocabulary, COLLECTIONS["agreements"], limit=MAX_LIMIT)
+    sectors = await list_entities(store, vocabulary, COLLECTIONS["sectors"], limit=MAX_LIMIT)
+    counts: dict[str, int] = {}
+    for name in ("claims", "sources"):
+        classes: set[str] = set()
+        for cls in COLLECTIONS[name].classes:
+            classes |= vocabulary.descendants(cls)
+        values = " ".join(sparql_iri(c) for c in sorted(classes))
+        answer = await store.query(
+            f"SELECT (COUNT(DISTINCT ?e) AS ?n) WHERE {{ VALUES ?t {{ {values} }} ?e a ?t }}",
+            limits=store.internal_limits(),
+        )
+        counts[name] = int(json.loads(answer.body)["results"]["bindings"][0]["n"]["value"])
+
+    def by_notation(item: dict[str, Any]) -> tuple[int, str]:
+        notation = item.get("notation") or ""
+        return (int(notation) if notation.isdigit() else 1 << 30, item["label"])
+
+    return {
+        "pillars": sorted(pillars.items, key=by_notation),
+        "agreements": agreements.items,
+        "sectors": sectors.items,
+        "counts": counts,
+        "version": pillars.version,
+    }

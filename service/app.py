@@ -17,7 +17,7 @@ from ijkg.graph.service_description import ServiceLimits
 from ijkg.graph.settings import Settings
 from ijkg.graph.store import open_store
 from ijkg.service import middleware, problems
-from ijkg.service.routes import changes, graph_store, health, sparql, update
+from ijkg.service.routes import api, changes, entities, graph_store, health, pages, sparql, update
 
 log = logging.getLogger("ijkg")
 
@@ -68,4 +68,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(update.router)
     app.include_router(graph_store.router)
     app.include_router(changes.router)
+    # Linked data: the entities, the JSON API, the pages for people.
+    app.include_router(entities.router)
+    app.include_router(api.router)
+    app.include_router(pages.router)
     return app

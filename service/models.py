@@ -1,0 +1,173 @@
+"""Pydantic models of the JSON the linked-data API returns: they document it in OpenAPI (``/docs``)
+and the tests validate real answers against them. The per-kind JSON Schemas at
+``/api/schemas/{kind}`` refine ``EntityJson.properties`` from the SHACL shapes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+ENTITY_BASE = "https://w3id.org/ijkg/id/"
+
+
+class Quantity(BaseModel):
+    """The figures of an amount: an exact value or bounds, with a currency or a unit."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    value: int | float | None = Field(None, description="The exact (or approximate) value.")
+    minExclusive: int | float | None = Field(None, description="'More than' this value.")
+    minInclusive: int | float | None = Field(None, description="'At least' this value.")
+    maxExclusive: int | float | None = Field(None, description="'Less than' this value.")
+    maxInclusive: int | float | None = Field(None, description="'At most' this value.")
+    currency: str | None = Field(None, description="ISO 4217 code (QUDT currency), e.g. JPY.")
+    unit: str | None = Field(None, description="QUDT unit, e.g. NUM for a count of people.")
+    approximate: bool = Field(False, description="The source gives the amount as approximate.")
+
+
+class LinkedEntity(BaseModel):
+    """A linked resource: ``{id, label, type}``; ``kind`` for entities of this graph."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(description="The IRI.", examples=[ENTITY_BASE + "state/japan"])
+    label: str = Field(description="Its label (English).", examples=["Japan"])
+    type: str | None = Field(
+        None, description="Its most specific type (ijkg local name or CURIE).", examples=["State"]
+    )
+    kind: str | None = Field(None, description="The kind in its IRI.", examples=["state"])
+    quantity: Quantity | None = None
+    notation: str | None = Field(None, description="skos:notation (a pillar's number).")
+    sortKey: str | None = Field(None, description="In lists: the key the list is sorted by.")
+    matched: str | None = Field(None, description="In search results: the label that matched.")
+    match: str | None = Field(
+        None, description="In search results: exact, prefix, word or substring."
+    )
+
+
+class TypeRef(BaseModel):
+    id: str
+    name: str
+    label: str
+
+
+class EvidenceJson(BaseModel):
+    """One source's evidence for a claim."""
+
+    source: LinkedEntity | None
+    sentence: str | None = Field(description="The exact sentence (or the source's wording).")
+    segment: str | None = Field(description="Sentence id in a bundled source (S01 ...).")
+    prefix: str | None = Field(description="Text just before the sentence.")
+    suffix: str | None = Field(description="Text just after the sentence.")
+    offset: int | None = Field(description="Code-point offset of the sentence in the source.")
+
+
+class ClaimJson(BaseModel):
+    """A claim that reifies a statement: how and where it is made."""
+
+    claim: str
+    label: str | None
+    modality: LinkedEntity | None
+    confidence: LinkedEntity | None
+    curationStatus: LinkedEntity | None
+    attributedTo: list[LinkedEntity | None]
+    attributionText: str | None
+    surfaceText: str | None = Field(description="The source's words for the value.")
+    quotes: list[str]
+    sources: list[LinkedEntity | None]
+    evidence: list[EvidenceJson]
+
+
+class StatementJson(BaseModel):
+    """A statement about the entity, whether the graph asserts it, and its evidence."""
+
+    property: str
+    propertyIri: str
+    direction: str = Field(description="out: entity -> value; in: value -> entity.")
+    value: Any
+    asserted: bool = Field(description="False for a claim the curators hold disputed.")
+    claims: list[ClaimJson]
+
+
+class EntityJson(BaseModel):
+    """An entity as plain JSON."""
+
+    id: str = Field(description="The entity's IRI.")
+    kind: str = Field(description="The kind in its IRI (pillar, agreement, state ...).")
+    type: str | None = Field(description="Its most specific type.")
+    types: list[TypeRef]
+    label: str
+    description: str | None
+    properties: dict[str, list[Any]] = Field(
+        description="Property term -> values: numbers as numbers, booleans as booleans, dates "
+        "and durations as ISO strings, text as strings, links as LinkedEntity objects."
+    )
+    incoming: dict[str, list[LinkedEntity]] = Field(
+        description="Property term -> the entities that link to this one with it."
+    )
+    incomingTruncated: bool
+    links: dict[str, str] = Field(description="This entity in every representation.")
+    version: int = Field(description="The graph version the answer was read at.")
+    quantity: Quantity | None = None
+    statements: list[StatementJson] | None = Field(
+        None, description="With ?include=evidence: the evidence of every reified statement."
+    )
+    claimsAbout: list[ClaimJson] | None = None
+
+
+class PageJson(BaseModel):
+    """One page of a list, with cursors (also in the ``Link`` header)."""
+
+    collection: str
+    sort: str
+    limit: int
+    filters: dict[str, str]
+    items: list[LinkedEntity]
+    next: str | None = Field(description="URL of the next page, if any.")
+    prev: str | None = Field(description="URL of the previous page, if any.")
+    version: int
+
+
+class SearchJson(BaseModel):
+    query: str
+    normalised: str
+    version: int
+    results: list[LinkedEntity]
+
+
+EXAMPLE_ENTITY: dict[str, Any] = {
+    "id": ENTITY_BASE + "target/jpy-10-trillion-private-investment",
+    "kind": "target",
+    "type": "Target",
+    "types": [{"id": "https://w3id.org/ijkg/ontology#Target", "name": "Target", "label": "target"}],
+    "label": "¥10 trillion of private investment in India over the next decade",
+    "description": None,
+    "properties": {
+        "amount": [
+            {
+                "id": ENTITY_BASE + "amount/jpy-10-trillion",
+                "label": "¥10 trillion",
+                "type": "MonetaryAmount",
+                "kind": "amount",
+                "quantity": {"value": 10000000000000, "currency": "JPY", "approximate": False},
+            }
+        ],
+        "recipient": [
+            {"id": ENTITY_BASE + "state/india", "label": "India", "type": "State", "kind": "state"}
+        ],
+    },
+    "incoming": {
+        "hasTarget": [
+            {
+                "id": ENTITY_BASE + "agreement/india-japan-joint-vision-for-the-next-decade",
+                "label": "India–Japan Joint Vision for the Next Decade",
+                "type": "BilateralAgreement",
+                "kind": "agreement",
+            }
+        ]
+    },
+    "incomingTruncated": False,
+    "links": {"turtle": "/id/target/jpy-10-trillion-private-investment?format=turtle"},
+    "version": 3,
+}

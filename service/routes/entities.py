@@ -1,0 +1,173 @@
+"""``/id/{kind}/{slug}``: every entity of the graph, dereferenceable, by content negotiation.
+
+The service answers for the IRI ``https://w3id.org/ijkg/id/{kind}/{slug}`` whatever host it runs
+on: a page for people (``text/html``), plain JSON for apps (``application/json``), JSON-LD
+(``application/ld+json``, compacted with the context at ``/context.jsonld``), Turtle, N-Triples
+and RDF/XML; ``?format=`` overrides ``Accept``. Every answer carries ``Vary: Accept``, a weak
+``ETag`` of the graph version and representation, ``Last-Modified``, and ``Link`` headers to the
+other representations; a conditional request for a current copy gets ``304``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Final
+
+from fastapi import APIRouter, Query, Request
+from starlette.responses import Response
+
+from ijkg.graph.entities import (
+    describe,
+    description_graph,
+    entity_json,
+    serialize_description,
+)
+from ijkg.graph.entity_view import entity_view
+from ijkg.graph.jsonld import CONTEXT_PATH, compact, context_document
+from ijkg.graph.sparql_build import entity_path_iri
+from ijkg.service.deps import StoreDep
+from ijkg.service.linked import (
+    ENTITY_MEDIA_TYPES,
+    FORMAT_NAMES,
+    HTML,
+    JSON,
+    LinkedDep,
+    choose_media_type,
+    content_type,
+    page,
+    render,
+)
+from ijkg.service.models import EXAMPLE_ENTITY, EntityJson
+from ijkg.service.svg import neighbourhood_svg
+
+router = APIRouter(tags=["entities"])
+
+_FORMAT_KEYS: Final = {v: k for k, v in reversed(FORMAT_NAMES.items())}
+
+
+def base_url(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+def wants_evidence(include: str | None) -> bool:
+    return bool(include) and "evidence" in {p.strip() for p in (include or "").split(",")}
+
+
+def alternates(path: str) -> str:
+    """``Link`` header values naming every representation of ``path``."""
+    return ", ".join(
+        f'<{path}?format={_FORMAT_KEYS[m]}>; rel="alternate"; type="{m}"'
+        for m in ENTITY_MEDIA_TYPES
+    )
+
+
+FormatQuery = Annotated[
+    str | None,
+    Query(
+        description="Representation, overriding Accept: html, json, jsonld, turtle, ntriples, "
+        "rdfxml (or a media type).",
+        examples=["turtle"],
+    ),
+]
+IncludeQuery = Annotated[
+    str | None,
+    Query(
+        description="`evidence`: add, for each statement a claim reifies, its sources and exact "
+        "sentences (plain JSON; the page always shows them).",
+        examples=["evidence"],
+    ),
+]
+
+_RDF_CONTENT: Final = {m: {} for m in ENTITY_MEDIA_TYPES if m not in (JSON, HTML)}
+
+
+@router.get(
+    "/id/{kind}/{slug}",
+    summary="An entity, by content negotiation",
+    response_model=EntityJson,
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The entity as plain JSON (shown), JSON-LD, HTML, Turtle, N-Triples "
+            "or RDF/XML",
+            "content": {
+                JSON: {"example": EXAMPLE_ENTITY},
+                HTML: {},
+                **_RDF_CONTENT,
+            },
+        },
+        304: {"description": "The graph has not changed since the ETag or date sent"},
+        404: {"description": "No such entity (problem details)"},
+        406: {"description": "None of the accepted media types is available (with the list)"},
+    },
+)
+async def entity(
+    kind: str,
+    slug: str,
+    request: Request,
+    store: StoreDep,
+    linked: LinkedDep,
+    format: FormatQuery = None,
+    include: IncludeQuery = None,
+) -> Response:
+    """The entity `https://w3id.org/ijkg/id/{kind}/{slug}`: its properties (typed values and
+    links), what links to it, and the evidence for what is said about it.
+
+    Example: `curl -H 'Accept: text/turtle'
+    http://127.0.0.1:8000/id/pillar/economic-security`
+    """
+    iri = entity_path_iri(kind, slug)
+    media_type = choose_media_type(request.headers.get("accept"), format)
+    evidence = wants_evidence(include)
+    key = (iri, media_type, "evidence" if evidence else "")
+    fresh = await linked.fresh(request, store, *key)
+    if fresh is not None:
+        return fresh
+    description = await describe(store, iri)
+    validators = await linked.validators(store, description.version, *key)
+    path = f"/id/{kind}/{slug}"
+    headers = {**validators.headers(), "Link": alternates(path)}
+    vocabulary = await linked.vocabulary(store)
+    if media_type == HTML:
+        view = entity_view(description, vocabulary)
+        body = render(
+            "entity.html",
+            view=view,
+            svg=neighbourhood_svg(view["picture"]),
+            path=path,
+            formats=[(k, m) for m, k in _FORMAT_KEYS.items() if m != HTML],
+        )
+        response = page(body, validators)
+        response.headers["Link"] = alternates(path)
+        return response
+    if media_type == JSON:
+        data = entity_json(
+            description, vocabulary, base_url=base_url(request), include_evidence=evidence
+        )
+        body_bytes = json.dumps(data, ensure_ascii=False, indent=1).encode()
+    elif media_type == "application/ld+json":
+        body_bytes = compact(description_graph(description), base_url(request) + CONTEXT_PATH)
+    else:
+        body_bytes = serialize_description(description, media_type)
+    return Response(body_bytes, media_type=content_type(media_type), headers=headers)
+
+
+# HEAD answers like GET without a body (one operation in OpenAPI).
+router.add_api_route(
+    "/id/{kind}/{slug}", entity, methods=["HEAD"], include_in_schema=False, response_class=Response
+)
+
+
+@router.get(
+    CONTEXT_PATH,
+    summary="The JSON-LD context of the entity documents",
+    response_class=Response,
+    responses={200: {"content": {"application/ld+json": {}}}},
+)
+async def jsonld_context(request: Request) -> Response:
+    """The `@context` every JSON-LD entity document refers to: the project prefixes, a term for
+    every `ijkg:` property (object properties typed `@id`) and short names for the reused
+    vocabularies' common terms. The same terms are the keys of the plain JSON."""
+    body = context_document()
+    headers: dict[str, Any] = {"Cache-Control": "public, max-age=3600"}
+    return Response(body, media_type="application/ld+json", headers=headers)
