@@ -21,6 +21,7 @@ from ijkg.graph.bootstrap import ensure_bundle
 from ijkg.graph.settings import Settings
 from ijkg.graph.store import Store, open_store
 from tests.browser import Browser, launch, require_browser
+from tests.canary import Canary
 
 T = TypeVar("T")
 
@@ -168,3 +169,11 @@ def browser() -> Iterator[Browser]:
     chromium, driver = require_browser()
     with launch(chromium, driver) as running:
         yield running
+
+
+@pytest.fixture
+def canary() -> Iterator[Canary]:
+    """A listener on 127.0.0.1 that counts connections (``tests/canary.py``)."""
+    listener = Canary()
+    yield listener
+    listener.close()

@@ -60,6 +60,7 @@ class _Worker:
     pid: int
     reader: asyncio.StreamReader
     writer: asyncio.StreamWriter
+    isolated: bool = False  # in a network namespace of its own (see ``sandbox``)
 
     def kill(self) -> None:
         with contextlib.suppress(ProcessLookupError):
@@ -82,6 +83,8 @@ class EmbeddedStore(Store):
         self._waiters: deque[asyncio.Future[_Worker]] = deque()
         self._busy = 0
         self._workers: set[_Worker] = set()
+        # Every worker connection, greeted or not, so closing the store closes them all.
+        self._connections: set[asyncio.StreamWriter] = set()
         self._version = 0
         self._store_id = ""
         self._closed = False
@@ -119,6 +122,7 @@ class EmbeddedStore(Store):
             "--snapshot-mb",
             str(self.settings.snapshot_every_mb),
             "--fsync" if self.settings.fsync else "--no-fsync",
+            "--network" if self.settings.allow_federation else "--no-network",
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             # A query that runs out of memory aborts its worker: one line in the log, no backtrace.
@@ -159,6 +163,9 @@ class EmbeddedStore(Store):
             worker.kill()
         if self._server is not None:
             self._server.close()
+        # A worker that connected while the store was closing, before it said hello.
+        for writer in list(self._connections):
+            writer.close()
         if self._engine is not None:
             if self._engine.stdin is not None:
                 self._engine.stdin.close()
@@ -167,6 +174,10 @@ class EmbeddedStore(Store):
             except TimeoutError:
                 self._engine.kill()
                 await self._engine.wait()
+        for writer in list(self._connections):
+            with contextlib.suppress(ConnectionError, OSError):
+                await writer.wait_closed()
+        self._connections.clear()
         shutil.rmtree(self._socket_dir, ignore_errors=True)
 
     # --- the engine's control channel ----------------------------------------------------------
@@ -187,12 +198,14 @@ class EmbeddedStore(Store):
     # --- workers -------------------------------------------------------------------------------
 
     async def _on_worker(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._connections.add(writer)
         try:
             hello, _ = await wire.aread(reader)
-        except asyncio.IncompleteReadError:
+        except (asyncio.IncompleteReadError, ConnectionError):
+            self._connections.discard(writer)
             writer.close()
             return
-        worker = _Worker(int(hello["pid"]), reader, writer)
+        worker = _Worker(int(hello["pid"]), reader, writer, bool(hello.get("isolated")))
         if self._closed:
             worker.kill()
             return
@@ -393,6 +406,8 @@ class EmbeddedStore(Store):
                 "workers": len(self._workers),
                 "busy_workers": self._busy,
                 "waiting_queries": len(self._waiters),
+                "network_isolated": bool(self._workers)
+                and all(worker.isolated for worker in self._workers),
             },
         )
 

@@ -212,11 +212,13 @@ def _not_acceptable(form: str) -> tuple[dict[str, Any], bytes]:
     return {"ok": False, "error": "not_acceptable", "form": form}, b""
 
 
-def serve(worker: Worker, socket_path: str) -> None:
-    """Connect to the service, say hello, then answer until the service hangs up."""
+def serve(worker: Worker, socket_path: str, *, isolated: bool = False) -> None:
+    """Connect to the service, say hello (and whether this worker is off the network), then
+    answer until the service hangs up."""
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.connect(socket_path)
-    wire.send(sock, {"hello": True, "pid": os.getpid(), "version": worker.log.version})
+    hello = {"hello": True, "pid": os.getpid(), "version": worker.log.version, "isolated": isolated}
+    wire.send(sock, hello)
     while True:
         try:
             header, body = wire.recv(sock)

@@ -3,8 +3,6 @@ nesting; and no query reaches the network (a canary listener counts connections)
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -12,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
+from tests.canary import Canary
 from tests.conftest import Server, start_server, stop_server
 
 TIMEOUT_S = 3.0
@@ -161,44 +160,6 @@ def test_a_commit_moves_the_etag(limited: Server) -> None:
 
 
 # --- nothing reaches the network ----------------------------------------------------------------
-
-
-class Canary:
-    """A TCP listener on 127.0.0.1 that counts every connection made to it."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.sock.settimeout(0.2)
-        self.port = int(self.sock.getsockname()[1])
-        self.connections = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._accept, daemon=True)
-        self._thread.start()
-
-    def _accept(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            self.connections += 1
-            conn.close()
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-        self.sock.close()
-
-
-@pytest.fixture
-def canary() -> Iterator[Canary]:
-    listener = Canary()
-    yield listener
-    listener.close()
 
 
 def test_service_makes_no_connection_in_any_spelling(limited: Server, canary: Canary) -> None:
