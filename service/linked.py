@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Annotated, Any, Final
@@ -20,6 +21,7 @@ from fastapi import Depends, Request
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.responses import Response
 
+from ijkg.graph.entities import EntityDescription, describe
 from ijkg.graph.errors import NotAcceptable
 from ijkg.graph.formats import JSONLD, NTRIPLES, RDFXML, TURTLE
 from ijkg.graph.search import SearchIndex
@@ -117,6 +119,24 @@ class LinkedData:
     search_index: SearchIndex = field(default_factory=SearchIndex)
     clock: VersionClock = field(default_factory=VersionClock)
     store_id: str | None = None
+    #: Recent entity descriptions by (IRI, graph version): a client that asks for the page, then
+    #: the JSON, then the Turtle of an entity has it read once. A commit makes them all stale.
+    descriptions: OrderedDict[tuple[str, int], EntityDescription] = field(
+        default_factory=OrderedDict
+    )
+    max_descriptions: int = 256
+
+    async def describe(self, store: Store, iri: str) -> EntityDescription:
+        key = (iri, await store.version())
+        found = self.descriptions.get(key)
+        if found is not None:
+            self.descriptions.move_to_end(key)
+            return found
+        description = await describe(store, iri)
+        self.descriptions[(iri, description.version)] = description
+        while len(self.descriptions) > self.max_descriptions:
+            self.descriptions.popitem(last=False)
+        return description
 
     async def vocabulary(self, store: Store) -> Vocabulary:
         return await self.vocabulary_cache.get(store)
@@ -187,6 +207,42 @@ def query_string(**params: Any) -> str:
     return ("?" + urlencode(clean, quote_via=quote)) if clean else ""
 
 
+_BOUNDS: Final = (
+    ("minExclusive", "more than"),
+    ("minInclusive", "at least"),
+    ("maxExclusive", "less than"),
+    ("maxInclusive", "at most"),
+)
+
+
+def quantity_text(quantity: dict[str, Any] | None) -> str:
+    """An amount's figures in words.
+
+    >>> quantity_text({"value": 10000000000000, "currency": "JPY", "approximate": False})
+    'JPY 10,000,000,000,000'
+    >>> quantity_text({"minExclusive": 500000, "unit": "NUM", "approximate": False})
+    'more than 500,000'
+    >>> quantity_text({"value": 68000000000, "currency": "USD", "approximate": True})
+    'about USD 68,000,000,000'
+    """
+    if not quantity:
+        return ""
+
+    def number(value: Any) -> str:
+        return f"{value:,}" if isinstance(value, int | float) else str(value)
+
+    parts = []
+    if quantity.get("value") is not None:
+        parts.append(number(quantity["value"]))
+    parts += [f"{words} {number(quantity[key])}" for key, words in _BOUNDS if key in quantity]
+    text = " and ".join(parts)
+    if quantity.get("currency"):
+        text = f"{quantity['currency']} {text}"
+    elif quantity.get("unit") and quantity["unit"] != "NUM":
+        text = f"{text} {quantity['unit']}"
+    return ("about " if quantity.get("approximate") else "") + text
+
+
 @cache
 def environment() -> Environment:
     env = Environment(
@@ -196,6 +252,7 @@ def environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters["href"] = href
+    env.filters["quantity"] = quantity_text
     env.filters["tojson_pretty"] = lambda v: json.dumps(v, ensure_ascii=False, indent=1)
     env.globals["query_string"] = query_string
     return env

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Final
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from ijkg.graph.entities import describe, entity_json
+from ijkg.graph.entities import entity_json
 from ijkg.graph.errors import BadRequest
 from ijkg.graph.listing import COLLECTIONS, DEFAULT_LIMIT, MAX_LIMIT, SORTS, collection
 from ijkg.graph.listing import list_entities as list_page
@@ -198,7 +198,7 @@ async def entity_as_json(
     fresh = await linked.fresh(request, store, *key)
     if fresh is not None:
         return fresh
-    description = await describe(store, iri)
+    description = await linked.describe(store, iri)
     vocabulary = await linked.vocabulary(store)
     data = entity_json(
         description, vocabulary, base_url=base_url(request), include_evidence=evidence

@@ -17,7 +17,6 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from ijkg.graph.entities import (
-    describe,
     description_graph,
     entity_json,
     serialize_description,
@@ -123,7 +122,7 @@ async def entity(
     fresh = await linked.fresh(request, store, *key)
     if fresh is not None:
         return fresh
-    description = await describe(store, iri)
+    description = await linked.describe(store, iri)
     validators = await linked.validators(store, description.version, *key)
     path = f"/id/{kind}/{slug}"
     headers = {**validators.headers(), "Link": alternates(path)}
