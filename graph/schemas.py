@@ -27,8 +27,9 @@ from ijkg.graph.vocabulary import curie
 
 OA: Final = PREFIXES["oa"]
 
-#: The class of the entities of each kind (the kind is the first segment of the IRI path).
-KIND_CLASSES: Final[dict[str, str]] = {
+#: The class of the entities of each kind (the kind is the first segment of the IRI path); a kind
+#: whose entities are of one of several classes lists them all.
+KIND_CLASSES: Final[dict[str, str | tuple[str, ...]]] = {
     "state": IJKG + "State",
     "person": IJKG + "Person",
     "post": IJKG + "Post",
@@ -50,7 +51,11 @@ KIND_CLASSES: Final[dict[str, str]] = {
     "source": IJKG + "Source",
     "claim": IJKG + "Claim",
     "evidence": IJKG + "Evidence",
-    "selector": OA + "TextQuoteSelector",
+    "selector": (
+        OA + "TextQuoteSelector",
+        OA + "TextPositionSelector",
+        OA + "DataPositionSelector",
+    ),
     "conflict": IJKG + "Conflict",
     "pillar": IJKG + "Pillar",
     "sector": IJKG + "Sector",
@@ -138,29 +143,35 @@ def _value_schema(shapes: Graph, shape: Any) -> dict[str, Any]:
     return {}
 
 
-def shape_properties(kind: str) -> dict[str, Any]:
-    """The JSON Schema of the ``properties`` member of an entity of ``kind``."""
-    cls = KIND_CLASSES.get(kind)
-    if cls is None:
-        raise NotFound(f"no schema for kind {kind!r}; the kinds are {', '.join(KIND_CLASSES)}")
+def _class_properties(cls: str) -> tuple[dict[str, dict[str, Any]], set[str]]:
+    """Property schemas and required keys of instances of ``cls``."""
     ontology, shapes = _graphs()
     classes = _superclasses(ontology, URIRef(cls))
     terms = context_terms()
     props: dict[str, dict[str, Any]] = {}
     required: set[str] = set()
-    sources: dict[str, set[str]] = {}
-    node_shapes = sorted({s for c in classes for s in shapes.subjects(SH.targetClass, c)}, key=str)
-    for node_shape in node_shapes:
+    # Shapes for every instance of the class, and shapes for any node that has some property:
+    # those constrain the property when it is there, and never require anything.
+    node_shapes = [(s, True) for c in classes for s in shapes.subjects(SH.targetClass, c)]
+    node_shapes += [(s, False) for s in set(shapes.subjects(SH.targetSubjectsOf, None))]
+    for node_shape, unconditional in sorted(set(node_shapes), key=lambda x: (str(x[0]), x[1])):
         for prop_shape in shapes.objects(node_shape, SH.property):
             path = _one(shapes, prop_shape, SH.path)
             if not isinstance(path, URIRef) or path == RDF.type:
+                continue
+            if not unconditional and path not in set(
+                shapes.objects(node_shape, SH.targetSubjectsOf)
+            ):
                 continue
             key = terms.get(str(path)) or curie(str(path))
             severity = _one(shapes, prop_shape, SH.severity) or _one(
                 shapes, node_shape, SH.severity
             )
-            entry = props.setdefault(key, {"type": "array", "items": {}, "x-property": str(path)})
-            sources.setdefault(key, set()).add(str(prop_shape))
+            entry = props.setdefault(
+                key, {"type": "array", "items": {}, "x-property": str(path), "x-shapes": []}
+            )
+            if str(prop_shape) not in entry["x-shapes"]:
+                entry["x-shapes"].append(str(prop_shape))
             item = _value_schema(shapes, prop_shape)
             if item and not entry["items"]:
                 entry["items"] = item
@@ -171,17 +182,40 @@ def shape_properties(kind: str) -> dict[str, Any]:
                 continue
             min_count = _one(shapes, prop_shape, SH.minCount)
             max_count = _one(shapes, prop_shape, SH.maxCount)
-            if min_count is not None and int(min_count) > 0:
+            if unconditional and min_count is not None and int(min_count) > 0:
                 entry["minItems"] = max(entry.get("minItems", 0), int(min_count))
                 required.add(key)
             if max_count is not None:
                 entry["maxItems"] = min(entry.get("maxItems", 1 << 30), int(max_count))
-    for key, entry in props.items():
-        entry["x-shapes"] = sorted(sources[key])
+    for entry in props.values():
+        entry["x-shapes"].sort()
+    return props, required
+
+
+def shape_properties(kind: str) -> dict[str, Any]:
+    """The JSON Schema of the ``properties`` member of an entity of ``kind``."""
+    found = KIND_CLASSES.get(kind)
+    if found is None:
+        raise NotFound(f"no schema for kind {kind!r}; the kinds are {', '.join(KIND_CLASSES)}")
+    classes = (found,) if isinstance(found, str) else found
+    props: dict[str, dict[str, Any]] = {}
+    required: set[str] | None = None
+    for cls in classes:
+        these, needed = _class_properties(cls)
+        for key, entry in these.items():
+            props.setdefault(key, entry)
+        required = needed if required is None else required & needed
+    required = required or set()
+    if len(classes) > 1:
+        # What only some of the classes require is optional for the kind.
+        for key, entry in props.items():
+            if key not in required:
+                entry.pop("minItems", None)
     return {
         "type": "object",
         "description": "Property term -> values, as the SHACL shapes for "
-        f"{curie(cls)} (and its superclasses) constrain them; other properties may appear.",
+        + " or ".join(curie(c) for c in classes)
+        + " (and superclasses) constrain them; other properties may appear.",
         "properties": dict(sorted(props.items())),
         "required": sorted(required),
         "additionalProperties": {"type": "array"},

@@ -93,3 +93,13 @@ def test_every_command_explains_itself(command: str) -> None:
     )
     assert "Usage:" in shown.stdout
     assert len(shown.stdout.splitlines()) > 5
+
+
+def test_the_entity_pages_ship_inside_the_wheel(wheel: zipfile.ZipFile) -> None:
+    """Every template and the pages' stylesheet: the pages need nothing from elsewhere."""
+    names = set(wheel.namelist())
+    templates = {p.name for p in (ROOT / "service" / "templates").glob("*.html")}
+    assert {"base.html", "entity.html", "index.html", "list.html", "ontology.html"} <= templates
+    assert {f"ijkg/service/templates/{name}" for name in templates} <= names
+    css = "ijkg/service/static/pages/site.css"
+    assert wheel.read(css) == (ROOT / "service" / "static" / "pages" / "site.css").read_bytes()

@@ -133,7 +133,10 @@ async def schemas_index(request: Request) -> dict[str, Any]:
     base = base_url(request)
     return {
         "schemas": {
-            kind: {"class": curie(cls), "url": f"{base}/api/schemas/{kind}"}
+            kind: {
+                "classes": [curie(c) for c in ((cls,) if isinstance(cls, str) else cls)],
+                "url": f"{base}/api/schemas/{kind}",
+            }
             for kind, cls in KIND_CLASSES.items()
         }
     }

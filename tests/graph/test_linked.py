@@ -1,0 +1,321 @@
+"""The graph layer of linked data on real stores: safe SPARQL building, entity JSON, keyset paging,
+label search and the JSON Schemas generated from the shapes."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import jsonschema
+import pyoxigraph as ox
+import pytest
+
+from ijkg.graph.entities import describe, entity_json
+from ijkg.graph.errors import BadRequest, NotFound
+from ijkg.graph.listing import COLLECTIONS, SORTS, Cursor, list_entities
+from ijkg.graph.schemas import KIND_CLASSES, shape_properties
+from ijkg.graph.search import SearchIndex, normalise, search
+from ijkg.graph.sparql_build import (
+    InvalidReference,
+    entity_path_iri,
+    parse_entity_ref,
+    sparql_string,
+)
+from ijkg.graph.store.base import Delta
+from ijkg.graph.vocabulary import Vocabulary, load_vocabulary
+from tests.conftest import SyncStore
+
+ID = "https://w3id.org/ijkg/id/"
+
+NASTY = [
+    "plain",
+    'a "quoted" word',
+    "back\\slash",
+    "\\",
+    '\\"',
+    "\\u0022 still text",
+    "\\U0000003E",
+    "new\nline\r\ttab",
+    "\x00\x01\x1f\x7f",
+    '"} ; DROP ALL ; SELECT * { "',
+    "'single' '''triple'''",
+    "ünïcödé – 日本 🇯🇵",
+    "#comment",
+    ">",
+]
+
+
+@pytest.fixture(scope="module")
+def vocabulary(bundled_store: SyncStore) -> Vocabulary:
+    return bundled_store.run(load_vocabulary, bundled_store.store)
+
+
+@pytest.mark.parametrize("text", NASTY)
+def test_a_string_reaches_the_store_exactly_as_given(bundled_store: SyncStore, text: str) -> None:
+    rows = bundled_store.select(f"SELECT ?x WHERE {{ BIND({sparql_string(text)} AS ?x) }}")
+    assert [str(r["x"]) for r in rows] == [text]
+
+
+@pytest.mark.parametrize(
+    ("kind", "slug"),
+    [
+        ("Pillar", "health"),
+        ("pillar", "Health"),
+        ("pillar", "a b"),
+        ("pillar", "x>"),
+        ("", "x"),
+        ("pillar", "-x"),
+        ("pillar", "x--y"),
+        ("pillar", "x" * 201),
+    ],
+)
+def test_entity_paths_that_cannot_name_an_entity_are_not_found(kind: str, slug: str) -> None:
+    with pytest.raises(NotFound):
+        entity_path_iri(kind, slug)
+
+
+@pytest.mark.parametrize(
+    "value", ["pillar", "pillar/", "/pillar/health", "pillar/health> }", "http://x/y"]
+)
+def test_malformed_references_are_refused(value: str) -> None:
+    with pytest.raises(InvalidReference):
+        parse_entity_ref(value)
+
+
+def test_entity_json_types_its_values(bundled_store: SyncStore, vocabulary: Vocabulary) -> None:
+    description = bundled_store.run(
+        describe, bundled_store.store, ID + "amount/more-than-500000-personnel"
+    )
+    data = entity_json(description, vocabulary)
+    assert data["quantity"] == {"minExclusive": 500000, "unit": "NUM", "approximate": False}
+    assert data["properties"]["minExclusive"] == [500000]
+    assert data["properties"]["surfaceText"] == ["more than 500,000 personnel"]
+    assert data["type"] == "Quantity"
+    (target,) = data["incoming"]["amount"]
+    assert target["id"] == ID + "target/more-than-500000-personnel-exchange"
+    with pytest.raises(NotFound):
+        bundled_store.run(describe, bundled_store.store, ID + "pillar/no-such-pillar")
+
+
+# --- paging ----------------------------------------------------------------------------------------
+
+
+def all_pages(
+    store: SyncStore, vocabulary: Vocabulary, name: str, sort: str, limit: int, **filters: str
+) -> tuple[list[dict[str, Any]], list[Any]]:
+    items: list[dict[str, Any]] = []
+    pages = []
+    after = None
+    while True:
+        page = store.run(
+            list_entities,
+            store.store,
+            vocabulary,
+            COLLECTIONS[name],
+            filters=filters,
+            sort=sort,
+            limit=limit,
+            after=after,
+        )
+        pages.append(page)
+        items += page.items
+        if page.next is None:
+            return items, pages
+        after = page.next.encode()
+
+
+def members(store: SyncStore, vocabulary: Vocabulary, name: str) -> set[str]:
+    classes = set()
+    for cls in COLLECTIONS[name].classes:
+        classes |= vocabulary.descendants(cls)
+    values = " ".join(f"<{c}>" for c in classes)
+    rows = store.select(
+        f'SELECT DISTINCT ?e WHERE {{ VALUES ?t {{ {values} }} ?e a ?t FILTER(STRSTARTS(STR(?e), "{ID}")) }}'
+    )
+    return {str(r["e"]) for r in rows}
+
+
+@pytest.mark.parametrize("sort", SORTS)
+@pytest.mark.parametrize("name", ["claims", "concepts", "sources", "agreements"])
+def test_paging_yields_every_entity_once_in_order(
+    bundled_store: SyncStore, vocabulary: Vocabulary, name: str, sort: str
+) -> None:
+    expected = members(bundled_store, vocabulary, name)
+    assert expected
+    items, pages = all_pages(bundled_store, vocabulary, name, sort, 7)
+    ids = [i["id"] for i in items]
+    assert len(ids) == len(set(ids)) and set(ids) == expected
+    keys = [(i["sortKey"], i["id"]) for i in items]
+    assert keys == sorted(keys, reverse=sort.startswith("-"))
+    if sort.endswith("label"):
+        assert all(i["sortKey"] == i["label"].lower() for i in items if i["label"])
+    assert all(len(p.items) == 7 for p in pages[:-1])
+    # Backwards from the last page through the prev cursors: the same items, reversed order.
+    back: list[str] = [i["id"] for i in pages[-1].items]
+    before = pages[-1].prev
+    while before is not None:
+        page = bundled_store.run(
+            list_entities,
+            bundled_store.store,
+            vocabulary,
+            COLLECTIONS[name],
+            sort=sort,
+            limit=7,
+            before=before.encode(),
+        )
+        back = [i["id"] for i in page.items] + back
+        before = page.prev
+    assert back == ids
+
+
+def test_a_cursor_names_the_same_place_while_the_graph_changes(open_test_store: Any) -> None:
+    store = open_test_store(bundle=True)
+    vocabulary = store.run(load_vocabulary, store.store)
+    listed = COLLECTIONS["concepts"]
+    first = store.run(list_entities, store.store, vocabulary, listed, limit=10)
+    assert first.next is not None
+    token = first.next.encode()
+    second = store.run(list_entities, store.store, vocabulary, listed, limit=10, after=token)
+    # A concept that sorts before the cursor, and one after it, are added.
+    graph = ox.NamedNode("https://w3id.org/ijkg/graph/curated")
+    added = []
+    for slug, label in (("aaa-first", "aaa first"), ("zzz-last", "zzz last")):
+        node = ox.NamedNode(ID + "concept/" + slug)
+        added += [
+            ox.Quad(
+                node,
+                ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type"),
+                ox.NamedNode("http://www.w3.org/2004/02/skos/core#Concept"),
+                graph,
+            ),
+            ox.Quad(
+                node,
+                ox.NamedNode("http://www.w3.org/2004/02/skos/core#prefLabel"),
+                ox.Literal(label, language="en"),
+                graph,
+            ),
+        ]
+    store.run(store.store.commit, Delta(adds=tuple(added)))
+    again = store.run(list_entities, store.store, vocabulary, listed, limit=10, after=token)
+    assert [i["id"] for i in again.items] == [i["id"] for i in second.items]
+    assert again.version > second.version
+    fresh = store.run(list_entities, store.store, vocabulary, listed, limit=10)
+    assert fresh.items[0]["id"] == ID + "concept/aaa-first"
+
+
+def test_filters(bundled_store: SyncStore, vocabulary: Vocabulary) -> None:
+    def ids(name: str, **filters: str) -> set[str]:
+        items, _ = all_pages(bundled_store, vocabulary, name, "label", 50, **filters)
+        return {i["id"] for i in items}
+
+    assert ID + "agreement/india-japan-joint-vision-for-the-next-decade" in ids(
+        "agreements", pillar="pillar/health"
+    )
+    assert ids("agreements", pillar="pillar/health") < ids("agreements")
+    japan_targets = ids("targets", actor="state/japan")
+    assert ID + "target/jpy-10-trillion-private-investment" in japan_targets
+    covering = ids("pillars", agreement="agreement/india-japan-joint-vision-for-the-next-decade")
+    assert len(covering) == 8
+    about = ids("claims", about="person/sanae-takaichi")
+    subject = ids("claims", subject="person/sanae-takaichi")
+    assert subject and subject <= about
+    with pytest.raises(BadRequest):
+        all_pages(bundled_store, vocabulary, "agreements", "label", 5, colour="red")
+    with pytest.raises(BadRequest):
+        all_pages(bundled_store, vocabulary, "agreements", "label", 5, pillar="x> } ; DROP ALL")
+
+
+def test_forged_cursors_are_refused(bundled_store: SyncStore, vocabulary: Vocabulary) -> None:
+    listed = COLLECTIONS["agreements"]
+    for token in ("!!!", Cursor("id", "x", ID + "state/japan").encode(), "WyJsYWJlbCJd"):
+        with pytest.raises(BadRequest):
+            bundled_store.run(list_entities, bundled_store.store, vocabulary, listed, after=token)
+    # A cursor whose key holds SPARQL: a string to compare with, nothing more.
+    evil = Cursor("label", '"} ; DROP ALL ; #', ID + "agreement/x").encode()
+    page = bundled_store.run(list_entities, bundled_store.store, vocabulary, listed, after=evil)
+    assert isinstance(page.items, list)
+
+
+# --- search ----------------------------------------------------------------------------------------
+
+
+def test_search_ranks_exact_then_prefix_then_substring(
+    bundled_store: SyncStore, vocabulary: Vocabulary
+) -> None:
+    index = SearchIndex()
+
+    def found(text: str, **kwargs: Any) -> list[dict[str, Any]]:
+        answer = bundled_store.run(search, bundled_store.store, index, vocabulary, text, **kwargs)
+        results: list[dict[str, Any]] = answer["results"]
+        return results
+
+    japan = found("japan")
+    assert japan[0]["id"] == ID + "state/japan" and japan[0]["match"] == "exact"
+    order = {"exact": 0, "prefix": 1, "word": 2, "substring": 3}
+    ranks = [order[r["match"]] for r in found("economic", limit=50)]
+    assert ranks == sorted(ranks) and {1, 2} <= set(ranks)
+    # Case and accents do not matter, on either side.
+    assert found("AYURVÉDA")[0]["id"] == ID + "sector/ayurveda"
+    # Full-width letters (NFKD compatibility forms) match their plain forms.
+    fullwidth = "".join(chr(ord(c) - 0x61 + 0xFF41) for c in "ayurveda")
+    assert found("ayurveda") == found(fullwidth)
+    assert normalise("Économie") == normalise("ECONOMIE")
+    # Claims only when asked for.
+    assert all(r["kind"] != "claim" for r in found("japan", limit=100))
+    assert any(r["kind"] == "claim" for r in found("japan", kinds=["claim"]))
+    # Text that would be SPARQL elsewhere is just text here.
+    assert found('"} ; DROP ALL #') == []
+    with pytest.raises(BadRequest):
+        found("   ")
+    with pytest.raises(BadRequest):
+        found("x" * 201)
+
+
+# --- JSON Schemas ----------------------------------------------------------------------------------
+
+
+def test_schemas_follow_the_shapes() -> None:
+    agreement = shape_properties("agreement")
+    assert "party" in agreement["required"]
+    assert agreement["properties"]["party"]["items"]["$ref"] == "#/$defs/LinkedEntity"
+    assert agreement["properties"]["pillarList"]["maxItems"] == 1
+    pillar = shape_properties("pillar")
+    assert pillar["properties"]["notation"]["minItems"] == 1
+    assert pillar["properties"]["notation"]["maxItems"] == 1
+    target = shape_properties("target")
+    assert "setBy" not in target["required"], "a warning never requires"
+    direction = target["properties"]["direction"]["items"]["allOf"][1]["properties"]["id"]["enum"]
+    assert ID + "concept/direction-two-way" in direction
+    event = shape_properties("event")
+    assert event["properties"]["startDate"]["items"] == {"type": "string", "format": "date"}
+    with pytest.raises(NotFound):
+        shape_properties("unicorn")
+
+
+def test_every_bundled_entity_matches_its_kinds_schema(
+    bundled_store: SyncStore, vocabulary: Vocabulary
+) -> None:
+    from ijkg.service.models import EntityJson, LinkedEntity
+
+    checked = 0
+    for kind in KIND_CLASSES:
+        rows = bundled_store.select(
+            f'SELECT DISTINCT ?e WHERE {{ ?e ?p ?o FILTER(STRSTARTS(STR(?e), "{ID}{kind}/")) }}'
+        )
+        schema = EntityJson.model_json_schema(ref_template="#/$defs/{model}")
+        defs = schema.pop("$defs", {})
+        defs["LinkedEntity"] = LinkedEntity.model_json_schema(ref_template="#/$defs/{model}")
+        defs.update(defs["LinkedEntity"].pop("$defs", {}))
+        schema["properties"]["properties"] = shape_properties(kind)
+        schema["$defs"] = defs
+        validator = jsonschema.Draft202012Validator(schema)
+        for row in rows:
+            description = bundled_store.run(describe, bundled_store.store, str(row["e"]))
+            data = json.loads(
+                json.dumps(entity_json(description, vocabulary, include_evidence=True))
+            )
+            errors = [e.message for e in validator.iter_errors(data)]
+            assert not errors, (str(row["e"]), errors[:3])
+            EntityJson.model_validate(data)
+            checked += 1
+    assert checked > 800
