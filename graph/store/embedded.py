@@ -146,9 +146,11 @@ class EmbeddedStore(Store):
         self.recovery = dict(ready.get("recovery", {}))
         await self._control_call({"op": "spawn", "n": self.settings.query_workers})
         # Wait until the first worker has connected, so the first query does not race start-up.
-        waiter: asyncio.Future[_Worker] = asyncio.get_running_loop().create_future()
-        self._waiters.append(waiter)
-        self._release(await waiter)
+        # (It may have said hello before the engine's reply to "spawn" came: then it is idle.)
+        if not self._idle:
+            waiter: asyncio.Future[_Worker] = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            self._release(await waiter)
 
     async def close(self) -> None:
         if self._closed:
