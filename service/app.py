@@ -17,7 +17,17 @@ from ijkg.graph.service_description import ServiceLimits
 from ijkg.graph.settings import Settings
 from ijkg.graph.store import open_store
 from ijkg.service import middleware, problems
-from ijkg.service.routes import api, changes, entities, graph_store, health, pages, sparql, update
+from ijkg.service.routes import (
+    api,
+    changes,
+    docs,
+    entities,
+    graph_store,
+    health,
+    pages,
+    sparql,
+    update,
+)
 
 log = logging.getLogger("ijkg")
 
@@ -55,7 +65,8 @@ def create_app(settings: Settings) -> FastAPI:
         description=sparql.openapi_description(ServiceLimits.from_settings(settings)),
         version="0.1.0",
         lifespan=lifespan,
-        docs_url="/docs",
+        # /docs is served from the package's own Swagger UI (service/routes/docs.py).
+        docs_url=None,
         redoc_url=None,
     )
     app.state.settings = settings
@@ -72,4 +83,5 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(entities.router)
     app.include_router(api.router)
     app.include_router(pages.router)
+    app.include_router(docs.router)
     return app

@@ -103,3 +103,23 @@ def test_the_entity_pages_ship_inside_the_wheel(wheel: zipfile.ZipFile) -> None:
     assert {f"ijkg/service/templates/{name}" for name in templates} <= names
     css = "ijkg/service/static/pages/site.css"
     assert wheel.read(css) == (ROOT / "service" / "static" / "pages" / "site.css").read_bytes()
+
+
+def test_the_api_explorer_ships_inside_the_wheel_as_its_notice_says(
+    wheel: zipfile.ZipFile,
+) -> None:
+    """/docs uses the package's Swagger UI: the files are in the wheel, with the checksums that
+    NOTICE.md records."""
+    import hashlib
+    import re
+
+    folder = ROOT / "service" / "static" / "swagger"
+    notice = (folder / "NOTICE.md").read_text(encoding="utf-8")
+    listed = dict(re.findall(r"\| `([^`]+)` \| `([0-9a-f]{64})` \|", notice))
+    assert set(listed) == {"swagger-ui-bundle.js", "swagger-ui.css"}
+    for name, digest in listed.items():
+        data = wheel.read(f"ijkg/service/static/swagger/{name}")
+        assert hashlib.sha256(data).hexdigest() == digest, name
+        assert b"sourceMappingURL" not in data
+    for name in ("LICENSE", "NOTICE", "NOTICE.md"):
+        assert f"ijkg/service/static/swagger/{name}" in wheel.namelist()
