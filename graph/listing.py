@@ -1,10 +1,17 @@
 """Lists of entities by kind, with filters, sorting and keyset (cursor) paging.
 
 A page is asked for with a cursor, the sort key and IRI of the last item seen, never with an
-offset: the query keeps the items after the cursor (``FILTER``/``HAVING (?key > cursor)``) and
-takes the first ``limit + 1`` in order. What a page costs does not depend on how far into the list
-it is (an ``OFFSET`` must produce and throw away every item before the page), and a cursor stays
-valid, and points at the same place, while items are added or removed around it.
+offset, and a cursor stays valid, and points at the same place, while items are added or removed
+around it. Two ways to the same pages:
+
+- Unfiltered lists: every member's sort key is read with one query per graph version and kept
+  sorted (``ListCache``); a page is a binary search for the cursor and a slice, so it costs the
+  same on the first page and the last, however long the list (``bench/paging.py`` measures it at a
+  million triples). The first page after a commit pays for reading the keys again.
+- Filtered lists: one query per page keeps the items after the cursor (``FILTER``/``HAVING
+  (?key > cursor)``) and takes the first ``limit + 1`` in order; its cost follows the size of the
+  filtered set, not the position of the page (no ``OFFSET``, which must produce and drop every
+  item before the page).
 
 The sort key of an entity is its label in lower case (the best of ``skos:prefLabel``,
 ``rdfs:label``, ``dcterms:title``, ``ijkg:shortName``, ``skos:altLabel``), ties broken by IRI; or
@@ -13,9 +20,12 @@ the IRI alone (``sort=id``). ``-`` in front reverses the order.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import json
+from bisect import bisect_left, bisect_right
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
@@ -382,6 +392,76 @@ def build_query(
     )
 
 
+class SortedKeys:
+    """Every member of a list with its sort keys, in order, at one graph version: a page is a
+    binary search and a slice. Built with one query (the same keys as ``build_query``)."""
+
+    def __init__(self, rows: list[tuple[str, str]], version: int) -> None:
+        self.by_label = sorted((key, iri) for iri, key in rows)
+        self.by_id = sorted((iri, iri) for iri, _ in rows)
+        self.version = version
+
+    def __len__(self) -> int:
+        return len(self.by_label)
+
+    def rows(
+        self, sort: Sort, cursor: Cursor | None, backwards: bool, limit: int
+    ) -> list[tuple[str, str]]:
+        """``limit + 1`` (key, iri) pairs after (or before) ``cursor`` in the order the page
+        query would give them."""
+        keys = self.by_id if sort in ("id", "-id") else self.by_label
+        mark = (cursor.key, cursor.iri) if cursor else None
+        if sort in ("id", "-id") and cursor:
+            mark = (cursor.iri, cursor.iri)
+        if sort.startswith("-") == backwards:  # ascending from the cursor
+            start = bisect_right(keys, mark) if mark else 0
+            return keys[start : start + limit + 1]
+        end = bisect_left(keys, mark) if mark else len(keys)
+        return keys[max(0, end - limit - 1) : end][::-1]
+
+
+class ListCache:
+    """The sorted keys of the unfiltered lists at the store's current version, each read again
+    (once) after a commit: an unfiltered page then costs a binary search whatever its place and
+    however long the list. Filtered lists are paged by SPARQL (``build_query``)."""
+
+    def __init__(self, max_lists: int = 32) -> None:
+        self._lists: OrderedDict[str, SortedKeys] = OrderedDict()
+        self._locks: dict[str, asyncio.Lock] = {}
+        self.max_lists = max_lists
+
+    async def get(self, store: Store, name: str, classes: list[str]) -> SortedKeys:
+        version = await store.version()
+        found = self._lists.get(name)
+        if found is not None and found.version == version:
+            self._lists.move_to_end(name)
+            return found
+        async with self._locks.setdefault(name, asyncio.Lock()):
+            found = self._lists.get(name)
+            if found is None or found.version != version:
+                found = await read_keys(store, classes)
+                self._lists[name] = found
+                while len(self._lists) > self.max_lists:
+                    self._lists.popitem(last=False)
+        return found
+
+
+async def read_keys(store: Store, classes: list[str]) -> SortedKeys:
+    """Every member of the classes with its label sort key (one query)."""
+    values = " ".join(sparql_iri(c) for c in sorted(classes))
+    answer = await store.query(
+        f"SELECT ?e (MIN(?k0) AS ?key) WHERE {{ VALUES ?t {{ {values} }} ?e a ?t . "
+        f"FILTER(isIRI(?e) && STRSTARTS(STR(?e), {sparql_string(ID_BASE)})) {_label_key()} }} "
+        "GROUP BY ?e",
+        limits=store.internal_limits(),
+    )
+    rows = [
+        (row["e"]["value"], row["key"]["value"])
+        for row in json.loads(answer.body)["results"]["bindings"]
+    ]
+    return SortedKeys(rows, answer.version)
+
+
 async def list_entities(
     store: Store,
     vocabulary: Vocabulary,
@@ -392,8 +472,11 @@ async def list_entities(
     limit: int = DEFAULT_LIMIT,
     after: str | None = None,
     before: str | None = None,
+    cache: ListCache | None = None,
 ) -> Page:
     """One page of ``listed``. ``after``/``before`` are cursor tokens from an earlier page.
+    With a ``cache``, unfiltered lists are paged from its sorted keys; otherwise (and for
+    filtered lists) by one SPARQL query per page.
 
     Raises ``BadRequest`` for an unknown filter or sort, a malformed reference or cursor."""
     if sort not in SORTS:
@@ -419,14 +502,22 @@ async def list_entities(
     token = after or before
     cursor = Cursor.decode(token, sort) if token else None
     backwards = before is not None
-    query = build_query(sorted(classes), patterns, sort, limit, cursor, backwards)
-    answer = await store.query(query, limits=store.internal_limits())
-    rows = json.loads(answer.body)["results"]["bindings"]
-    more = len(rows) > limit
-    rows = rows[:limit]
+    if cache is not None and not patterns:
+        keys = await cache.get(store, listed.name, sorted(classes))
+        version = keys.version
+        keyed = [(iri, key) for key, iri in keys.rows(sort, cursor, backwards, limit)]
+    else:
+        query = build_query(sorted(classes), patterns, sort, limit, cursor, backwards)
+        answer = await store.query(query, limits=store.internal_limits())
+        version = answer.version
+        keyed = [
+            (row["e"]["value"], row["key"]["value"])
+            for row in json.loads(answer.body)["results"]["bindings"]
+        ]
+    more = len(keyed) > limit
+    keyed = keyed[:limit]
     if backwards:
-        rows.reverse()
-    keyed = [(row["e"]["value"], row["key"]["value"]) for row in rows]
+        keyed.reverse()
     nodes = await summaries(store, {iri for iri, _ in keyed})
     items = [
         {**link(iri, nodes.get(iri, Resource(iri)), vocabulary), "sortKey": key}
@@ -443,20 +534,26 @@ async def list_entities(
     if not keyed and cursor is not None:
         # Past the end (or before the start): the way back is the cursor itself.
         nxt, prev = (cursor, None) if backwards else (None, cursor)
-    return Page(items, nxt, prev, answer.version, applied)
+    return Page(items, nxt, prev, version, applied)
 
 
-async def overview(store: Store, vocabulary: Vocabulary) -> dict[str, Any]:
+async def overview(
+    store: Store, vocabulary: Vocabulary, cache: ListCache | None = None
+) -> dict[str, Any]:
     """What the index page shows: the pillars in their order, the agreements, the sectors, and
     how many claims and sources the graph has."""
-    pillars = await list_entities(store, vocabulary, COLLECTIONS["pillars"], limit=MAX_LIMIT)
-    agreements = await list_entities(store, vocabulary, COLLECTIONS["agreements"], limit=MAX_LIMIT)
-    sectors = await list_entities(store, vocabulary, COLLECTIONS["sectors"], limit=MAX_LIMIT)
+    first: dict[str, Any] = {"limit": MAX_LIMIT, "cache": cache}
+    pillars = await list_entities(store, vocabulary, COLLECTIONS["pillars"], **first)
+    agreements = await list_entities(store, vocabulary, COLLECTIONS["agreements"], **first)
+    sectors = await list_entities(store, vocabulary, COLLECTIONS["sectors"], **first)
     counts: dict[str, int] = {}
     for name in ("claims", "sources"):
         classes: set[str] = set()
         for cls in COLLECTIONS[name].classes:
             classes |= vocabulary.descendants(cls)
+        if cache is not None:
+            counts[name] = len(await cache.get(store, name, sorted(classes)))
+            continue
         values = " ".join(sparql_iri(c) for c in sorted(classes))
         answer = await store.query(
             f"SELECT (COUNT(DISTINCT ?e) AS ?n) WHERE {{ VALUES ?t {{ {values} }} ?e a ?t }}",

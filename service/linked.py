@@ -1,7 +1,8 @@
 """What the linked-data routes share: caches on ``app.state``, the page templates, formats.
 
-- ``LinkedData``: the vocabulary and the label index of the current graph version, and the store's
-  id (for entity tags); one per application, made on first use.
+- ``LinkedData``: the vocabulary, the label index and the sorted lists of the current graph
+  version, recent entity descriptions, and the store's id (for entity tags); one per application,
+  made on first use.
 - ``render``: the Jinja2 templates in ``ijkg.service/templates`` (autoescaped), for the index,
   entity, list, search, ontology and shapes pages. The pages load only the package's own
   stylesheet; ``PAGE_POLICY`` tells the browser so.
@@ -24,6 +25,7 @@ from starlette.responses import Response
 from ijkg.graph.entities import EntityDescription, describe
 from ijkg.graph.errors import NotAcceptable
 from ijkg.graph.formats import JSONLD, NTRIPLES, RDFXML, TURTLE
+from ijkg.graph.listing import ListCache
 from ijkg.graph.search import SearchIndex
 from ijkg.graph.store.base import Store
 from ijkg.graph.vocabulary import Vocabulary, VocabularyCache
@@ -118,6 +120,7 @@ class LinkedData:
 
     vocabulary_cache: VocabularyCache = field(default_factory=VocabularyCache)
     search_index: SearchIndex = field(default_factory=SearchIndex)
+    list_cache: ListCache = field(default_factory=ListCache)
     clock: VersionClock = field(default_factory=VersionClock)
     store_id: str | None = None
     #: Recent entity descriptions by (IRI, graph version): a client that asks for the page, then

@@ -265,6 +265,7 @@ async def list_entities(
         limit=limit,
         after=after,
         before=before,
+        cache=linked.list_cache,
     )
     path = f"/api/{name}"
 

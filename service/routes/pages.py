@@ -35,7 +35,7 @@ async def index(request: Request, store: StoreDep, linked: LinkedDep) -> Respons
     if fresh is not None:
         return fresh
     vocabulary = await linked.vocabulary(store)
-    data = await overview(store, vocabulary)
+    data = await overview(store, vocabulary, linked.list_cache)
     validators = await linked.validators(store, data["version"], *key)
     return page(render("index.html", collections=list(COLLECTIONS.values()), **data), validators)
 

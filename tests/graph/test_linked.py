@@ -12,7 +12,7 @@ import pytest
 
 from ijkg.graph.entities import describe, entity_json
 from ijkg.graph.errors import BadRequest, NotFound
-from ijkg.graph.listing import COLLECTIONS, SORTS, Cursor, list_entities
+from ijkg.graph.listing import COLLECTIONS, SORTS, Cursor, ListCache, list_entities
 from ijkg.graph.schemas import KIND_CLASSES, shape_properties
 from ijkg.graph.search import SearchIndex, normalise, search
 from ijkg.graph.sparql_build import (
@@ -101,7 +101,13 @@ def test_entity_json_types_its_values(bundled_store: SyncStore, vocabulary: Voca
 
 
 def all_pages(
-    store: SyncStore, vocabulary: Vocabulary, name: str, sort: str, limit: int, **filters: str
+    store: SyncStore,
+    vocabulary: Vocabulary,
+    name: str,
+    sort: str,
+    limit: int,
+    cache: ListCache | None = None,
+    **filters: str,
 ) -> tuple[list[dict[str, Any]], list[Any]]:
     items: list[dict[str, Any]] = []
     pages = []
@@ -116,6 +122,7 @@ def all_pages(
             sort=sort,
             limit=limit,
             after=after,
+            cache=cache,
         )
         pages.append(page)
         items += page.items
@@ -135,14 +142,16 @@ def members(store: SyncStore, vocabulary: Vocabulary, name: str) -> set[str]:
     return {str(r["e"]) for r in rows}
 
 
+@pytest.mark.parametrize("cached", [False, True], ids=["by-query", "by-sorted-keys"])
 @pytest.mark.parametrize("sort", SORTS)
 @pytest.mark.parametrize("name", ["claims", "concepts", "sources", "agreements"])
 def test_paging_yields_every_entity_once_in_order(
-    bundled_store: SyncStore, vocabulary: Vocabulary, name: str, sort: str
+    bundled_store: SyncStore, vocabulary: Vocabulary, name: str, sort: str, cached: bool
 ) -> None:
     expected = members(bundled_store, vocabulary, name)
     assert expected
-    items, pages = all_pages(bundled_store, vocabulary, name, sort, 7)
+    cache = ListCache() if cached else None
+    items, pages = all_pages(bundled_store, vocabulary, name, sort, 7, cache)
     ids = [i["id"] for i in items]
     assert len(ids) == len(set(ids)) and set(ids) == expected
     keys = [(i["sortKey"], i["id"]) for i in items]
@@ -162,20 +171,31 @@ def test_paging_yields_every_entity_once_in_order(
             sort=sort,
             limit=7,
             before=before.encode(),
+            cache=cache,
         )
         back = [i["id"] for i in page.items] + back
         before = page.prev
     assert back == ids
+    if cached:
+        # The two ways give the same pages.
+        by_query, _ = all_pages(bundled_store, vocabulary, name, sort, 7)
+        assert [i["id"] for i in by_query] == ids
 
 
-def test_a_cursor_names_the_same_place_while_the_graph_changes(open_test_store: Any) -> None:
+@pytest.mark.parametrize("cached", [False, True], ids=["by-query", "by-sorted-keys"])
+def test_a_cursor_names_the_same_place_while_the_graph_changes(
+    open_test_store: Any, cached: bool
+) -> None:
+    cache = ListCache() if cached else None
     store = open_test_store(bundle=True)
     vocabulary = store.run(load_vocabulary, store.store)
     listed = COLLECTIONS["concepts"]
-    first = store.run(list_entities, store.store, vocabulary, listed, limit=10)
+    first = store.run(list_entities, store.store, vocabulary, listed, limit=10, cache=cache)
     assert first.next is not None
     token = first.next.encode()
-    second = store.run(list_entities, store.store, vocabulary, listed, limit=10, after=token)
+    second = store.run(
+        list_entities, store.store, vocabulary, listed, limit=10, after=token, cache=cache
+    )
     # A concept that sorts before the cursor, and one after it, are added.
     graph = ox.NamedNode("https://w3id.org/ijkg/graph/curated")
     added = []
@@ -196,10 +216,12 @@ def test_a_cursor_names_the_same_place_while_the_graph_changes(open_test_store: 
             ),
         ]
     store.run(store.store.commit, Delta(adds=tuple(added)))
-    again = store.run(list_entities, store.store, vocabulary, listed, limit=10, after=token)
+    again = store.run(
+        list_entities, store.store, vocabulary, listed, limit=10, after=token, cache=cache
+    )
     assert [i["id"] for i in again.items] == [i["id"] for i in second.items]
     assert again.version > second.version
-    fresh = store.run(list_entities, store.store, vocabulary, listed, limit=10)
+    fresh = store.run(list_entities, store.store, vocabulary, listed, limit=10, cache=cache)
     assert fresh.items[0]["id"] == ID + "concept/aaa-first"
 
 
