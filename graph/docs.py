@@ -103,14 +103,14 @@ def ontology_view(graph: Graph) -> dict[str, Any]:
     ontologies = sorted(
         (o for o in graph.subjects(RDF.type, OWL.Ontology) if isinstance(o, URIRef)), key=str
     )
-    sections = []
+    sections: list[dict[str, Any]] = []
     for title, kind in (
         ("Classes", OWL.Class),
         ("Object properties", OWL.ObjectProperty),
         ("Datatype properties", OWL.DatatypeProperty),
         ("Annotation properties", OWL.AnnotationProperty),
     ):
-        terms = [
+        terms: list[dict[str, Any]] = [
             _term(graph, t)
             for t in graph.subjects(RDF.type, kind)
             if isinstance(t, URIRef) and str(t).startswith(IJKG)
@@ -209,7 +209,9 @@ def shapes_view(graph: Graph) -> dict[str, Any]:
             (SH.targetNode, "the node"),
         ):
             targets += [
-                {"word": word, **_ref(v)} for v in sorted(graph.objects(shape, predicate), key=str)
+                {"word": word, **_ref(v)}
+                for v in sorted(graph.objects(shape, predicate), key=str)
+                if isinstance(v, URIRef)
             ]
         properties = []
         for prop in sorted(graph.objects(shape, SH.property), key=str):

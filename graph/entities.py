@@ -282,6 +282,10 @@ def _safe(iri: str) -> bool:
     return True
 
 
+def _first(values: list[str]) -> str | None:
+    return values[0] if values else None
+
+
 def _claims(rows: list[dict[str, Any]]) -> list[ClaimInfo]:
     nodes: dict[str, Resource] = {}
     for row in rows:
@@ -322,12 +326,12 @@ def _claims(rows: list[dict[str, Any]]) -> list[ClaimInfo]:
             ClaimInfo(
                 iri=node.iri,
                 label=node.first_text(RDFS + "label"),
-                subject=(node.iris(RDF + "subject") or [None])[0],
-                predicate=(node.iris(RDF + "predicate") or [None])[0],
+                subject=_first(node.iris(RDF + "subject")),
+                predicate=_first(node.iris(RDF + "predicate")),
                 object=objects[0] if objects else None,
-                modality=(node.iris(IJKG + "modality") or [None])[0],
-                confidence=(node.iris(IJKG + "confidence") or [None])[0],
-                status=(node.iris(IJKG + "curationStatus") or [None])[0],
+                modality=_first(node.iris(IJKG + "modality")),
+                confidence=_first(node.iris(IJKG + "confidence")),
+                status=_first(node.iris(IJKG + "curationStatus")),
                 attributed_to=tuple(node.iris(IJKG + "attributedTo")),
                 attribution_text=node.first_text(IJKG + "attributionText"),
                 surface_text=node.first_text(IJKG + "surfaceText"),

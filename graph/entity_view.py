@@ -14,7 +14,6 @@ from rdflib.term import Node
 
 from ijkg.graph.entities import (
     DESCRIPTION_PROPERTIES,
-    IJKG,
     PROV,
     RDF_TYPE,
     ClaimInfo,
@@ -25,6 +24,7 @@ from ijkg.graph.entities import (
     link,
     quantity,
 )
+from ijkg.graph.namespaces import IJKG
 from ijkg.graph.vocabulary import Vocabulary, curie, term_name
 
 #: Kinds that are bookkeeping rather than things: left out of the neighbourhood picture.
@@ -146,7 +146,7 @@ def entity_view(description: EntityDescription, vocabulary: Vocabulary) -> dict[
         description_text = own.first_text(predicate)
         if description_text:
             break
-    claims = []
+    claims: list[dict[str, Any]] = []
     for claim in description.claims:
         statement = None
         if claim.subject and claim.predicate and claim.object is not None:
@@ -184,17 +184,21 @@ def entity_view(description: EntityDescription, vocabulary: Vocabulary) -> dict[
             if item["source"]:
                 item["source"] = link(item["source"], description.node(item["source"]), vocabulary)
 
+    def entry_key(value: dict[str, Any]) -> str:
+        return str(value.get("label") or value.get("text") or "")
+
     def ordered(groups: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = [
+            {
+                "iri": p,
+                "name": term_name(p),
+                "label": property_label(p, vocabulary),
+                "entries": sorted(vs, key=entry_key),
+            }
+            for p, vs in groups.items()
+        ]
         return sorted(
-            (
-                {
-                    "iri": p,
-                    "name": term_name(p),
-                    "label": property_label(p, vocabulary),
-                    "entries": sorted(vs, key=lambda v: v.get("label") or v.get("text") or ""),
-                }
-                for p, vs in groups.items()
-            ),
+            (row for row in rows),
             key=lambda g: (g["iri"] == PROV + "wasDerivedFrom", g["label"]),
         )
 

@@ -132,7 +132,9 @@ def _value_schema(shapes: Graph, shape: Any) -> dict[str, Any]:
                 ]
             }
         if values and all(isinstance(v, Literal) for v in values):
-            return {"enum": sorted({v.toPython() for v in values}, key=str)}
+            return {
+                "enum": sorted({v.toPython() for v in values if isinstance(v, Literal)}, key=str)
+            }
     cls = _one(shapes, shape, SH["class"])
     if cls is not None:
         return {"$ref": LINK_REF, "description": f"a {curie(str(cls))}"}

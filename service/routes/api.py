@@ -250,9 +250,11 @@ async def list_entities(
         filters[key] = value
     if sort not in SORTS:
         raise BadRequest(f"sort is one of {', '.join(SORTS)}, not {sort!r}")
-    key = ("list", name, media_type, sort, str(limit), after or "", before or "")
-    key += tuple(f"{k}={v}" for k, v in sorted(filters.items()))
-    fresh = await linked.fresh(request, store, *key)
+    cache_key: tuple[str, ...] = (
+        "list", name, media_type, sort, str(limit), after or "", before or "",
+        *(f"{k}={v}" for k, v in sorted(filters.items())),
+    )  # fmt: skip
+    fresh = await linked.fresh(request, store, *cache_key)
     if fresh is not None:
         return fresh
     vocabulary = await linked.vocabulary(store)
@@ -261,7 +263,7 @@ async def list_entities(
         vocabulary,
         listed,
         filters=filters,
-        sort=sort,  # type: ignore[arg-type]  # checked against SORTS above
+        sort=sort,
         limit=limit,
         after=after,
         before=before,
@@ -280,7 +282,7 @@ async def list_entities(
         links.append(f'<{next_url}>; rel="next"')
     if prev_url:
         links.append(f'<{prev_url}>; rel="prev"')
-    validators = await linked.validators(store, result.version, *key)
+    validators = await linked.validators(store, result.version, *cache_key)
     headers = validators.headers()
     if links:
         headers["Link"] = ", ".join(links)

@@ -77,7 +77,9 @@ IncludeQuery = Annotated[
     ),
 ]
 
-_RDF_CONTENT: Final = {m: {} for m in ENTITY_MEDIA_TYPES if m not in (JSON, HTML)}
+_RDF_CONTENT: Final[dict[str, dict[str, Any]]] = {
+    m: {} for m in ENTITY_MEDIA_TYPES if m not in (JSON, HTML)
+}
 
 
 @router.get(

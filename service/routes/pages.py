@@ -3,7 +3,7 @@ browsers, Turtle for machines, by content negotiation or ``?format=``)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Final
+from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
@@ -64,14 +64,17 @@ async def _document(
     )
 
 
-_DOC_RESPONSES: Final = {200: {"content": {TURTLE.media_type: {}, HTML: {}}}, 406: {}}
+_DOC_RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
+    200: {"content": {TURTLE.media_type: {}, HTML: {}}},
+    406: {},
+}
 
 
 @router.get(
     "/ontology",
     summary="The ontology: HTML documentation or Turtle",
     response_class=Response,
-    responses=_DOC_RESPONSES,  # type: ignore[arg-type]
+    responses=_DOC_RESPONSES,
 )
 async def ontology(
     request: Request, store: StoreDep, linked: LinkedDep, format: FormatQuery = None
@@ -85,7 +88,7 @@ async def ontology(
     "/shapes",
     summary="The SHACL shapes: HTML documentation or Turtle",
     response_class=Response,
-    responses=_DOC_RESPONSES,  # type: ignore[arg-type]
+    responses=_DOC_RESPONSES,
 )
 async def shapes(
     request: Request, store: StoreDep, linked: LinkedDep, format: FormatQuery = None
