@@ -541,3 +541,20 @@ def test_openapi_documents_every_route_with_examples(server: Server) -> None:
                 assert "Example" in text or "example" in text, (path, method)
     schemas = spec["components"]["schemas"]
     assert {"EntityJson", "LinkedEntity", "PageJson", "SearchJson", "Quantity"} <= set(schemas)
+
+
+def test_the_readme_example_is_what_the_service_answers(server: Server) -> None:
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("**Plain JSON** (`GET ", 1)[1]
+    path = section.split("`", 1)[0]
+    example = json.loads(section.split("```json\n", 1)[1].split("```", 1)[0])
+    with server.client() as client:
+        real = client.get(path, headers={"Accept": "application/json"}).json()
+    for key in ("id", "kind", "type", "label"):
+        assert real[key] == example[key], key
+    for group in ("properties", "incoming"):
+        for name, values in example[group].items():
+            for value in values:
+                assert value in real[group][name], (group, name, value)
