@@ -1,0 +1,362 @@
+"""``results.json`` as Markdown: the machine, the tables side by side with ratios, the targets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+PEERS = ("oxigraph-mem", "oxigraph-disk", "rdflib-endpoint")
+SHORT = {"oxigraph-mem": "ox-mem", "oxigraph-disk": "ox-disk", "rdflib-endpoint": "rdflib"}
+
+
+def _cell(cells: list[dict[str, Any]], query: str, system: str, c: int) -> dict[str, Any] | None:
+    for cell in cells:
+        if cell["query"] == query and cell["system"] == system and cell["concurrency"] == c:
+            return cell
+    return None
+
+
+def ratio(cells: list[dict[str, Any]], query: str, a: str, b: str, c: int) -> float | None:
+    x, y = _cell(cells, query, a, c), _cell(cells, query, b, c)
+    if x is None or y is None or not y["rps"]:
+        return None
+    return float(x["rps"]) / float(y["rps"])
+
+
+def _fmt(value: float | None, digits: int = 2, suffix: str = "") -> str:
+    if value is None:
+        return "—"
+    if value >= 100:
+        return f"{value:,.0f}{suffix}"
+    return f"{value:.{digits}f}{suffix}"
+
+
+def _query_table(q: dict[str, Any], c: int) -> list[str]:
+    cells = q["cells"]
+    systems = [s for s in ("ijkg", *PEERS) if s in q["systems"]]
+    head = ["query"]
+    for s in systems:
+        head += [f"{SHORT.get(s, s)} req/s", "p50 ms", "p99 ms"]
+    head += [f"ijkg ÷ {SHORT[p]}" for p in PEERS if p in systems]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for name, info in q["queries"].items():
+        if info["kind"] != "sparql":
+            continue
+        row = [f"`{name}`"]
+        for s in systems:
+            cell = _cell(cells, name, s, c)
+            if cell is None:
+                why = info["systems"].get(s, {})
+                note = "skipped" if "skipped" in why else ("error" if "error" in why else "—")
+                if "single_ms" in why and "skipped" in why:
+                    note = f"1 req: {why['single_ms'] / 1000:.1f} s"
+                row += [note, "", ""]
+            else:
+                row += [_fmt(cell["rps"], 1), _fmt(cell["p50_ms"]), _fmt(cell["p99_ms"])]
+        for p in PEERS:
+            if p in systems:
+                row.append(_fmt(ratio(cells, name, "ijkg", p, c), 2, "×"))
+        lines.append("| " + " | ".join(row) + " |")
+    return lines
+
+
+def _mb(value: Any) -> str:
+    return "—" if value is None else f"{value:,} MB"
+
+
+def _load_row(name: str, entry: dict[str, Any] | None, base: float | None) -> str:
+    if entry is None:
+        return f"| {name} | — | — | — |"
+    peak = _mb(entry.get("peak_pss_mb"))
+    if not entry.get("ok"):
+        return f"| {name} | failed: {entry.get('error', '')[:160]} | {peak} | — |"
+    r = entry["seconds"] / base if base else None
+    return f"| {name} | {entry['seconds']:.2f} s | {peak} | {_fmt(r, 2, '×')} |"
+
+
+def targets(results: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
+    """(target, what was measured, met?) at the largest size measured."""
+    sizes = results["sizes"]
+    if not sizes:
+        return []
+    size = list(sizes)[-1]
+    r = sizes[size]
+    out: list[tuple[str, str, bool | None]] = []
+    q = r.get("queries", {})
+    cells = q.get("cells", [])
+
+    def worst(queries: tuple[str, ...], peer: str) -> tuple[str, float | None]:
+        found = []
+        for name in queries:
+            for c in (1, 16):
+                value = ratio(cells, name, "ijkg", peer, c)
+                if value is not None:
+                    found.append((value, f"{name} c={c}"))
+        if not found:
+            return "not measured", None
+        value, where = min(found)
+        return f"worst {value:.2f}× ({where})", value
+
+    text, v = worst(("list-early", "list-deep", "join3", "aggregate"), "oxigraph-mem")
+    out.append(
+        (
+            f"SPARQL ≥ 0.9× oxigraph-mem on list, join, aggregate ({size})",
+            text,
+            None if v is None else v >= 0.9,
+        )
+    )
+    text, v = worst(("point",), "oxigraph-mem")
+    out.append(
+        (
+            f"SPARQL ≥ 0.5× oxigraph-mem on point lookups ({size})",
+            text,
+            None if v is None else v >= 0.5,
+        )
+    )
+    text, v = worst(("mix",), "rdflib-endpoint")
+    out.append((f"≥ 20× rdflib-endpoint on the mix ({size})", text, None if v is None else v >= 20))
+    e = ratio(cells, "entity-json", "ijkg", "hello", 16)
+    out.append(
+        (
+            "JSON entity endpoint ≥ 0.6× hello-world at c=16",
+            "endpoint not in the service" if e is None else f"{e:.2f}×",
+            None if e is None else e >= 0.6,
+        )
+    )
+    load = r.get("load", {})
+    gated, raw = load.get("ijkg_load", {}), load.get("pyoxigraph_mem", {})
+    if gated.get("ok") and raw.get("ok"):
+        lr = gated["seconds"] / raw["seconds"]
+        out.append((f"bulk load ≤ 1.2× raw pyoxigraph ({size})", f"{lr:.1f}×", lr <= 1.2))
+    else:
+        out.append(
+            (
+                f"bulk load ≤ 1.2× raw pyoxigraph ({size})",
+                f"ijkg load failed: {gated.get('error', '?')[:120]}",
+                False,
+            )
+        )
+    start = r.get("startup", {})
+    if start.get("pss_mb") is not None:
+        out.append(
+            (
+                f"resident memory ≤ 400 MB ({size})",
+                f"{start['pss_mb']:,} MB PSS (engine + workers + service)",
+                start["pss_mb"] <= 400,
+            )
+        )
+    gate = r.get("gate", {})
+    if gate.get("ok"):
+        d = gate["detail"]
+        out.append(
+            (
+                f"gate, 100-triple change ≤ 50 ms ({size})",
+                f"{d['incremental_ms']} ms",
+                d["incremental_ms"] <= 50,
+            )
+        )
+        if "speedup" in d:
+            out.append(
+                (
+                    f"gate ≥ 50× faster than full pyshacl, same verdict ({size})",
+                    f"{d['speedup']}× faster, same verdict: {d['same_verdict']}",
+                    d["speedup"] >= 50 and d["same_verdict"],
+                )
+            )
+    paging = results.get("paging", {})
+    pages = q.get("pages")
+    if paging.get("ok"):
+        rows = paging["detail"]["results"]
+        meta = paging["detail"]["meta"]
+        worst_last, worst_ratio = 0.0, 0.0
+        for name in sorted({r["list"] for r in rows}):
+            mine = [r for r in rows if r["list"] == name]
+            worst_last = max(worst_last, mine[-1]["keyset_s"] * 1000)
+            worst_ratio = max(worst_ratio, mine[-1]["keyset_s"] / mine[0]["keyset_s"])
+        out.append(
+            (
+                f"list pages flat, ≤ 10 ms per page ({meta['triples']:,} triples)",
+                f"last page {worst_last:.1f} ms, last ÷ first {worst_ratio:.2f}×",
+                worst_last <= 10 and worst_ratio <= 2,
+            )
+        )
+    elif pages:
+        flat = pages["last_ms"] <= 2 * max(pages["first_ms"], 1)
+        out.append(
+            (
+                f"list pages flat, ≤ 10 ms per page ({size})",
+                f"first {pages['first_ms']} ms, last {pages['last_ms']} ms",
+                flat and pages["last_ms"] <= 10,
+            )
+        )
+    else:
+        out.append(("list pages flat, ≤ 10 ms per page", "no list endpoint in the service", None))
+    return out
+
+
+def markdown(results: dict[str, Any]) -> str:
+    m = results["machine"]
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, {m['os']}, Python "
+        f"{m['python']}; load generator {m['load_generator']}; commit {m['commit']}; "
+        f"{m['date']}.",
+        "",
+        "Versions: " + ", ".join(f"{k} {v}" for k, v in m["versions"].items()) + ".",
+        "",
+        f"Each cell: {results['settings']['duration']} s of load, median of "
+        f"{results['settings']['rounds']} rounds, systems alternating. Ratios are ijkg's "
+        "requests per second over the peer's, in the same run.",
+        "",
+        "## Targets",
+        "",
+        "| target | measured | met |",
+        "|---|---|---|",
+    ]
+    for target, measured, met in targets(results):
+        mark = "—" if met is None else ("yes" if met else "**no**")
+        lines.append(f"| {target} | {measured} | {mark} |")
+    for size, r in results["sizes"].items():
+        syn = r["synthetic"]
+        lines += [
+            "",
+            f"## {size}: {syn['triples']:,} synthetic triples, {r['dataset_quads']:,} quads served "
+            f"(with the bundled graph)",
+        ]
+        q = r.get("queries")
+        if q:
+            for c in results["settings"]["concurrency"]:
+                lines += ["", f"### SPARQL, concurrency {c}", "", *_query_table(q, c)]
+            json_rows = []
+            for name in ("entity-json", "list-api", "hello"):
+                for c in results["settings"]["concurrency"]:
+                    for s in ("ijkg", "hello"):
+                        cell = _cell(q["cells"], name, s, c)
+                        if cell:
+                            json_rows.append(
+                                f"| `{name}` | {s} | {c} | {_fmt(cell['rps'], 1)} | "
+                                f"{_fmt(cell['p50_ms'])} | {_fmt(cell['p99_ms'])} |"
+                            )
+            endpoints = q.get("ijkg_endpoints", {})
+            lines += ["", "### JSON endpoints and the framework ceiling", ""]
+            lines += [
+                f"- ijkg {k}: {v or 'not in the service when this ran'}"
+                for k, v in endpoints.items()
+            ]
+            if json_rows:
+                lines += [
+                    "",
+                    "| endpoint | system | c | req/s | p50 ms | p99 ms |",
+                    "|---|---|---|---|---|---|",
+                    *json_rows,
+                ]
+            if q.get("pages"):
+                p = q["pages"]
+                lines += [
+                    "",
+                    f"List pages through `{endpoints.get('list-api')}`: {p['pages']} pages; "
+                    f"first {p['first_ms']} ms, middle {p['middle_ms']} ms, last "
+                    f"{p['last_ms']} ms, max {p['max_ms']} ms.",
+                ]
+            lines += [
+                "",
+                "| system | start-up | data load | resident after load (PSS) | after the run |",
+                "|---|---|---|---|---|",
+            ]
+            for name, s in q["systems"].items():
+                loaded = "—" if s["load_s"] is None else f"{s['load_s']:.2f} s"
+                after = _mb(s.get("memory_after_mb", {}).get("pss"))
+                lines.append(
+                    f"| {name} | {s['startup_s']:.2f} s | {loaded} | "
+                    f"{_mb(s['memory_mb'].get('pss'))} | {after} |"
+                )
+        load = r.get("load", {})
+        if load:
+            base = load.get("pyoxigraph_mem", {}).get("seconds")
+            lines += [
+                "",
+                "### Bulk load",
+                "",
+                "| path | time | peak memory (PSS) | ÷ raw pyoxigraph in memory |",
+                "|---|---|---|---|",
+                _load_row(
+                    "raw pyoxigraph `bulk_load`, in memory", load.get("pyoxigraph_mem"), base
+                ),
+                _load_row("raw pyoxigraph `bulk_load`, on disk", load.get("pyoxigraph_disk"), base),
+                _load_row("`ijkg load` (gate, history, one commit)", load.get("ijkg_load"), base),
+                _load_row(
+                    "ijkg engine commit without the gate", load.get("ijkg_engine_commit"), base
+                ),
+            ]
+        gate = r.get("gate")
+        if gate:
+            if gate.get("ok"):
+                d = gate["detail"]
+                full = (
+                    f"full pyshacl {d['full_ms']:,} ms ({d['speedup']}× slower), verdicts "
+                    f"{'agree' if d['same_verdict'] else '**disagree**'}"
+                    if "full_ms" in d
+                    else "full pyshacl not run at this size"
+                )
+                lines += [
+                    "",
+                    f"Gate on a {d['change_triples']}-triple change: {d['incremental_ms']} ms "
+                    f"(median of {len(d['incremental_ms_all'])}; {d['focus_nodes']} focus nodes, "
+                    f"{d['neighbourhood_triples']} neighbourhood triples, {d['method']}); {full}.",
+                ]
+            else:
+                lines += ["", f"Gate: failed ({gate.get('error')})."]
+        merges = r.get("merges")
+        if merges and merges.get("ok"):
+            d = merges["detail"]
+            lines += [
+                "",
+                f"Merges: {d['changes_per_s']} changes/s ({d['changes']} changes of "
+                f"{d['change_triples']} triples, gate on, fsync on; median {d['median_ms']} ms).",
+            ]
+        start = r.get("startup")
+        if start and start.get("runs"):
+            rec = start["runs"][0]["health"]
+            lines += [
+                "",
+                f"ijkg start-up on its store: {start['startup_s']} s to a healthy `/health` "
+                f"(median of {len(start['runs'])}); resident {start['pss_mb']} MB PSS in all, "
+                f"engine {start['engine_rss_mb']} MB RSS. `/health`: `{_short(rec)}`.",
+            ]
+    paging = results.get("paging")
+    if paging:
+        lines += ["", "## List pages, first to last (bench/paging.py)", ""]
+        if not paging.get("ok"):
+            lines.append(f"Failed: {paging.get('error')}")
+        else:
+            d = paging["detail"]
+            meta = d["meta"]
+            lines += [
+                f"{meta['triples']:,} synthetic triples ({meta['quads']:,} quads), "
+                f"{meta['limit']} items a page; milliseconds per page.",
+                "",
+                "| list | page | sorted keys (the API) | keyset query | OFFSET |",
+                "|---|---|---|---|---|",
+            ]
+            for r in d["results"]:
+                lines.append(
+                    f"| {r['list']} | {r['page']:,} / {r['pages']:,} | "
+                    f"{r['keyset_s'] * 1000:.1f} | {r['query_s'] * 1000:.1f} | "
+                    f"{r['offset_s'] * 1000:.1f} |"
+                )
+            search = meta.get("search", {})
+            if search:
+                lines += [
+                    "",
+                    f"Label search: {search['labels']:,} labels, index built in "
+                    f"{search['index_build_s']:.2f} s, a search {search['query_s'] * 1000:.1f} ms.",
+                ]
+    return "\n".join(lines) + "\n"
+
+
+def _short(health: dict[str, Any]) -> str:
+    store = health.get("store", health)
+    recovery = store.get("recovery") if isinstance(store, dict) else None
+    if recovery is None and isinstance(store, dict):
+        recovery = store.get("details", {}).get("recovery")
+    return str(recovery if recovery is not None else health)[:200]

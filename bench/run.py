@@ -1,0 +1,601 @@
+"""The benchmark: ``python -m bench`` (or ``python bench/run.py``) runs everything, per size.
+
+1. generate the synthetic graph (cached in the work directory) and the dataset every system
+   serves: the bundled graph plus the synthetic one;
+2. the write path: raw pyoxigraph bulk loads (memory, disk), the gated ``ijkg load``, and an ijkg
+   store prepared through the engine without the gate (the one that is served);
+3. start every system, check that each answers every query (and how many rows), then load them
+   in turn — per query, per concurrency, per round, systems in rotated order — so peers are
+   measured side by side under the same machine noise;
+4. ijkg's start-up time and resident memory, restarting it on its store;
+5. the gate on a 100-triple change against full pyshacl validation, and merge throughput.
+
+Results go to ``--out`` (``bench/results``): ``results.json`` (everything), ``results.md`` (the
+tables and the targets) and PNG plots.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):  # ``python bench/run.py``
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import pyoxigraph as ox
+from rich.console import Console
+from rich.progress import Progress
+
+from bench import load, mix, report, synthetic
+from bench.systems import (
+    Hello,
+    Ijkg,
+    MemorySampler,
+    OxigraphServe,
+    RdflibEndpoint,
+    System,
+    tool,
+)
+
+console = Console(stderr=True)
+ALL_SYSTEMS = ("ijkg", "oxigraph-mem", "oxigraph-disk", "rdflib-endpoint", "hello")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for name in (
+        "pyoxigraph",
+        "oxigraph",
+        "rdflib",
+        "rdflib-endpoint",
+        "pyshacl",
+        "fastapi",
+        "uvicorn",
+        "ijkg",
+    ):
+        with contextlib.suppress(PackageNotFoundError):
+            out[name] = version(name)
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        wrk = subprocess.run(["wrk", "--version"], capture_output=True, text=True, check=False)
+        out["wrk"] = (wrk.stdout or wrk.stderr).split("\n")[0].strip()
+    return out
+
+
+def machine() -> dict[str, Any]:
+    cpu = ""
+    with contextlib.suppress(OSError), open("/proc/cpuinfo") as info:
+        for line in info:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    mem_gib = 0.0
+    with contextlib.suppress(OSError), open("/proc/meminfo") as info:
+        mem_gib = round(int(info.readline().split()[1]) / 1024 / 1024, 1)
+    commit = ""
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        commit = subprocess.run(
+            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.strip()
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gib": mem_gib,
+        "os": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+        "commit": commit,
+        "date": time.strftime("%Y-%m-%d %H:%M %Z"),
+        "versions": _versions(),
+        "load_generator": "wrk" if load.have_wrk() else "asyncio-httpx",
+    }
+
+
+# --- data ----------------------------------------------------------------------------------------
+
+
+def make_data(size: str, work: Path, seed: int) -> tuple[Path, Path, synthetic.Manifest]:
+    """The synthetic graph (cached) and the dataset file (bundle + synthetic) for the peers."""
+    target = synthetic.parse_size(size)
+    data = work / "synthetic.nq"
+    manifest_path = data.with_suffix(".json")
+    manifest = None
+    if data.exists() and manifest_path.exists():
+        cached = synthetic.Manifest.load(manifest_path)
+        if cached.seed == seed and cached.size == size:
+            manifest = cached
+    if manifest is None:
+        with Progress(console=console, transient=True) as bar:
+            task = bar.add_task(f"generating {size}", total=target)
+            manifest = synthetic.generate(
+                data, target, size=size, seed=seed, progress=lambda n: bar.advance(task, n)
+            )
+    dataset = work / "dataset.nq"
+    if not dataset.exists() or dataset.stat().st_mtime < data.stat().st_mtime:
+        from ijkg.graph.bundle import bundle_quads
+
+        partial = dataset.with_suffix(".partial")
+        with partial.open("wb") as out:
+            out.write(ox.serialize(bundle_quads(), format=ox.RdfFormat.N_QUADS) or b"")
+            with data.open("rb") as body:
+                while chunk := body.read(1 << 20):
+                    out.write(chunk)
+        partial.replace(dataset)
+    return data, dataset, manifest
+
+
+# --- the write path ------------------------------------------------------------------------------
+
+
+def _measured(
+    cmd: list[str], log: Path, *, env: dict[str, str] | None = None, timeout_s: float | None = None
+) -> dict[str, Any]:
+    sampler = MemorySampler()
+    try:
+        seconds, printed = sampler.run(cmd, env=env, log=log, timeout_s=timeout_s)
+    except TimeoutError as exc:
+        return {"ok": False, "error": str(exc), "peak_pss_mb": sampler.peak_pss // 2**20}
+    except subprocess.CalledProcessError as exc:
+        tail = log.read_text(errors="replace").strip().splitlines()[-3:]
+        return {
+            "ok": False,
+            "error": f"exit {exc.returncode}: {' | '.join(tail)}"[:600],
+            "peak_pss_mb": sampler.peak_pss // 2**20,
+        }
+    result: dict[str, Any] = {
+        "ok": True,
+        "seconds": round(seconds, 3),
+        "peak_pss_mb": sampler.peak_pss // 2**20,
+        "peak_rss_mb": sampler.peak_rss // 2**20,
+    }
+    lines = [line for line in printed.strip().splitlines() if line.startswith("{")]
+    if lines:
+        result["detail"] = json.loads(lines[-1])
+        own = int(result["detail"].get("maxrss_mb", 0))
+        if own > result["peak_pss_mb"]:  # ended between two samples: its own peak RSS
+            result["peak_pss_mb"] = result["peak_rss_mb"] = own
+    return result
+
+
+def bench_writes_load(data: Path, work: Path, args: argparse.Namespace) -> dict[str, Any]:
+    py = [sys.executable, "-m", "bench.writes"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    log = work / "writes.log"
+    out: dict[str, Any] = {}
+    console.print("  raw pyoxigraph bulk load (memory, disk)")
+    out["pyoxigraph_mem"] = _measured([*py, "raw", "--file", str(data)], log, env=env)
+    disk = work / "pyoxigraph-disk"
+    _rmtree(disk)
+    out["pyoxigraph_disk"] = _measured(
+        [*py, "raw", "--file", str(data), "--location", str(disk)], log, env=env
+    )
+    _rmtree(disk)
+    console.print(f"  ijkg load (gated), at most {args.load_budget_s:.0f} s")
+    gated = work / "ijkg-load"
+    _rmtree(gated)
+    load_env = {
+        **env,
+        "IJKG_MAX_CHANGE_QUADS": "100000000",
+        "IJKG_QUERY_TIMEOUT_S": str(args.load_budget_s),
+    }
+    out["ijkg_load"] = _measured(
+        [tool("ijkg"), "load", str(data), "--data-dir", str(gated)],
+        log,
+        env=load_env,
+        timeout_s=args.load_budget_s,
+    )
+    _rmtree(gated)
+    console.print("  ijkg store through the engine without the gate (served below)")
+    served = work / "ijkg"
+    _rmtree(served)
+    out["ijkg_engine_commit"] = _measured(
+        [*py, "prepare", "--data-dir", str(served), "--file", str(data)], log, env=env
+    )
+    if not out["ijkg_engine_commit"]["ok"]:
+        raise RuntimeError(f"could not prepare the ijkg store: {out['ijkg_engine_commit']}")
+    return out
+
+
+def bench_gate_and_merges(
+    size: str, data_dir: Path, manifest_path: Path, work: Path, args: argparse.Namespace
+) -> dict[str, Any]:
+    py = [sys.executable, "-m", "bench.writes"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    log = work / "writes.log"
+    full = synthetic.parse_size(size) <= synthetic.parse_size(args.full_gate_max)
+    console.print(f"  gate on a 100-triple change ({'with' if full else 'without'} full pyshacl)")
+    gate = _measured(
+        [
+            *py,
+            "gate",
+            "--data-dir",
+            str(data_dir),
+            "--manifest",
+            str(manifest_path),
+            "--reps",
+            str(args.gate_reps),
+            "--full" if full else "--no-full",
+        ],
+        log,
+        env=env,
+        timeout_s=args.full_budget_s,
+    )
+    console.print(f"  merge throughput ({args.merges} changes)")
+    merges = _measured(
+        [
+            *py,
+            "merges",
+            "--data-dir",
+            str(data_dir),
+            "--manifest",
+            str(manifest_path),
+            "-n",
+            str(args.merges),
+        ],
+        log,
+        env=env,
+        timeout_s=args.full_budget_s,
+    )
+    return {"gate": gate, "merges": merges}
+
+
+def bench_paging(args: argparse.Namespace) -> dict[str, Any]:
+    """Page cost of ijkg's entity lists from the first page to the last (``bench/paging.py``:
+    sorted keys and keyset queries against OFFSET), at the largest size of the run."""
+    triples = max(synthetic.parse_size(s) for s in args.sizes)
+    console.rule(f"[bold]list pages at {triples:,} triples (bench/paging.py)")
+    log = args.work / "paging.log"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    cmd = [sys.executable, str(ROOT / "bench" / "paging.py"), "--triples", str(triples)]
+    cmd += ["--out", str(args.out)]
+    if args.quick:
+        cmd += ["--repeat", "1", "--points", "3"]
+    outcome = _measured(cmd, log, env=env, timeout_s=args.full_budget_s)
+    found = args.out / "paging.json"
+    if outcome.get("ok") and found.exists():
+        outcome["detail"] = json.loads(found.read_text())
+    return outcome
+
+
+def _rmtree(path: Path) -> None:
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)
+
+
+# --- queries -------------------------------------------------------------------------------------
+
+
+def _rows(body: bytes, accept: str) -> int:
+    if accept == "application/n-triples":
+        return sum(1 for line in body.splitlines() if line.strip())
+    with contextlib.suppress(ValueError, KeyError, TypeError):
+        data = json.loads(body)
+        if isinstance(data, dict) and "results" in data:
+            results = data["results"]
+            return len(results["bindings"] if isinstance(results, dict) else results)
+        if isinstance(data, dict):
+            for key in ("items", "members", "results"):
+                if isinstance(data.get(key), list):
+                    return len(data[key])
+        return 1
+    return -1
+
+
+def build_systems(names: list[str], work: Path, dataset: Path, ijkg_dir: Path) -> dict[str, System]:
+    systems: dict[str, System] = {}
+    for name in names:
+        if name == "ijkg":
+            systems[name] = Ijkg(name, work, data_dir=ijkg_dir)
+        elif name == "oxigraph-mem":
+            systems[name] = OxigraphServe(name, work, dataset=dataset)
+        elif name == "oxigraph-disk":
+            systems[name] = OxigraphServe(name, work, dataset=dataset, location=work / "oxdisk")
+        elif name == "rdflib-endpoint":
+            systems[name] = RdflibEndpoint(name, work, dataset=dataset)
+        elif name == "hello":
+            systems[name] = Hello(name, work)
+        else:
+            raise SystemExit(f"unknown system {name!r}; choose from {', '.join(ALL_SYSTEMS)}")
+    return systems
+
+
+def bench_queries(
+    manifest: synthetic.Manifest, systems: dict[str, System], args: argparse.Namespace
+) -> dict[str, Any]:
+    out: dict[str, Any] = {"systems": {}, "queries": {}, "cells": []}
+    for name, system in systems.items():
+        console.print(f"  starting {name}")
+        if isinstance(system, OxigraphServe):
+            system.prepare()
+        system.start()
+        out["systems"][name] = {
+            "startup_s": round(system.startup_s, 3),
+            "load_s": None if system.load_s is None else round(system.load_s, 3),
+            "memory_mb": {k: v // 2**20 for k, v in system.memory().items()},
+        }
+    queries = mix.sparql_queries(manifest)
+    queries.append(mix.mix_query(queries))
+    ijkg = systems.get("ijkg")
+    if ijkg is not None:
+        extra, found = mix.ijkg_queries(ijkg.base, manifest)
+        out["ijkg_endpoints"] = found
+        queries += extra
+    plan: list[tuple[mix.Query, list[System]]] = []
+    for q in queries:
+        if q.kind == "sparql":
+            members = [s for s in systems.values() if s.speaks_sparql]
+        elif q.kind == "entity-json":
+            members = [s for s in systems.values() if s.name in ("ijkg", "hello")]
+        else:
+            members = [s for s in systems.values() if s.name == "ijkg"]
+        plan.append((q, members))
+    if "hello" in systems and not any(q.kind == "entity-json" for q, _ in plan):
+        plan.append(
+            (mix.Query("hello", "the hello-world route alone", "hello"), [systems["hello"]])
+        )
+
+    # Check every system answers every query, and how (status, rows, one request's time).
+    skip: set[tuple[str, str]] = set()
+    for q, members in plan:
+        info: dict[str, Any] = {"description": q.description, "kind": q.kind, "systems": {}}
+        for system in members:
+            request = _requests(q, system)[0]
+            try:
+                status, seconds, body = load.single(system.base, request, timeout_s=args.slow_s * 4)
+            except Exception as exc:
+                info["systems"][system.name] = {"error": f"{type(exc).__name__}: {exc}"[:200]}
+                skip.add((q.name, system.name))
+                continue
+            entry = {
+                "status": status,
+                "single_ms": round(seconds * 1000, 2),
+                "rows": _rows(body, request.accept),
+            }
+            if status != 200:
+                skip.add((q.name, system.name))
+                entry["error"] = body[:200].decode(errors="replace")
+            elif seconds > args.slow_s:
+                skip.add((q.name, system.name))
+                entry["skipped"] = f"one request took {seconds:.1f} s (> {args.slow_s} s)"
+            info["systems"][system.name] = entry
+        out["queries"][q.name] = info
+
+    total = sum(len(m) for _, m in plan) * len(args.concurrency) * args.rounds
+    with Progress(console=console, transient=True) as bar:
+        task = bar.add_task("loading systems", total=total)
+        for q, members in plan:
+            for c in args.concurrency:
+                rounds: dict[str, list[load.Result]] = {s.name: [] for s in members}
+                for r in range(args.rounds):
+                    order = members[r % len(members) :] + members[: r % len(members)]
+                    for system in order:
+                        bar.update(task, description=f"{q.name} c={c} {system.name}")
+                        if (q.name, system.name) not in skip:
+                            rounds[system.name].append(
+                                load.run(
+                                    system.base,
+                                    _requests(q, system),
+                                    concurrency=c,
+                                    duration_s=args.duration,
+                                    timeout_s=max(30, args.slow_s * 4),
+                                    use_wrk=None if args.wrk == "auto" else args.wrk == "yes",
+                                )
+                            )
+                        bar.advance(task)
+                for name, results in rounds.items():
+                    if not results:
+                        continue
+                    best = load.median_result(results)
+                    out["cells"].append(
+                        {
+                            "query": q.name,
+                            "system": name,
+                            "concurrency": c,
+                            **best.as_dict(),
+                            "rounds_rps": [x.rps for x in results],
+                        }
+                    )
+    for name, system in systems.items():
+        out["systems"][name]["memory_after_mb"] = {
+            k: v // 2**20 for k, v in system.memory().items()
+        }
+    if ijkg is not None and out.get("ijkg_endpoints", {}).get("list-api"):
+        times = mix.walk_pages(ijkg.base, out["ijkg_endpoints"]["list-api"])
+        out["pages"] = _page_summary(times)
+    return out
+
+
+def _requests(q: mix.Query, system: System) -> list[load.Request]:
+    if (q.kind == "entity-json" and system.name == "hello") or q.kind == "hello":
+        return [load.Request("/hello", "application/json")]
+    return q.requests(system)
+
+
+def _page_summary(times: list[float]) -> dict[str, Any]:
+    n = len(times)
+    tenth = max(1, n // 10)
+
+    def ms(part: list[float]) -> float:
+        return round(statistics.median(part) * 1000, 2) if part else 0.0
+
+    return {
+        "pages": n,
+        "first_ms": ms(times[:tenth]),
+        "middle_ms": ms(times[n // 2 - tenth // 2 : n // 2 + tenth // 2 + 1]),
+        "last_ms": ms(times[-tenth:]),
+        "max_ms": round(max(times) * 1000, 2) if times else 0.0,
+    }
+
+
+def bench_startup(system: Ijkg, restarts: int) -> dict[str, Any]:
+    """Start ijkg on its store a few times: time to a healthy /health, recovery, memory."""
+    import httpx
+
+    runs = []
+    for _ in range(restarts):
+        system.start()
+        health = httpx.get(system.base + "/health", timeout=30).json()
+        time.sleep(0.5)
+        runs.append(
+            {
+                "startup_s": round(system.startup_s, 3),
+                "health": health,
+                "memory_mb": {k: v // 2**20 for k, v in system.memory().items()},
+            }
+        )
+        system.stop()
+    return {
+        "runs": runs,
+        "startup_s": statistics.median(r["startup_s"] for r in runs) if runs else None,
+        "pss_mb": statistics.median(r["memory_mb"]["pss"] for r in runs) if runs else None,
+        "engine_rss_mb": statistics.median(_engine_rss(r) for r in runs) if runs else None,
+    }
+
+
+def _engine_rss(run: dict[str, Any]) -> int:
+    return int(run["memory_mb"].get("root_rss", 0))
+
+
+# --- one size, and all ---------------------------------------------------------------------------
+
+
+def run_size(size: str, args: argparse.Namespace) -> dict[str, Any]:
+    work = args.work / size
+    work.mkdir(parents=True, exist_ok=True)
+    console.rule(f"[bold]{size}")
+    started = time.perf_counter()
+    data, dataset, manifest = make_data(size, work, args.seed)
+    result: dict[str, Any] = {
+        "size": size,
+        "synthetic": synthetic.describe(manifest),
+        "dataset_quads": sum(1 for _ in dataset.open("rb")),
+    }
+    result["load"] = bench_writes_load(data, work, args)
+    ijkg_dir = work / "ijkg"
+    systems = build_systems(args.systems, work, dataset, ijkg_dir)
+    try:
+        result["queries"] = bench_queries(manifest, systems, args)
+    finally:
+        for system in systems.values():
+            system.stop()
+    if "ijkg" in systems and args.restarts:
+        console.print("  ijkg start-up and memory")
+        result["startup"] = bench_startup(Ijkg("ijkg", work, data_dir=ijkg_dir), args.restarts)
+    if not args.skip_gate:
+        result.update(bench_gate_and_merges(size, ijkg_dir, data.with_suffix(".json"), work, args))
+    result["seconds"] = round(time.perf_counter() - started, 1)
+    return result
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench", description="ijkg against its peers: queries, loads, the gate."
+    )
+    parser.add_argument("--sizes", default="10k,100k,1m", help="comma-separated: 10k,100k,1m")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="10k only, 1 s per cell, one round: a check that it all runs",
+    )
+    parser.add_argument("--systems", default=",".join(ALL_SYSTEMS))
+    parser.add_argument("--concurrency", default="1,16")
+    parser.add_argument("--duration", type=float, default=3.0, help="seconds per cell")
+    parser.add_argument("--rounds", type=int, default=2, help="rounds per cell (median kept)")
+    parser.add_argument(
+        "--slow-s",
+        type=float,
+        default=5.0,
+        help="a query whose single request takes longer is not load-tested",
+    )
+    parser.add_argument(
+        "--load-budget-s", type=float, default=600.0, help="time limit of the gated `ijkg load`"
+    )
+    parser.add_argument(
+        "--full-gate-max", default="1m", help="largest size at which full pyshacl validation runs"
+    )
+    parser.add_argument("--full-budget-s", type=float, default=3600.0)
+    parser.add_argument("--gate-reps", type=int, default=7)
+    parser.add_argument("--merges", type=int, default=20)
+    parser.add_argument("--restarts", type=int, default=3)
+    parser.add_argument("--skip-gate", action="store_true")
+    parser.add_argument(
+        "--skip-paging", action="store_true", help="do not run bench/paging.py (list page cost)"
+    )
+    parser.add_argument("--wrk", choices=("auto", "yes", "no"), default="auto")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--work",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "ijkg-bench",
+        help="where data and stores go (reused: generated graphs are cached)",
+    )
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    parser.add_argument("--no-plots", action="store_true")
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="only write results.md and the plots again from --out/results.json",
+    )
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.sizes = "10k" if args.sizes == "10k,100k,1m" else args.sizes
+        args.duration, args.rounds, args.restarts, args.gate_reps, args.merges = 1.0, 1, 1, 3, 5
+    args.sizes = [s.strip().lower() for s in args.sizes.split(",") if s.strip()]
+    args.systems = [s.strip() for s in args.systems.split(",") if s.strip()]
+    args.concurrency = [int(c) for c in args.concurrency.split(",")]
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.report_only:
+        results = json.loads((args.out / "results.json").read_text())
+        (args.out / "results.md").write_text(report.markdown(results))
+        if not args.no_plots:
+            from bench import plots
+
+            plots.draw(results, args.out)
+        return 0
+    args.work.mkdir(parents=True, exist_ok=True)
+    args.out.mkdir(parents=True, exist_ok=True)
+    results: dict[str, Any] = {
+        "machine": machine(),
+        "settings": {
+            k: (str(v) if isinstance(v, Path) else v)
+            for k, v in vars(args).items()
+            if k not in ("work", "out")
+        },
+        "sizes": {},
+    }
+    for size in args.sizes:
+        results["sizes"][size] = run_size(size, args)
+        (args.out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
+    if not args.skip_paging and args.sizes:
+        results["paging"] = bench_paging(args)
+        (args.out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
+    (args.out / "results.md").write_text(report.markdown(results))
+    if not args.no_plots:
+        from bench import plots
+
+        plots.draw(results, args.out)
+    console.print(f"results in {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
