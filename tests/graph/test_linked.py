@@ -341,3 +341,37 @@ def test_every_bundled_entity_matches_its_kinds_schema(
             EntityJson.model_validate(data)
             checked += 1
     assert checked > 800
+
+
+def test_an_entity_shows_the_changes_that_touched_it(open_test_store: Any) -> None:
+    from ijkg.graph.changes import Changes
+    from ijkg.graph.entity_view import entity_view
+    from ijkg.graph.gate import Gate
+
+    store = open_test_store(bundle=True)
+    vocabulary = store.run(load_vocabulary, store.store)
+    health = ID + "pillar/health"
+    before = store.run(describe, store.store, health)
+    assert entity_view(before, vocabulary)["history"] == []
+    changes = Changes(
+        store.store, Gate(), max_quads=100, default_graph="https://w3id.org/ijkg/graph/curated"
+    )
+    quad = ox.Quad(
+        ox.NamedNode(health),
+        ox.NamedNode("http://www.w3.org/2004/02/skos/core#altLabel"),
+        ox.Literal("Healthcare", language="en"),
+        ox.NamedNode("https://w3id.org/ijkg/graph/curated"),
+    )
+    store.run(
+        changes.write, Delta(adds=(quad,)), who="curator", via="load", title="Health's other name"
+    )
+    after = store.run(describe, store.store, health)
+    (entry,) = entity_view(after, vocabulary)["history"]
+    assert entry["label"] == "merge of Health's other name"
+    assert entry["time"] and entry["id"].startswith(ID + "merge/")
+    data = entity_json(after, vocabulary)
+    assert "Healthcare" in data["properties"]["altLabel"]
+    assert [m["id"] for m in data["properties"]["changedBy"]] == [entry["id"]]
+    # The merge itself is an entity too.
+    merge = store.run(describe, store.store, entry["id"])
+    assert (health,) == tuple(s for p, s in merge.incoming if p.endswith("#changedBy"))
