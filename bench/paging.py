@@ -45,9 +45,22 @@ RDFS = "http://www.w3.org/2000/01/rdf-schema#"
 PROV = "http://www.w3.org/ns/prov#"
 PILLARS = ("economic-partnership", "economic-security", "mobility", "health")
 WORDS = (
-    "joint", "strategic", "framework", "memorandum", "cooperation", "digital", "maritime",
-    "energy", "semiconductor", "talent", "railway", "investment", "security", "health", "space",
-)  # fmt: skip
+    "joint",
+    "strategic",
+    "framework",
+    "memorandum",
+    "cooperation",
+    "digital",
+    "maritime",
+    "energy",
+    "semiconductor",
+    "talent",
+    "railway",
+    "investment",
+    "security",
+    "health",
+    "space",
+)
 
 
 def n(iri: str) -> ox.NamedNode:
@@ -74,9 +87,12 @@ def unit(i: int, rng: random.Random) -> list[ox.Quad]:
         (target, n(PROV + "wasDerivedFrom"), source),
     ]
     for k, (predicate, obj) in enumerate(
-        ((IJKG + "party", ID_BASE + "state/india"), (IJKG + "party", ID_BASE + "state/japan"),
-         (IJKG + "hasTarget", str(target.value)))
-    ):  # fmt: skip
+        (
+            (IJKG + "party", ID_BASE + "state/india"),
+            (IJKG + "party", ID_BASE + "state/japan"),
+            (IJKG + "hasTarget", str(target.value)),
+        )
+    ):
         claim = n(f"{ID_BASE}claim/bench-{i:07d}-{k}")
         evidence = n(f"{ID_BASE}evidence/bench-{i:07d}-{k}")
         out += [
@@ -146,8 +162,10 @@ async def measure(
         (r["key"]["value"], r["e"]["value"]) for r in json.loads(answer.body)["results"]["bindings"]
     ]
     pages = -(-len(rows) // limit)
-    chosen = sorted({0, 1, pages - 1} | {round(f * (pages - 1)) for f in
-                     [i / (points - 1) for i in range(points)]})  # fmt: skip
+    chosen = sorted(
+        {0, 1, pages - 1}
+        | {round(f * (pages - 1)) for f in [i / (points - 1) for i in range(points)]}
+    )
     cache = ListCache()
     start = time.perf_counter()
     await cache.get(store, name, sorted(classes))
@@ -185,12 +203,23 @@ async def measure(
             ),
             repeat,
         )
-        out.append({"list": name, "page": page + 1, "pages": pages, "items": len(rows),
-                    "keyset_s": keyset, "query_s": by_query, "offset_s": offset,
-                    "keys_s": keys_s})  # fmt: skip
-        print(f"  {name:<11} page {page + 1:>6}/{pages:<6} sorted keys {keyset * 1000:7.1f} ms"
-              f"  keyset query {by_query * 1000:7.1f} ms  offset {offset * 1000:7.1f} ms",
-              flush=True)  # fmt: skip
+        out.append(
+            {
+                "list": name,
+                "page": page + 1,
+                "pages": pages,
+                "items": len(rows),
+                "keyset_s": keyset,
+                "query_s": by_query,
+                "offset_s": offset,
+                "keys_s": keys_s,
+            }
+        )
+        print(
+            f"  {name:<11} page {page + 1:>6}/{pages:<6} sorted keys {keyset * 1000:7.1f} ms"
+            f"  keyset query {by_query * 1000:7.1f} ms  offset {offset * 1000:7.1f} ms",
+            flush=True,
+        )
     return out
 
 
@@ -221,15 +250,21 @@ def plot(results: list[dict[str, Any]], meta: dict[str, Any], path: Path) -> Non
 
 async def main(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="ijkg-bench-paging-") as folder:
-        settings = Settings(data_dir=Path(folder), fsync=False, query_workers=2)
+        # No snapshot while loading: the bench measures pages, not snapshotting.
+        settings = Settings(
+            data_dir=Path(folder), fsync=False, query_workers=2, snapshot_every_mb=1 << 16
+        )
         store = await open_store(settings)
         try:
             await ensure_bundle(store)
             start = time.perf_counter()
             added = await load(store, args.triples)
             stats = await store.stats()
-            print(f"loaded {added:,} synthetic triples in {time.perf_counter() - start:.1f} s; "
-                  f"the store holds {stats.quads:,} quads", flush=True)  # fmt: skip
+            print(
+                f"loaded {added:,} synthetic triples in {time.perf_counter() - start:.1f} s; "
+                f"the store holds {stats.quads:,} quads",
+                flush=True,
+            )
             vocabulary = await load_vocabulary(store)
             results: list[dict[str, Any]] = []
             for name in ("agreements", "claims"):
@@ -245,9 +280,12 @@ async def main(args: argparse.Namespace) -> int:
             )
         finally:
             await store.close()
-    meta = {"triples": added, "quads": stats.quads, "limit": args.limit,
-            "search": {"labels": len(labels), "index_build_s": build,
-                       "query_s": query}}  # fmt: skip
+    meta = {
+        "triples": added,
+        "quads": stats.quads,
+        "limit": args.limit,
+        "search": {"labels": len(labels), "index_build_s": build, "query_s": query},
+    }
     print()
     print(f"{'list':<11} {'page':>8} {'keys ms':>9} {'query ms':>9} {'offset ms':>9}")
     for r in results:
@@ -257,11 +295,15 @@ async def main(args: argparse.Namespace) -> int:
         rows = [r for r in results if r["list"] == name]
         first, last = rows[0], rows[-1]
         ratio = {k: last[k] / first[k] for k in ("keyset_s", "query_s", "offset_s")}
-        print(f"{name}: last page / first page: sorted keys {ratio['keyset_s']:.2f}x, keyset "
-              f"query {ratio['query_s']:.2f}x, offset {ratio['offset_s']:.2f}x; on the last page "
-              f"offset / sorted keys {last['offset_s'] / last['keyset_s']:.0f}x")  # fmt: skip
-    print(f"search: {len(labels):,} labels, index built in {build:.2f} s, a search "
-          f"{query * 1000:.1f} ms")  # fmt: skip
+        print(
+            f"{name}: last page / first page: sorted keys {ratio['keyset_s']:.2f}x, keyset "
+            f"query {ratio['query_s']:.2f}x, offset {ratio['offset_s']:.2f}x; on the last page "
+            f"offset / sorted keys {last['offset_s'] / last['keyset_s']:.0f}x"
+        )
+    print(
+        f"search: {len(labels):,} labels, index built in {build:.2f} s, a search "
+        f"{query * 1000:.1f} ms"
+    )
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "paging.json").write_text(json.dumps({"meta": meta, "results": results}, indent=1))
     try:

@@ -20,12 +20,14 @@ import json
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final, Literal
+from urllib.parse import quote
 
 from rdflib import Graph, URIRef
 from rdflib import Literal as RdfLiteral
 from rdflib.term import Node
 
 from ijkg.graph.errors import NotFound
+from ijkg.graph.jsonld import context_terms
 from ijkg.graph.namespaces import ID_BASE, IJKG, PREFIXES
 from ijkg.graph.sparql_build import ENTITY_IRI_PATTERN, sparql_iri
 from ijkg.graph.store.base import Store
@@ -547,9 +549,13 @@ def link(iri: str, node: Resource | None, vocabulary: Vocabulary) -> dict[str, A
 
 
 def property_key(predicate: str) -> str:
-    """The key of a property in plain JSON: the term the JSON-LD context gives it."""
-    from ijkg.graph.jsonld import context_terms
+    """The key of a property in plain JSON: the term the JSON-LD context gives it.
 
+    >>> property_key(IJKG + "coversPillar"), property_key(PROV + "wasDerivedFrom")
+    ('coversPillar', 'wasDerivedFrom')
+    >>> property_key("http://example.org/p")
+    'http://example.org/p'
+    """
     return context_terms().get(predicate) or curie(predicate)
 
 
@@ -603,7 +609,7 @@ def entity_json(
             "turtle": f"{path}?format=turtle",
             "ntriples": f"{path}?format=ntriples",
             "rdfxml": f"{path}?format=rdfxml",
-            "changes": f"{base_url}/changes?touching={description.iri}",
+            "changes": f"{base_url}/changes?touching={quote(description.iri, safe='')}",
         },
         "version": description.version,
     }

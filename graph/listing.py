@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 from ijkg.graph.entities import LABEL_PROPERTIES, Resource, link, summaries
-from ijkg.graph.errors import BadRequest
+from ijkg.graph.errors import BadRequest, NotFound
 from ijkg.graph.namespaces import ID_BASE, IJKG, PREFIXES
 from ijkg.graph.sparql_build import parse_entity_ref, sparql_iri, sparql_string
 from ijkg.graph.store.base import Store
@@ -287,8 +287,6 @@ COLLECTIONS: Final[dict[str, Collection]] = {
 def collection(name: str) -> Collection:
     found = COLLECTIONS.get(name)
     if found is None:
-        from ijkg.graph.errors import NotFound
-
         raise NotFound(f"no list called {name!r}; the lists are {', '.join(COLLECTIONS)}")
     return found
 
