@@ -83,8 +83,6 @@ class EmbeddedStore(Store):
         self._waiters: deque[asyncio.Future[_Worker]] = deque()
         self._busy = 0
         self._workers: set[_Worker] = set()
-        # Every worker connection, greeted or not, so closing the store closes them all.
-        self._connections: set[asyncio.StreamWriter] = set()
         self._version = 0
         self._store_id = ""
         self._closed = False
@@ -165,9 +163,6 @@ class EmbeddedStore(Store):
             worker.kill()
         if self._server is not None:
             self._server.close()
-        # A worker that connected while the store was closing, before it said hello.
-        for writer in list(self._connections):
-            writer.close()
         if self._engine is not None:
             if self._engine.stdin is not None:
                 self._engine.stdin.close()
@@ -176,10 +171,6 @@ class EmbeddedStore(Store):
             except TimeoutError:
                 self._engine.kill()
                 await self._engine.wait()
-        for writer in list(self._connections):
-            with contextlib.suppress(ConnectionError, OSError):
-                await writer.wait_closed()
-        self._connections.clear()
         shutil.rmtree(self._socket_dir, ignore_errors=True)
 
     # --- the engine's control channel ----------------------------------------------------------
@@ -200,11 +191,9 @@ class EmbeddedStore(Store):
     # --- workers -------------------------------------------------------------------------------
 
     async def _on_worker(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self._connections.add(writer)
         try:
             hello, _ = await wire.aread(reader)
-        except (asyncio.IncompleteReadError, ConnectionError):
-            self._connections.discard(writer)
+        except asyncio.IncompleteReadError:
             writer.close()
             return
         worker = _Worker(int(hello["pid"]), reader, writer, bool(hello.get("isolated")))
