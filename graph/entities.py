@@ -6,7 +6,8 @@
    ``incoming_limit``), and the claims that reify a statement about it (``rdf:subject`` /
    ``rdf:object``) or are ``ijkg:about`` it, with their evidence and selectors;
 2. then, for every resource those mention, its types, labels and the few facts a link needs
-   (an amount's value and currency, a period's duration, a pillar's notation).
+   (an amount's value and currency, a period's duration, a pillar's notation), by a direct lookup
+   of their triples (``Store.match``).
 
 From that one ``EntityDescription``: ``description_graph`` is the entity's RDF (its triples both
 ways and its neighbours' types and labels: the Turtle, N-Triples, RDF/XML and JSON-LD forms all
@@ -22,6 +23,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Final, Literal
 from urllib.parse import quote
 
+import pyoxigraph as ox
 from rdflib import Graph, URIRef
 from rdflib import Literal as RdfLiteral
 from rdflib.term import Node
@@ -31,7 +33,7 @@ from ijkg.graph.jsonld import context_terms
 from ijkg.graph.namespaces import ID_BASE, IJKG, PREFIXES
 from ijkg.graph.sparql_build import ENTITY_IRI_PATTERN, sparql_iri
 from ijkg.graph.store.base import Store
-from ijkg.graph.terms import from_sparql_json
+from ijkg.graph.terms import from_sparql_json, to_rdflib
 from ijkg.graph.vocabulary import Vocabulary, curie, local_name, term_name
 
 RDF: Final = PREFIXES["rdf"]
@@ -78,6 +80,7 @@ SUMMARY_PROPERTIES: Final = (
     PROV + "endedAtTime",
     PROV + "wasAssociatedWith",
 )
+_SUMMARY_SET: Final = frozenset(SUMMARY_PROPERTIES)
 #: The facts of a linked resource that go into its RDF description (types and labels).
 GRAPH_SUMMARY_PROPERTIES: Final = (RDF_TYPE, SKOS + "prefLabel", RDFS + "label")
 QUANTITY_PROPERTIES: Final = (
@@ -258,21 +261,23 @@ async def _claim_triples(store: Store, iri: str) -> list[dict[str, Any]]:
 
 
 async def summaries(store: Store, iris: set[str]) -> dict[str, Resource]:
-    """Types, labels and link facts (``SUMMARY_PROPERTIES``) of ``iris``, one query."""
+    """Types, labels and link facts (``SUMMARY_PROPERTIES``) of ``iris``: one direct lookup of
+    their triples in the union graph (``Store.match``), no query to plan."""
     safe = sorted(i for i in iris if _safe(i))
-    if not safe:
-        return {}
-    values = " ".join(sparql_iri(i) for i in safe)
-    wanted = ", ".join(sparql_iri(p) for p in SUMMARY_PROPERTIES)
-    answer = await store.query(
-        f"SELECT ?n ?p ?v WHERE {{ VALUES ?n {{ {values} }} ?n ?p ?v . "
-        f"FILTER(?p IN ({wanted}) && !isBLANK(?v)) }}",
-        limits=store.internal_limits(),
-    )
     found: dict[str, Resource] = {i: Resource(i) for i in safe}
-    for row in _rows(answer.body):
-        node = found[row["n"]["value"]]
-        node.facts.setdefault(row["p"]["value"], []).append(from_sparql_json(row["v"]))
+    if not safe:
+        return found
+    quads = await store.match([(ox.NamedNode(i), None, None, ox.DefaultGraph()) for i in safe])
+    for quad in quads:
+        predicate = quad.predicate.value
+        if predicate not in _SUMMARY_SET or isinstance(quad.object, ox.BlankNode):
+            continue
+        node = found.get(quad.subject.value)
+        if node is not None and isinstance(quad.object, ox.NamedNode | ox.Literal):
+            node.facts.setdefault(predicate, []).append(to_rdflib(quad.object))
+    for node in found.values():
+        for values in node.facts.values():
+            values.sort(key=str)
     return found
 
 
