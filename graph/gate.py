@@ -24,12 +24,12 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import pyoxigraph as ox
-from rdflib import RDFS, Graph, URIRef
+from rdflib import RDF, RDFS, Graph, URIRef
 from rdflib.namespace import OWL, SH
 
 from ijkg.graph.errors import ValidationFailed, VersionConflict
 from ijkg.graph.namespaces import GRAPH_BASE, ONTOLOGY_GRAPH, SHAPES_GRAPH, SYSTEM_GRAPH
-from ijkg.graph.shape_reads import RDF_TYPE, Chain, ShapeReads, analyse
+from ijkg.graph.shape_reads import RDF_TYPE, Chain, ShapeReads, analyse, targeted_shapes
 from ijkg.graph.store.base import Commit, Delta, Pattern, Store
 from ijkg.graph.terms import to_rdflib
 from ijkg.graph.validation import (
@@ -38,6 +38,7 @@ from ijkg.graph.validation import (
     data_shapes,
     ontology,
     validate,
+    validate_targeted,
 )
 
 #: The history of changes lives here (written by the service itself, never validated as data).
@@ -80,6 +81,57 @@ class GateReport:
             "neighbourhoodTriples": self.neighbourhood_triples,
             "shapesValidatedOnTheWholeGraph": self.whole_graph_shapes,
         }
+
+
+def _superclasses(ontology_graph: Graph) -> dict[Any, set[Any]]:
+    """Every class of the ontology with all its superclasses (itself included)."""
+    direct: dict[Any, set[Any]] = defaultdict(set)
+    for sub, sup in ontology_graph.subject_objects(RDFS.subClassOf):
+        direct[sub].add(sup)
+    closure: dict[Any, set[Any]] = {}
+
+    def ancestors(cls: Any) -> set[Any]:
+        if cls not in closure:
+            closure[cls] = {cls}
+            for parent in direct.get(cls, ()):
+                closure[cls] |= ancestors(parent)
+        return closure[cls]
+
+    for cls in list(direct):
+        ancestors(cls)
+    return closure
+
+
+@dataclass(frozen=True)
+class _Targets:
+    """The targets of one shape, to tell which focus nodes it selects."""
+
+    shape: Any
+    classes: frozenset[Any]
+    nodes: frozenset[Any]
+    subjects_of: frozenset[Any]
+    objects_of: frozenset[Any]
+
+    @classmethod
+    def of(cls, shapes: Graph, shape: Any) -> _Targets:
+        classes = set(shapes.objects(shape, SH.targetClass))
+        if any((shape, RDF.type, t) in shapes for t in _CLASS_TYPES):
+            classes.add(shape)  # an implicit class target
+        return cls(
+            shape,
+            frozenset(classes),
+            frozenset(shapes.objects(shape, SH.targetNode)),
+            frozenset(shapes.objects(shape, SH.targetSubjectsOf)),
+            frozenset(shapes.objects(shape, SH.targetObjectsOf)),
+        )
+
+    def selects(self, graph: Graph, node: Any, types: set[Any]) -> bool:
+        return bool(
+            (self.classes & types)
+            or node in self.nodes
+            or any((node, p, None) in graph for p in self.subjects_of)
+            or any((None, p, node) in graph for p in self.objects_of)
+        )
 
 
 def is_data(quad: ox.Quad) -> bool:
@@ -153,18 +205,23 @@ class Gate:
         self.reads: ShapeReads = analyse(self.shapes)
         self.lock = asyncio.Lock()
         self._levels = self.reads.chains_by_depth()
-        # The shapes validated incrementally: all of them but the fallback ones, whose targets are
-        # dropped here (pyshacl cannot combine a shape selection with a focus-node selection).
-        self.incremental_shapes = Graph()
+        # Incremental validation targets exactly the focus nodes: the shapes lose their own
+        # targets here, and each check gives them ``sh:targetNode`` for the focus nodes they would
+        # have targeted. (Otherwise pyshacl would validate every targeted node it is given — the
+        # ontology's own concepts, the neighbourhood's edges — and pyshacl's focus_nodes option
+        # cannot be used: it also filters the value nodes of nested shapes such as sh:not.)
+        self.untargeted_shapes = Graph()
         for prefix, namespace in self.shapes.namespaces():
-            self.incremental_shapes.bind(prefix, namespace, override=True)
+            self.untargeted_shapes.bind(prefix, namespace, override=True)
+        targeted = set(targeted_shapes(self.shapes))
         for triple in self.shapes:
-            subject, predicate, _ = triple
-            if subject in self.reads.fallback and (
-                predicate in _TARGET_PREDICATES or triple[2] in _CLASS_TYPES
-            ):
+            subject, predicate, obj = triple
+            implicit = predicate == RDF.type and obj in _CLASS_TYPES and subject in targeted
+            if predicate in _TARGET_PREDICATES or implicit:
                 continue
-            self.incremental_shapes.add(triple)
+            self.untargeted_shapes.add(triple)
+        self._targets = [_Targets.of(self.shapes, s) for s in self.reads.incremental]
+        self._superclasses = _superclasses(self.ontology)
 
     # --- which focus nodes a change touches ----------------------------------------------------
 
@@ -262,12 +319,9 @@ class Gate:
             graph.add(_triple(quad))
         results: list[ValidationResult] = []
         if focus and self.reads.incremental:
-            # Every targeted node of the neighbourhood is validated and only the focus nodes'
-            # results are kept: the others may lack part of their own neighbourhood. (pyshacl's
-            # focus_nodes option cannot be used: it also filters the value nodes of nested shapes
-            # such as sh:not and sh:node, and so changes their outcome.)
+            pairs = self._targeted_pairs(graph, {to_rdflib(n) for n in focus})
             report = await asyncio.to_thread(
-                validate, graph, shapes=self.incremental_shapes, ontology_graph=self.ontology
+                validate_targeted, graph, self.untargeted_shapes, pairs, self.ontology
             )
             keep = {to_rdflib(n).n3() for n in focus}
             results += [r for r in report.results if r.focus_node in keep]
@@ -296,6 +350,18 @@ class Gate:
             neighbourhood_triples=len(graph),
             whole_graph_shapes=whole,
         )
+
+    def _targeted_pairs(self, graph: Graph, focus: set[Any]) -> list[tuple[Any, Any]]:
+        """(shape, focus node) for every focus node a shape's own targets select in ``graph``."""
+        pairs = []
+        for node in focus:
+            types: set[Any] = set()
+            for cls in graph.objects(node, RDF.type):
+                types |= self._superclasses.get(cls, {cls})
+            for targets in self._targets:
+                if targets.selects(graph, node, types):
+                    pairs.append((targets.shape, node))
+        return pairs
 
     async def check_full(self, store: Store, delta: Delta) -> ValidationReport:
         """The same question answered by validating the whole graph after the change (slow; the

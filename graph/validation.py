@@ -95,7 +95,7 @@ def _result(results_graph: Graph, result: Node) -> ValidationResult:
     message = results_graph.value(result, SH.resultMessage)
     return ValidationResult(
         focus_node=_n3(results_graph.value(result, SH.focusNode)) or "",
-        severity=str(severity).rsplit("#", 1)[-1],  # type: ignore[arg-type]
+        severity=str(severity).rsplit("#", 1)[-1],
         message=str(message) if message is not None else "",
         source_shape=_n3(results_graph.value(result, SH.sourceShape)) or "",
         constraint=str(results_graph.value(result, SH.sourceConstraintComponent)),
@@ -149,6 +149,34 @@ def validate(
             focus_nodes=list[str | URIRef](focus_nodes) if focus_nodes else None,
             use_shapes=[str(s) for s in use_shapes] if use_shapes else None,
         )
+    return _report(results_graph)
+
+
+def validate_targeted(
+    data: Graph,
+    untargeted_shapes: Graph,
+    pairs: list[tuple[Node, Node]],
+    ontology_graph: Graph,
+) -> ValidationReport:
+    """Validate only the given (shape, focus node) pairs: ``untargeted_shapes`` are shapes
+    without targets of their own, which get ``sh:targetNode`` for this run only."""
+    with _PYSHACL:
+        added = [(shape, SH.targetNode, node) for shape, node in pairs]
+        for triple in added:
+            untargeted_shapes.add(triple)
+        try:
+            _conforms, results_graph, _text = pyshacl.validate(
+                data,
+                shacl_graph=untargeted_shapes,
+                ont_graph=ontology_graph,
+                inference="none",
+                advanced=True,
+                allow_warnings=True,
+                abort_on_first=False,
+            )
+        finally:
+            for triple in added:
+                untargeted_shapes.remove(triple)
     return _report(results_graph)
 
 

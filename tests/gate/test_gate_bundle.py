@@ -3,7 +3,7 @@ graph: a random walk of changes made of the graph's own material (its entities, 
 classes and literals), each judged both ways.
 
 A full validation of the bundle takes about two seconds, so CI walks ``IJKG_GATE_WALK`` steps
-(default 120); run it with more (``IJKG_GATE_WALK=500``) when the gate or the shapes change.
+(default 60); run it with more (``IJKG_GATE_WALK=500``) when the gate or the shapes change.
 """
 
 from __future__ import annotations
@@ -13,13 +13,14 @@ import random
 from collections.abc import Callable
 
 import pyoxigraph as ox
+import pytest
 
 from ijkg.graph.gate import Gate, is_data
 from ijkg.graph.store.base import Delta
 from ijkg.graph.validation import ValidationReport
 from tests.conftest import SyncStore
 
-STEPS = int(os.environ.get("IJKG_GATE_WALK", "120"))
+STEPS = int(os.environ.get("IJKG_GATE_WALK", "60"))
 RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 XSD = "http://www.w3.org/2001/XMLSchema#"
 
@@ -103,6 +104,7 @@ class Material:
         return Delta(removes=tuple(removes), adds=tuple(adds))
 
 
+@pytest.mark.timeout(STEPS * 20 + 120)
 def test_incremental_gate_agrees_with_full_validation_on_the_bundle(
     open_test_store: Callable[..., SyncStore],
 ) -> None:
