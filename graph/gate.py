@@ -28,6 +28,7 @@ from rdflib import RDF, RDFS, Graph, URIRef
 from rdflib.namespace import OWL, SH
 
 from ijkg.graph.errors import ValidationFailed, VersionConflict
+from ijkg.graph.ingest import check_terms
 from ijkg.graph.namespaces import GRAPH_BASE, ONTOLOGY_GRAPH, SHAPES_GRAPH, SYSTEM_GRAPH
 from ijkg.graph.shape_reads import RDF_TYPE, Chain, ShapeReads, analyse, targeted_shapes
 from ijkg.graph.store.base import Commit, Delta, Pattern, Store
@@ -309,7 +310,10 @@ class Gate:
     # --- validation ----------------------------------------------------------------------------
 
     async def check(self, store: Store, delta: Delta) -> GateReport:
-        """The SHACL report for the graph as it would be after ``delta``; writes nothing."""
+        """The SHACL report for the graph as it would be after ``delta``; writes nothing.
+
+        Raises ``PoisonTerm`` if the change adds a term the graph refuses to hold at all."""
+        check_terms(delta.adds)
         view = AfterChange(store, delta)
         changed = [*view.removes, *view.adds]
         focus = await self.focus_nodes(view, changed)

@@ -90,12 +90,21 @@ def _n3(node: Node | None) -> str | None:
     return None if node is None else node.n3()
 
 
+def _severity(node: Node | None) -> Severity:
+    name = str(node).rsplit("#", 1)[-1]
+    if name == "Warning":
+        return "Warning"
+    if name == "Info":
+        return "Info"
+    return "Violation"
+
+
 def _result(results_graph: Graph, result: Node) -> ValidationResult:
     severity = results_graph.value(result, SH.resultSeverity)
     message = results_graph.value(result, SH.resultMessage)
     return ValidationResult(
         focus_node=_n3(results_graph.value(result, SH.focusNode)) or "",
-        severity=str(severity).rsplit("#", 1)[-1],
+        severity=_severity(severity),
         message=str(message) if message is not None else "",
         source_shape=_n3(results_graph.value(result, SH.sourceShape)) or "",
         constraint=str(results_graph.value(result, SH.sourceConstraintComponent)),
