@@ -50,6 +50,8 @@ def _query_table(q: dict[str, Any], c: int) -> list[str]:
                 if "single_ms" in why and "skipped" in why:
                     note = f"1 req: {why['single_ms'] / 1000:.1f} s"
                 row += [note, "", ""]
+            elif cell["errors"] and cell["errors"] * 2 >= cell["requests"]:
+                row += [f"{cell['errors']} of {cell['requests']} failed", "", ""]
             else:
                 row += [_fmt(cell["rps"], 1), _fmt(cell["p50_ms"]), _fmt(cell["p99_ms"])]
         for p in PEERS:
@@ -321,7 +323,7 @@ def markdown(results: dict[str, Any]) -> str:
                 "",
                 f"ijkg start-up on its store: {start['startup_s']} s to a healthy `/health` "
                 f"(median of {len(start['runs'])}); resident {start['pss_mb']} MB PSS in all, "
-                f"engine {start['engine_rss_mb']} MB RSS. `/health`: `{_short(rec)}`.",
+                f"{_which(start)} {start['engine_rss_mb']} MB RSS. `/health`: `{_short(rec)}`.",
             ]
     paging = results.get("paging")
     if paging:
@@ -352,6 +354,13 @@ def markdown(results: dict[str, Any]) -> str:
                     f"{search['index_build_s']:.2f} s, a search {search['query_s'] * 1000:.1f} ms.",
                 ]
     return "\n".join(lines) + "\n"
+
+
+def _which(start: dict[str, Any]) -> str:
+    """Older results measured the service process, newer ones the largest (the engine)."""
+    if "max_rss" in start["runs"][0]["memory_mb"]:
+        return "largest process (the engine)"
+    return "service process"
 
 
 def _short(health: dict[str, Any]) -> str:

@@ -150,10 +150,9 @@ def _measured(
     except TimeoutError as exc:
         return {"ok": False, "error": str(exc), "peak_pss_mb": sampler.peak_pss // 2**20}
     except subprocess.CalledProcessError as exc:
-        tail = log.read_text(errors="replace").strip().splitlines()[-3:]
         return {
             "ok": False,
-            "error": f"exit {exc.returncode}: {' | '.join(tail)}"[:600],
+            "error": f"exit {exc.returncode}: {_last_error(log)}"[:600],
             "peak_pss_mb": sampler.peak_pss // 2**20,
         }
     result: dict[str, Any] = {
@@ -169,6 +168,18 @@ def _measured(
         if own > result["peak_pss_mb"]:  # ended between two samples: its own peak RSS
             result["peak_pss_mb"] = result["peak_rss_mb"] = own
     return result
+
+
+def _last_error(log: Path) -> str:
+    """The last line of a log that names an error (a traceback's last line), else the last."""
+    import re
+
+    lines = [line.strip(" │") for line in log.read_text(errors="replace").splitlines()]
+    lines = [line for line in lines if line.strip()]
+    for line in reversed(lines):
+        if re.search(r"(\w+(Error|Exception|Timeout)\b|^error:)", line):
+            return line.strip()
+    return lines[-1].strip() if lines else "no output"
 
 
 def bench_writes_load(data: Path, work: Path, args: argparse.Namespace) -> dict[str, Any]:
@@ -468,7 +479,9 @@ def bench_startup(system: Ijkg, restarts: int) -> dict[str, Any]:
 
 
 def _engine_rss(run: dict[str, Any]) -> int:
-    return int(run["memory_mb"].get("root_rss", 0))
+    """The largest process of the tree: the engine, which holds the store."""
+    memory = run["memory_mb"]
+    return int(memory.get("max_rss", memory.get("root_rss", 0)))
 
 
 # --- one size, and all ---------------------------------------------------------------------------
@@ -547,6 +560,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     parser.add_argument("--no-plots", action="store_true")
     parser.add_argument(
+        "--paging-only",
+        action="store_true",
+        help="only run bench/paging.py and add it to --out/results.json",
+    )
+    parser.add_argument(
         "--report-only",
         action="store_true",
         help="only write results.md and the plots again from --out/results.json",
@@ -563,6 +581,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.paging_only:
+        results = json.loads((args.out / "results.json").read_text())
+        args.work.mkdir(parents=True, exist_ok=True)
+        args.sizes = list(results["sizes"]) or args.sizes
+        results["paging"] = bench_paging(args)
+        (args.out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
+        args.report_only = True
     if args.report_only:
         results = json.loads((args.out / "results.json").read_text())
         (args.out / "results.md").write_text(report.markdown(results))

@@ -75,19 +75,22 @@ def _pids(root: int) -> list[int]:
 def tree_memory(root: int) -> dict[str, int]:
     """Resident memory of a process tree in bytes: ``rss`` (summed, counts shared pages once per
     process), ``pss`` (proportional: shared pages split between the processes sharing them, the
-    honest total for forked workers) and ``root_rss``."""
-    rss = pss = root_rss = 0
+    honest total for forked workers), ``root_rss`` and ``max_rss`` (the largest process)."""
+    rss = pss = root_rss = max_rss = 0
     for pid in _pids(root):
+        own = 0
         with contextlib.suppress(OSError), open(f"/proc/{pid}/smaps_rollup") as rollup:
             for line in rollup:
                 if line.startswith("Rss:"):
                     value = int(line.split()[1]) * 1024
                     rss += value
+                    own = value
                     if pid == root:
                         root_rss = value
                 elif line.startswith("Pss:"):
                     pss += int(line.split()[1]) * 1024
-    return {"rss": rss, "pss": pss, "root_rss": root_rss}
+        max_rss = max(max_rss, own)
+    return {"rss": rss, "pss": pss, "root_rss": root_rss, "max_rss": max_rss}
 
 
 class MemorySampler:
