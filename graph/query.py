@@ -120,7 +120,11 @@ def is_volatile(text: str) -> bool:
     >>> is_volatile("SELECT (NOW() AS ?t) {}"), is_volatile("SELECT ?now { ?now ?p ?o }")
     (True, False)
     """
-    return not VOLATILE_FUNCTIONS.isdisjoint(scan(decode_escapes(text)).keywords)
+    try:
+        decoded = decode_escapes(text)
+    except QuerySyntaxError:
+        return False  # not a query at all: running it says why
+    return not VOLATILE_FUNCTIONS.isdisjoint(scan(decoded).keywords)
 
 
 async def run_query(

@@ -370,8 +370,9 @@ async def answer_query(
                 exc.form,
                 RDF_MEDIA_TYPES,
             ) from None
+        article = "an" if exc.form == "ask" else "a"
         raise NotAcceptable(
-            f"an {exc.form.upper()} answer is a SPARQL result: ask for one of "
+            f"{article} {exc.form.upper()} answer is a SPARQL result: ask for one of "
             + ", ".join(RESULTS_MEDIA_TYPES),
             exc.form,
             RESULTS_MEDIA_TYPES,
