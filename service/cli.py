@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
+from ijkg.graph import backup
 from ijkg.graph.bootstrap import ensure_bundle
 from ijkg.graph.changes import Change, Changes, ChangeTooLarge
 from ijkg.graph.errors import (
@@ -449,16 +450,10 @@ def export(
     ] = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Write every named graph (or the ones given) as N-Quads: a complete backup that
-    ``ijkg load`` reads back."""
-
-    async def dump(store: Store) -> bytes:
-        names = graph or await store.graph_names()
-        chunks = [serialize_quads(await store.graph_quads(name)) for name in names]
-        return b"".join(chunks)
-
+    """Write every named graph (or the ones given) as N-Quads: a complete backup (data, ontology,
+    shapes and the history of changes) that ``ijkg restore`` reads back."""
     try:
-        data = _with_store(_settings(data_dir), dump)
+        data = _with_store(_settings(data_dir), lambda store: backup.export(store, graph))
     except IjkgError as exc:
         raise _fail(str(exc), 1) from None
     if output is None:
@@ -467,6 +462,49 @@ def export(
         output.write_bytes(data)
         quads = data.count(b"\n")
         err.print(f"wrote {quads:,} quads to {output}", highlight=False)
+
+
+@app.command()
+def restore(
+    file: Annotated[Path, typer.Argument(help="An N-Quads backup written by ijkg export.")],
+    data_dir: DataDir = None,
+    force: Annotated[
+        bool, typer.Option(help="Restore even if the restored data would not conform.")
+    ] = False,
+) -> None:
+    """Replace everything in the store with a backup, in one atomic commit (validated like any
+    write). Stop ``ijkg serve`` first: one process owns a store."""
+    try:
+        quads = read_rdf_file(file, syntax=rdf_syntax_for_name("nquads"))
+    except (RdfSyntaxError, UnsupportedFormat, OSError) as exc:
+        raise _fail(str(exc), 2) from None
+
+    async def work(store: Store) -> Commit:
+        return await backup.restore(store, quads, Gate(), force=force)
+
+    try:
+        commit = asyncio.run(_open_bare(_settings(data_dir), work))
+    except ValidationFailed as exc:
+        _print_report(exc.report, [file], "text")
+        raise _fail("nothing was restored (use --force to restore anyway)", 1) from None
+    except (IjkgError, ValueError) as exc:
+        raise _fail(str(exc), 2) from None
+    out.print(
+        f"restored {len(quads):,} quads ({commit.removed:,} removed, {commit.added:,} added); the "
+        f"store is at version {commit.version_after}",
+        highlight=False,
+    )
+
+
+async def _open_bare(settings: Settings, work: Callable[[Store], Awaitable[T]]) -> T:
+    """Run ``work`` on the store without loading the bundle first (a restore brings its own)."""
+    store = await open_store(settings)
+    try:
+        result = await work(store)
+        await ensure_bundle(store)  # the package's bundle, if the backup has an older one
+        return result
+    finally:
+        await store.close()
 
 
 changes_app = typer.Typer(

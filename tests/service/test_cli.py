@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pyoxigraph as ox
 import pytest
 
 from tests.conftest import Server
@@ -164,3 +165,45 @@ def test_changes_from_the_command_line(server: Server, tmp_path: Path) -> None:
     )
     assert refused.returncode == 1
     assert "403" in refused.stderr  # the shared test server is read-only
+
+
+def canonical(path: Path) -> set[str]:
+    dataset = ox.Dataset(ox.parse(path=str(path), format=ox.RdfFormat.N_QUADS))
+    dataset.canonicalize(ox.CanonicalizationAlgorithm.UNSTABLE)
+    return {str(q) for q in dataset}
+
+
+def test_backup_and_restore_round_trip(data_dir: Path, tmp_path: Path) -> None:
+    backup = tmp_path / "backup.nq"
+    assert ijkg("export", "-o", str(backup), data_dir=data_dir).returncode == 0
+    fresh = tmp_path / "fresh-store"
+    restored = ijkg("restore", str(backup), data_dir=fresh)
+    assert restored.returncode == 0, restored.stdout + restored.stderr
+    again = tmp_path / "again.nq"
+    assert ijkg("export", "-o", str(again), data_dir=fresh).returncode == 0
+    assert canonical(again) == canonical(backup)
+    # the history came along: the change `ijkg load` made in this module's store is there
+    found = ijkg(
+        "query",
+        "--format",
+        "csv",
+        "SELECT (COUNT(*) AS ?n) WHERE { ?c <https://w3id.org/ijkg/ontology#writePath> 'load' }",
+        data_dir=fresh,
+    )
+    assert found.stdout.splitlines()[1] != "0"
+
+
+def test_restore_refuses_a_backup_that_does_not_conform(data_dir: Path, tmp_path: Path) -> None:
+    backup = tmp_path / "backup.nq"
+    assert ijkg("export", "-o", str(backup), data_dir=data_dir).returncode == 0
+    lines = [
+        line
+        for line in backup.read_text().splitlines()
+        if "rdf-schema#label" not in line or "/state/japan>" not in line
+    ]
+    broken = tmp_path / "broken.nq"
+    broken.write_text("\n".join(lines) + "\n")
+    fresh = tmp_path / "fresh-store"
+    refused = ijkg("restore", str(broken), data_dir=fresh)
+    assert refused.returncode == 1
+    assert "nothing was restored" in refused.stderr
