@@ -242,15 +242,24 @@ class SparqlStore(Store):
         prefixes: bool = False,
     ) -> Answer:
         limits = limits or self.limits
+        added_lines = 0  # lines put in front of the caller's query, for syntax error positions
         if prefixes:
             from ijkg.graph.namespaces import PREFIXES
 
             declared = "".join(f"PREFIX {p}: <{iri}>\n" for p, iri in PREFIXES.items())
             sparql = declared + sparql
+            added_lines += len(PREFIXES)
         if base_iri:
             sparql = f"BASE <{base_iri}>\n{sparql}"
+            added_lines += 1
         version = await self.version()
-        content_type, body = await self._select_raw(sparql, dataset, limits)
+        try:
+            content_type, body = await self._select_raw(sparql, dataset, limits)
+        except QuerySyntaxError as exc:
+            if exc.line is None or exc.line <= added_lines:
+                raise
+            # Where the error is in the caller's text, not in the text sent.
+            raise QuerySyntaxError(str(exc), exc.line - added_lines, exc.column) from None
         if "n-triples" in content_type or "turtle" in content_type:
             if rdf is None:
                 raise NotAcceptable("no acceptable format for a graph answer", "graph")
