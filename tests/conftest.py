@@ -1,10 +1,15 @@
 """Shared fixtures: real stores on disk (driven from sync tests through a portal) and a real
-uvicorn server on 127.0.0.1 started the way users start it (``ijkg serve``)."""
+uvicorn server on 127.0.0.1 started the way users start it (``ijkg serve``).
+
+The store under test is the embedded one, or — with ``IJKG_TEST_STORE=sparql`` — an external
+store: a real Oxigraph server on 127.0.0.1 per store directory, which every fixture below (stores
+and ``ijkg serve`` alike) then uses instead. ``.ci/run`` runs the whole suite both ways. Tests of
+the embedded engine itself are marked ``embedded`` and skipped on an external store.
+"""
 
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +27,8 @@ from ijkg.graph.settings import Settings
 from ijkg.graph.store import Store, open_store
 from tests.browser import Browser, launch, require_browser
 from tests.canary import Canary
+from tests.net import free_port
+from tests.oxigraph_server import OxigraphServer, start_oxigraph
 
 T = TypeVar("T")
 
@@ -50,10 +57,63 @@ def portal() -> Iterator[BlockingPortal]:
         yield running
 
 
+TEST_STORE = os.environ.get("IJKG_TEST_STORE", "embedded")
+_EXTERNAL: dict[Path, OxigraphServer] = {}
+
+
+def external_store(data_dir: Path) -> OxigraphServer:
+    """The Oxigraph server that holds the store of ``data_dir`` (started on first use)."""
+    key = data_dir.resolve()
+    if key not in _EXTERNAL:
+        _EXTERNAL[key] = start_oxigraph()
+    return _EXTERNAL[key]
+
+
+def release_external(data_dir: Path) -> None:
+    server = _EXTERNAL.pop(data_dir.resolve(), None)
+    if server is not None:
+        server.stop()
+
+
+def external_settings(data_dir: Path) -> dict[str, str]:
+    """The ``IJKG_*`` settings that point at ``data_dir``'s store (nothing for embedded)."""
+    if TEST_STORE != "sparql":
+        return {}
+    server = external_store(data_dir)
+    return {
+        "IJKG_STORE": "sparql",
+        "IJKG_SPARQL_QUERY_URL": server.query_url,
+        "IJKG_SPARQL_UPDATE_URL": server.update_url,
+    }
+
+
 def store_settings(data_dir: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = {"data_dir": data_dir, "query_workers": 2, "fsync": False}
+    external = external_settings(data_dir)
+    if external:
+        values.update(
+            store="sparql",
+            sparql_query_url=external["IJKG_SPARQL_QUERY_URL"],
+            sparql_update_url=external["IJKG_SPARQL_UPDATE_URL"],
+        )
     values.update(overrides)
     return Settings(**values)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    if TEST_STORE == "embedded":
+        return
+    skip = pytest.mark.skip(reason="tests the embedded engine itself, not an external store")
+    for item in items:
+        if item.get_closest_marker("embedded"):
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _stop_external_stores() -> Iterator[None]:
+    yield
+    for data_dir in list(_EXTERNAL):
+        release_external(data_dir)
 
 
 @pytest.fixture
@@ -75,6 +135,7 @@ def open_test_store(portal: BlockingPortal, tmp_path: Path) -> Iterator[Callable
     yield factory
     for sync in opened:
         sync.close()
+        release_external(sync.settings.data_dir)
 
 
 @pytest.fixture(scope="session")
@@ -88,12 +149,6 @@ def bundled_store(
     sync.run(ensure_bundle, store)
     yield sync
     sync.close()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -112,7 +167,7 @@ class Server:
 
 def start_server(data_dir: Path, log: Path, env: dict[str, str] | None = None) -> Server:
     port = free_port()
-    full_env = {**os.environ, **(env or {})}
+    full_env = {**os.environ, **external_settings(data_dir), **(env or {})}
     with log.open("wb") as sink:
         process = subprocess.Popen(
             [

@@ -87,6 +87,7 @@ def test_too_many_queries_at_once_get_503(limited: Server) -> None:
     assert ask(limited, SIMPLE).status_code == 200
 
 
+@pytest.mark.embedded  # the external store has its own memory limits
 def test_a_query_over_its_memory_budget_is_stopped_alone(limited: Server) -> None:
     hungry = (
         "SELECT (GROUP_CONCAT(?big) AS ?x) WHERE { ?a ?b ?c . ?d ?e ?f "

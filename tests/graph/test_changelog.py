@@ -16,6 +16,8 @@ from ijkg.graph.store.changelog import (
     recover,
 )
 
+pytestmark = pytest.mark.embedded
+
 G = ox.NamedNode("https://example.org/g")
 
 

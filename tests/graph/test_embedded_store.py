@@ -14,6 +14,8 @@ from ijkg.graph.formats import RESULTS_CSV, TURTLE
 from ijkg.graph.store.base import Delta, QueryLimits
 from tests.conftest import SyncStore
 
+pytestmark = pytest.mark.embedded
+
 G = ox.NamedNode("https://example.org/g")
 P = ox.NamedNode("https://example.org/p")
 

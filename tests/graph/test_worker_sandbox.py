@@ -15,6 +15,8 @@ from ijkg.graph.store.sandbox import leave_network
 from tests.canary import Canary
 from tests.conftest import SyncStore
 
+pytestmark = pytest.mark.embedded
+
 Opener = Callable[..., SyncStore]
 
 

@@ -20,11 +20,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pyoxigraph as ox
+import pytest
 
 from ijkg.graph.gate import Gate
 from ijkg.graph.store.base import Delta
 from ijkg.graph.store.changelog import recover
 from tests.conftest import SyncStore
+
+pytestmark = pytest.mark.embedded
 
 CYCLES = int(os.environ.get("IJKG_CRASH_CYCLES", "100"))
 WRITER = Path(__file__).with_name("crash_writer.py")
