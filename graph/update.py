@@ -82,12 +82,12 @@ Step = PatternStep | DataStep | ClearStep | CopyStep
 class _Reader:
     """Walks the tokens of one update request."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, base: str | None = None) -> None:
         self.text = text
         self.tokens = tokenize(text)
         self.i = 0
         self.prefixes: dict[str, str] = {}
-        self.base: str | None = None
+        self.base: str | None = base
 
     def peek(self, offset: int = 0) -> Token | None:
         j = self.i + offset
@@ -252,9 +252,19 @@ def _graph_ref(reader: _Reader, *, allow_named_all: bool) -> GraphRef:
     return reader.iri()
 
 
-def plan_update(text: str) -> list[Step]:
-    """The steps of an update request, in order. Raises ``QuerySyntaxError``/``QueryRefused``."""
-    reader = _Reader(text)
+def plan_update(
+    text: str,
+    *,
+    base_iri: str | None = None,
+    using: tuple[list[str], list[str]] | None = None,
+) -> list[Step]:
+    """The steps of an update request, in order. Raises ``QuerySyntaxError``/``QueryRefused``.
+
+    ``base_iri`` resolves relative IRIs (the protocol's request IRI); ``using`` is the dataset
+    of the protocol's ``using-graph-uri``/``using-named-graph-uri`` parameters, for operations
+    that name none themselves (an operation that does is an error, as the protocol says).
+    """
+    reader = _Reader(text, base_iri)
     steps: list[Step] = []
     while True:
         reader.prologue()
@@ -309,14 +319,14 @@ def plan_update(text: str) -> list[Step]:
             steps.append(
                 PatternStep(
                     select=f"{reader.prologue_text()}SELECT * WHERE {where}",
-                    default_graphs=None,
-                    named_graphs=None,
+                    default_graphs=using[0] if using else None,
+                    named_graphs=using[1] if using else None,
                     delete=template,
                     insert=[],
                 )
             )
         elif word in ("WITH", "INSERT", "DELETE"):
-            steps.append(_modify(reader))
+            steps.append(_modify(reader, using))
         else:
             unexpected = reader.next()
             raise QuerySyntaxError(f"expected an update operation at {_where(text, unexpected)}")
@@ -329,7 +339,7 @@ def plan_update(text: str) -> list[Step]:
     return steps
 
 
-def _modify(reader: _Reader) -> PatternStep:
+def _modify(reader: _Reader, using: tuple[list[str], list[str]] | None) -> PatternStep:
     with_graph = reader.iri() if reader.accept_word("WITH") else None
     delete: list[ox.Quad] = []
     insert: list[ox.Quad] = []
@@ -348,8 +358,15 @@ def _modify(reader: _Reader) -> PatternStep:
     reader.expect_word("WHERE")
     span = reader.block()
     where = reader.text[span[0] : span[1]]
-    if default_graphs or named_graphs:
-        dataset: tuple[list[str] | None, list[str] | None] = (default_graphs, named_graphs)
+    if using is not None and (with_graph or default_graphs or named_graphs):
+        raise QueryRefused(
+            "the update names its dataset (USING or WITH) and the request names one too "
+            "(using-graph-uri / using-named-graph-uri): give only one"
+        )
+    if using is not None:
+        dataset: tuple[list[str] | None, list[str] | None] = using
+    elif default_graphs or named_graphs:
+        dataset = (default_graphs, named_graphs)
     elif with_graph is not None:
         dataset = ([with_graph], None)
     else:
@@ -518,11 +535,11 @@ def _run(
             tracker.add(quad)
 
 
-def check_syntax(text: str) -> None:
+def check_syntax(text: str, base_iri: str | None = None) -> None:
     """Parse ``text`` with Oxigraph's own update parser (on an empty, throwaway store) so that
     syntax errors are reported exactly as for queries, with line and column."""
     try:
-        ox.Store().update(text)
+        ox.Store().update(text, base_iri=base_iri)
     except SyntaxError:
         raise
     except (OSError, RuntimeError, ValueError):
@@ -536,6 +553,8 @@ def update_effect(
     write_graph: str,
     max_quads: int,
     keep: frozenset[str] = frozenset(),
+    base_iri: str | None = None,
+    using: tuple[list[str], list[str]] | None = None,
 ) -> tuple[list[ox.Quad], list[ox.Quad]]:
     """The quads ``text`` would remove and add on ``store``; ``store`` is left unchanged.
 
@@ -545,8 +564,8 @@ def update_effect(
     Raises ``SyntaxError`` (pyoxigraph's, with location), ``QuerySyntaxError``, ``QueryRefused``,
     ``ResultTooLarge``.
     """
-    check_syntax(text)
-    steps = plan_update(text)
+    check_syntax(text, base_iri)
+    steps = plan_update(text, base_iri=base_iri, using=using)
     tracker = _Tracker(store, max_quads)
     try:
         for step in steps:

@@ -319,6 +319,8 @@ class EmbeddedStore(Store):
         max_quads: int,
         keep_graphs: Collection[str] = (),
         limits: QueryLimits | None = None,
+        base_iri: str | None = None,
+        using: Dataset | None = None,
     ) -> tuple[Delta, int]:
         limits = limits or self.limits
         header = {
@@ -327,6 +329,10 @@ class EmbeddedStore(Store):
             "write_graph": write_graph,
             "max_quads": max_quads,
             "keep": sorted(keep_graphs),
+            "base_iri": base_iri,
+            "using": None
+            if using is None
+            else [list(using.default_graphs or ()), list(using.named_graphs or ())],
             "memory_mb": limits.memory_mb,
             "min_version": self._version,
         }

@@ -405,9 +405,11 @@ class SparqlStore(Store):
         max_quads: int,
         keep_graphs: Collection[str] = (),
         limits: QueryLimits | None = None,
+        base_iri: str | None = None,
+        using: Dataset | None = None,
     ) -> tuple[Delta, int]:
         try:
-            check_syntax(update)
+            check_syntax(update, base_iri)
         except SyntaxError as exc:
             match = _LOCATION.search(str(exc))
             raise QuerySyntaxError(
@@ -416,7 +418,12 @@ class SparqlStore(Store):
                 int(match.group(2)) if match else None,
             ) from None
         version = await self.version()
-        steps = plan_update(update)
+        protocol = (
+            None
+            if using is None
+            else (list(using.default_graphs or ()), list(using.named_graphs or ()))
+        )
+        steps = plan_update(update, base_iri=base_iri, using=protocol)
         effect = _Effect(self, max_quads)
         target = ox.NamedNode(write_graph)
         keep = frozenset(keep_graphs)

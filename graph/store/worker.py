@@ -176,6 +176,8 @@ class Worker:
                     write_graph=request["write_graph"],
                     max_quads=int(request["max_quads"]),
                     keep=frozenset(request.get("keep", ())),
+                    base_iri=request.get("base_iri"),
+                    using=_using(request.get("using")),
                 )
         except SyntaxError as exc:
             line, column = syntax_location(str(exc))
@@ -202,6 +204,12 @@ class Worker:
             return {"ok": False, "error": "evaluation", "message": str(exc)}, b""
         removed = serialize_quads(removes)
         return {"ok": True, "version": version, "rm": len(removed)}, removed + serialize_quads(adds)
+
+
+def _using(value: Any) -> tuple[list[str], list[str]] | None:
+    if value is None:
+        return None
+    return [str(g) for g in value[0]], [str(g) for g in value[1]]
 
 
 def _answer(form: str, media_type: str, rows: int, version: int) -> dict[str, Any]:

@@ -16,12 +16,15 @@ from starlette.responses import Response
 from ijkg.graph.errors import QueryRefused, UnsupportedFormat, VersionConflict
 from ijkg.graph.formats import bare_media_type
 from ijkg.graph.protection import SERVICE_GRAPHS, check_write
+from ijkg.graph.query import check_graph_name
 from ijkg.graph.sparql_text import check_limits
+from ijkg.graph.store.base import Dataset
 from ijkg.service.auth import WriterDep
 from ijkg.service.bodies import read_body
 from ijkg.service.deps import SettingsDep, StoreDep
 from ijkg.service.etags import expected_version
 from ijkg.service.routes.changes import changes_of, write_response
+from ijkg.service.routes.sparql import endpoint_url
 
 router = APIRouter(tags=["sparql"])
 
@@ -29,6 +32,20 @@ _ATTEMPTS = 3
 
 FORM = "application/x-www-form-urlencoded"
 SPARQL_UPDATE = "application/sparql-update"
+
+
+def _protocol_dataset(params: dict[str, list[str]]) -> Dataset | None:
+    """The dataset of the protocol's using-graph-uri / using-named-graph-uri parameters (graph
+    names of this store, never fetched), for operations that name none themselves."""
+    default = params.get("using-graph-uri", [])
+    named = params.get("using-named-graph-uri", [])
+    if not default and not named:
+        return None
+    for iri in default:
+        check_graph_name(iri, "using-graph-uri")
+    for iri in named:
+        check_graph_name(iri, "using-named-graph-uri")
+    return Dataset(tuple(default), tuple(named))
 
 
 @router.post(
@@ -60,15 +77,20 @@ async def update(
     """
     media_type = bare_media_type(request.headers.get("content-type", ""))
     body = await read_body(request, settings.max_body_bytes)
+    params: dict[str, list[str]] = {}
+    for key, value in request.query_params.multi_items():
+        params.setdefault(key, []).append(value)
     if media_type == SPARQL_UPDATE:
         text = body.decode("utf-8", "replace")
     elif media_type == FORM:
-        values = parse_qs(body.decode("utf-8", "replace")).get("update", [])
-        if len(values) != 1:
+        for key, values in parse_qs(body.decode("utf-8", "replace")).items():
+            params.setdefault(key, []).extend(values)
+        if len(params.get("update", [])) != 1:
             raise QueryRefused("send exactly one 'update' parameter")
-        text = values[0]
+        text = params["update"][0]
     else:
         raise UnsupportedFormat(f"send the update as {SPARQL_UPDATE} or {FORM}")
+    using = _protocol_dataset(params)
     decoded, scan = check_limits(
         text, max_bytes=settings.max_body_bytes, max_depth=settings.max_query_depth
     )
@@ -84,6 +106,8 @@ async def update(
             write_graph=settings.write_graph,
             max_quads=settings.max_change_quads,
             keep_graphs=SERVICE_GRAPHS,
+            base_iri=endpoint_url(request),
+            using=using,
         )
         if insisted is not None and version != insisted:
             raise VersionConflict(insisted, version)
