@@ -83,6 +83,7 @@ class EmbeddedStore(Store):
         self._waiters: deque[asyncio.Future[_Worker]] = deque()
         self._busy = 0
         self._workers: set[_Worker] = set()
+        self._connections: set[asyncio.StreamWriter] = set()
         self._version = 0
         self._store_id = ""
         self._closed = False
@@ -171,6 +172,12 @@ class EmbeddedStore(Store):
             except TimeoutError:
                 self._engine.kill()
                 await self._engine.wait()
+        # Every worker connection (a worker that was still saying hello included) is closed and
+        # its transport released before the store reports closed.
+        for writer in self._connections:
+            writer.close()
+        await asyncio.gather(*(w.wait_closed() for w in self._connections), return_exceptions=True)
+        self._connections.clear()
         shutil.rmtree(self._socket_dir, ignore_errors=True)
 
     # --- the engine's control channel ----------------------------------------------------------
@@ -191,9 +198,10 @@ class EmbeddedStore(Store):
     # --- workers -------------------------------------------------------------------------------
 
     async def _on_worker(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._connections.add(writer)
         try:
             hello, _ = await wire.aread(reader)
-        except asyncio.IncompleteReadError:
+        except (asyncio.IncompleteReadError, ConnectionError):
             writer.close()
             return
         worker = _Worker(int(hello["pid"]), reader, writer, bool(hello.get("isolated")))
@@ -234,6 +242,7 @@ class EmbeddedStore(Store):
         """Kill a worker (stuck or dead) and ask the engine for a new one."""
         worker.kill()
         self._workers.discard(worker)
+        self._connections.discard(worker.writer)
         if self._closed:
             return
         task = asyncio.create_task(self._spawn_one())
