@@ -201,6 +201,10 @@ class SparqlStore(Store):
             raise QueryError(message)
         if status in (408, 504):
             raise QueryError(f"the SPARQL store stopped the query: {message}")
+        if status == 500 and message != f"HTTP {status}":
+            # Stores answer 500 for a query they cannot evaluate (an unknown function, a type
+            # error); an unreachable or broken store shows up as a transport error or a 502/503.
+            raise QueryError(f"the SPARQL store could not evaluate the query: {message}")
         raise StoreUnavailable(f"the SPARQL store answered {status}: {message}")
 
     async def _select_raw(
