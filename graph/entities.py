@@ -270,7 +270,7 @@ async def summaries(store: Store, iris: set[str]) -> dict[str, Resource]:
     quads = await store.match([(ox.NamedNode(i), None, None, ox.DefaultGraph()) for i in safe])
     for quad in quads:
         predicate = quad.predicate.value
-        if predicate not in _SUMMARY_SET or isinstance(quad.object, ox.BlankNode):
+        if predicate not in _SUMMARY_SET or not isinstance(quad.subject, ox.NamedNode):
             continue
         node = found.get(quad.subject.value)
         if node is not None and isinstance(quad.object, ox.NamedNode | ox.Literal):
