@@ -4,6 +4,8 @@ IjkgError
 ├── StoreError
 │   ├── StoreLocked ............ another process has the data directory open
 │   ├── StoreUnavailable ....... the store engine is down or unreachable
+│   │   └── StorageFailed ...... the data directory cannot be written (read-only, I/O error)
+│   │       └── StorageFull .... no space left for the store's files (disk full, quota)
 │   └── VersionConflict ........ the graph moved since the version the writer expected
 ├── QueryError
 │   ├── QuerySyntaxError ....... malformed SPARQL (line, column)
@@ -41,6 +43,16 @@ class StoreLocked(StoreError):
 
 class StoreUnavailable(StoreError):
     """The store engine is not running or stopped answering."""
+
+
+class StorageFailed(StoreUnavailable):
+    """The store's files could not be written (a read-only file system, permissions, an I/O
+    error); nothing was written. Reads go on."""
+
+
+class StorageFull(StorageFailed):
+    """No space is left for the store's files (the disk or a quota is full); nothing was
+    written. Reads go on; writes work again once space is freed."""
 
 
 class VersionConflict(StoreError):

@@ -18,6 +18,7 @@ blank node created by an earlier one.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -243,18 +244,35 @@ class ChangeLogWriter:
 
         Older snapshots and logs are removed once the new snapshot is safely on disk. Readers that
         still have an old log open keep reading it (unlinked files stay readable while open).
+
+        A snapshot that cannot be written (disk full, read-only directory) raises ``OSError`` and
+        changes nothing: the partial file is removed and records keep going to the current log.
+        The new log is created *before* the snapshot is put in place, so there is never a
+        snapshot at version V without the log that follows it (recovery would skip the records
+        that went on landing in the old log).
         """
         target = snapshot_path(self.data_dir, self.version)
         partial = target.with_suffix(".partial")
-        store.dump(str(partial), format=ox.RdfFormat.N_QUADS)
-        with partial.open("rb") as stream:
-            os.fsync(stream.fileno())
-        os.replace(partial, target)
         new_log = log_path(self.data_dir, self.version)
-        if new_log != self.path:
+        new_file = None
+        try:
+            store.dump(str(partial), format=ox.RdfFormat.N_QUADS)
+            with partial.open("rb") as stream:
+                os.fsync(stream.fileno())
+            if new_log != self.path:
+                new_file = new_log.open("ab", buffering=0)
+            os.replace(partial, target)
+        except OSError:
+            partial.unlink(missing_ok=True)
+            if new_file is not None:
+                new_file.close()
+                with contextlib.suppress(OSError):
+                    new_log.unlink()  # empty; harmless if it stays (recovery reads it as such)
+            raise
+        if new_file is not None:
             self._file.close()
             self.path = new_log
-            self._file = new_log.open("ab", buffering=0)
+            self._file = new_file
         _fsync_dir(self.data_dir)
         for old in _versions(self.data_dir, _SNAPSHOT):
             if old < self.version:

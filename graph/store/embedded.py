@@ -50,6 +50,7 @@ from ijkg.graph.store.base import (
     StoreStats,
 )
 from ijkg.graph.store.changelog import parse_quads, serialize_quads
+from ijkg.graph.store.storage import storage_error
 from ijkg.graph.store.worker import ANY
 
 _ENGINE_START_TIMEOUT_S = 600.0  # recovery of a large store may take a while; it says when done
@@ -109,7 +110,10 @@ class EmbeddedStore(Store):
     async def _start(self) -> None:
         self._server = await asyncio.start_unix_server(self._on_worker, path=self._socket_path)
         os.chmod(self._socket_path, 0o600)
-        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise storage_error(exc.errno, str(exc), self.settings.data_dir) from None
         self._engine = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
@@ -139,6 +143,13 @@ class EmbeddedStore(Store):
         if not ready.get("ok"):
             if ready.get("error") == "locked":
                 raise StoreLocked(ready["message"])
+            if ready.get("error") == "io":
+                raise storage_error(ready.get("errno"), ready["message"], self.settings.data_dir)
+            if ready.get("error") == "corrupt":
+                raise StoreUnavailable(
+                    f"the store in {self.settings.data_dir} is damaged: {ready['message']}; "
+                    "restore it from a backup (ijkg restore)"
+                )
             raise StoreUnavailable(ready.get("message", "the store engine failed to start"))
         self._version = int(ready["version"])
         self._store_id = str(ready["store_id"])
@@ -388,6 +399,8 @@ class EmbeddedStore(Store):
         if not reply.get("ok"):
             if reply.get("error") == "conflict":
                 raise VersionConflict(expected_version or 0, int(reply["version"]))
+            if reply.get("error") == "io":
+                raise storage_error(reply.get("errno"), reply["message"], self.settings.data_dir)
             raise StoreError(reply.get("message", "the commit failed"))
         before = self._version
         self._version = max(self._version, int(reply["version"]))
@@ -409,6 +422,8 @@ class EmbeddedStore(Store):
                 "data_dir": str(self.settings.data_dir),
                 "log_bytes": reply["log_bytes"],
                 "recovery": reply["recovery"],
+                "write_error": reply.get("write_error"),
+                "snapshot_error": reply.get("snapshot_error"),
                 "workers": len(self._workers),
                 "busy_workers": self._busy,
                 "waiting_queries": len(self._waiters),
@@ -418,8 +433,11 @@ class EmbeddedStore(Store):
         )
 
     async def snapshot(self) -> None:
-        """Write a snapshot now (the engine also writes one when the change log grows)."""
-        await self._control_call({"op": "snapshot"})
+        """Write a snapshot now (the engine also writes one when the change log grows).
+        Raises ``StorageFailed``/``StorageFull`` when the file system refuses it."""
+        reply, _ = await self._control_call({"op": "snapshot"})
+        if not reply.get("ok"):
+            raise storage_error(reply.get("errno"), reply["message"], self.settings.data_dir)
 
     @property
     def store_id(self) -> str:

@@ -35,6 +35,7 @@ from ijkg.graph.store.changelog import (
     recover,
 )
 from ijkg.graph.store.sandbox import leave_network
+from ijkg.graph.store.storage import LOCK_FILE, locked_message
 from ijkg.graph.store.worker import Worker, serve
 
 _PR_SET_PDEATHSIG = 1
@@ -47,7 +48,7 @@ def _die_with_parent() -> None:
 
 def _lock(data_dir: Path) -> int:
     """Take the data directory's lock or say who holds it."""
-    fd = os.open(data_dir / "LOCK", os.O_RDWR | os.O_CREAT, 0o644)
+    fd = os.open(data_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -92,6 +93,12 @@ class Engine:
         }
         self.log = ChangeLogWriter(self.data_dir, recovered, fsync=args.fsync)
         self.union_triples = union.count(self.store)
+        # The last write and the last snapshot that the file system refused (None: all well),
+        # for /health; a write that succeeds again clears its error.
+        self.write_error: dict[str, Any] | None = None
+        self.snapshot_error: dict[str, Any] | None = None
+        # After a failed snapshot, the next try waits until the log has grown this far.
+        self._snapshot_retry_at = 0
 
     # --- control operations -------------------------------------------------------------------
 
@@ -104,7 +111,12 @@ class Engine:
         if op == "stats":
             return {"ok": True, **self.stats()}, b""
         if op == "snapshot":
-            self.log.snapshot(self.store)
+            try:
+                self.log.snapshot(self.store)
+            except OSError as exc:
+                self.snapshot_error = _io_error(exc)
+                raise
+            self.snapshot_error = None
             return {"ok": True, **self.stats()}, b""
         return {"ok": False, "error": "protocol", "message": f"unknown op {op!r}"}, b""
 
@@ -116,6 +128,8 @@ class Engine:
             "store_id": self.store_id,
             "log_bytes": self.log.size,
             "recovery": self.recovery,
+            "write_error": self.write_error,
+            "snapshot_error": self.snapshot_error,
         }
 
     def _commit(self, header: dict[str, Any], body: bytes) -> dict[str, Any]:
@@ -139,11 +153,31 @@ class Engine:
         adds = [q for q in dict.fromkeys(add_quads) if q not in self.store]
         if not removes and not adds:
             return {"ok": True, "version": self.log.version, "removed": 0, "added": 0}
-        version = self.log.append(removes, adds, header.get("meta"))
+        try:
+            version = self.log.append(removes, adds, header.get("meta"))
+        except OSError as exc:
+            # Nothing was written (the log cut the partial record off): the store is unchanged.
+            self.write_error = _io_error(exc)
+            raise
+        self.write_error = None
         self.union_triples += Record(version, removes, adds).apply(self.store)
-        if self.log.size > self.snapshot_bytes:
-            self.log.snapshot(self.store)
+        if self.log.size > max(self.snapshot_bytes, self._snapshot_retry_at):
+            self._snapshot()
         return {"ok": True, "version": version, "removed": len(removes), "added": len(adds)}
+
+    def _snapshot(self) -> None:
+        """Write a snapshot after a commit. The commit is durable in the log already, so a
+        snapshot the file system refuses fails nothing: it is reported (``/health``) and tried
+        again once the log has grown by another quarter of the snapshot size."""
+        try:
+            self.log.snapshot(self.store)
+        except OSError as exc:
+            self.snapshot_error = _io_error(exc)
+            self._snapshot_retry_at = self.log.size + self.snapshot_bytes // 4
+            print(f"ijkg store engine: snapshot failed: {exc}", file=sys.stderr, flush=True)
+            return
+        self.snapshot_error = None
+        self._snapshot_retry_at = 0
 
     # --- workers ------------------------------------------------------------------------------
 
@@ -171,6 +205,15 @@ class Engine:
             os._exit(code)
 
 
+def _io_error(exc: OSError) -> dict[str, Any]:
+    """An ``OSError`` as the service receives it (``embedded`` types it by ``errno``)."""
+    return {
+        "errno": exc.errno,
+        "message": exc.strerror or str(exc),
+        "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ijkg.graph.store.engine")
     parser.add_argument("--data-dir", required=True)
@@ -186,6 +229,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     # Workers are reaped by the kernel; the engine never waits for them.
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    # A file size limit (RLIMIT_FSIZE) fails the write with EFBIG instead of killing the engine.
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     _die_with_parent()
     control_in: BinaryIO = sys.stdin.buffer
     control_out: BinaryIO = sys.stdout.buffer
@@ -193,11 +238,14 @@ def main(argv: list[str] | None = None) -> int:
         Path(args.data_dir).mkdir(parents=True, exist_ok=True)
         engine = Engine(args)
     except LockedError as exc:
-        message = f"the store in {args.data_dir} is in use by process {exc.args[0]}"
+        message = locked_message(args.data_dir, exc.args[0])
         wire.write_file(control_out, {"ok": False, "error": "locked", "message": message})
         return 3
-    except (OSError, ChangeLogCorrupt) as exc:
-        wire.write_file(control_out, {"ok": False, "error": "io", "message": str(exc)})
+    except OSError as exc:
+        wire.write_file(control_out, {"ok": False, "error": "io", **_io_error(exc)})
+        return 4
+    except ChangeLogCorrupt as exc:
+        wire.write_file(control_out, {"ok": False, "error": "corrupt", "message": str(exc)})
         return 4
     wire.write_file(control_out, {"ok": True, **engine.stats()})
     while True:
@@ -208,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             reply, payload = engine.handle(header, body)
         except OSError as exc:
-            reply, payload = {"ok": False, "error": "io", "message": str(exc)}, b""
+            reply, payload = {"ok": False, "error": "io", **_io_error(exc)}, b""
         wire.write_file(control_out, reply, payload)
 
 
