@@ -26,6 +26,31 @@ class Settings(BaseSettings):
     # --- where and how the service listens -------------------------------------------------
     host: str = Field("127.0.0.1", description="Interface `ijkg serve` binds to.")
     port: int = Field(8000, ge=0, le=65535, description="Port `ijkg serve` listens on.")
+    header_timeout_s: float = Field(
+        10.0,
+        gt=0,
+        description="Time a client has to send a request's head (line and headers), from "
+        "connecting or from the previous answer; past it: 408 and the connection is closed.",
+    )
+    body_timeout_s: float = Field(
+        60.0,
+        gt=0,
+        description="Time a client has to send a request body once its head is in; past it: 408.",
+    )
+    max_connections: int = Field(
+        512,
+        ge=1,
+        description="Connections (and requests in progress) one service process holds at once; "
+        "past it new requests get 503.",
+    )
+    log_format: Literal["auto", "json", "text"] = Field(
+        "auto",
+        description="Logs on stderr: json (one object per line), text, or auto (text on a "
+        "terminal, JSON otherwise).",
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        "info", description="Least severe log messages written."
+    )
 
     # --- the embedded store ----------------------------------------------------------------
     store: Literal["embedded", "sparql"] = Field(

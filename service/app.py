@@ -11,6 +11,7 @@ from starlette.staticfiles import StaticFiles
 
 from ijkg.graph.bootstrap import ensure_bundle
 from ijkg.graph.changes import Changes
+from ijkg.graph.errors import IjkgError
 from ijkg.graph.explain import Explainer
 from ijkg.graph.gate import Gate
 from ijkg.graph.service_description import ServiceLimits
@@ -43,7 +44,11 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        store = await open_store(settings)
+        try:
+            store = await open_store(settings)
+        except IjkgError as exc:
+            log.error("the store could not be opened: %s", exc)
+            raise
         try:
             status = await ensure_bundle(store)
             if status.loaded:

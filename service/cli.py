@@ -51,6 +51,7 @@ from ijkg.graph.settings import Settings
 from ijkg.graph.store import Store, open_store
 from ijkg.graph.store.base import Commit, Delta
 from ijkg.graph.store.changelog import serialize_quads
+from ijkg.graph.store.storage import preflight
 from ijkg.graph.terms import from_sparql_json
 from ijkg.graph.validation import ValidationReport, ValidationResult, report_graph
 
@@ -138,10 +139,18 @@ def serve(
     import uvicorn
 
     from ijkg.service.app import create_app
+    from ijkg.service.logs import logging_config
 
     settings = _settings(data_dir, host=host, port=port)
     if workers > 1 and settings.store == "embedded":
         raise _fail("--workers > 1 needs an external store (IJKG_STORE=sparql)", 2)
+    if settings.store == "embedded":
+        # A store another process holds, or a directory this one cannot write: say so in one
+        # sentence now, rather than in a traceback from inside the server's start-up.
+        try:
+            preflight(settings.data_dir)
+        except StoreError as exc:
+            raise _fail(str(exc), 2) from None
     print(
         f"ijkg: serving the India–Japan knowledge graph on http://{settings.host}:{settings.port} "
         f"({workers} worker(s), store: "
@@ -149,18 +158,24 @@ def serve(
         "SPARQL at /sparql, API docs at /docs",
         flush=True,
     )
+    server_options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        # Slow clients are cut off (request head and unread bodies, see ijkg.service.protocol),
+        # connections are capped, and the logs are ijkg's (JSON lines with request ids).
+        "http": "ijkg.service.protocol:GuardedH11Protocol",
+        "limit_concurrency": settings.max_connections,
+        "log_config": logging_config(settings.log_format, settings.log_level),
+        "log_level": settings.log_level,
+        "access_log": False,
+    }
     if workers == 1:
-        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+        uvicorn.run(create_app(settings), **server_options)
         return
     # Worker processes build their own app from the environment: hand the options on that way.
     os.environ["IJKG_DATA_DIR"] = str(settings.data_dir)
     uvicorn.run(
-        "ijkg.service.app:app_from_environment",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=workers,
-        log_level="info",
+        "ijkg.service.app:app_from_environment", factory=True, workers=workers, **server_options
     )
 
 

@@ -2,7 +2,8 @@
 
 Every error response is ``application/problem+json`` with a ``type`` under
 ``https://w3id.org/ijkg/problems/``, a ``title``, the ``status``, a ``detail`` a person can act on,
-and extra members where they help (``line``/``column`` of a syntax error, the SHACL ``report``).
+the ``requestId`` the logs know the request by, and extra members where they help
+(``line``/``column`` of a syntax error, the SHACL ``report``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from starlette.responses import Response
 from ijkg.graph import errors
 from ijkg.graph.validation import ValidationReport
 from ijkg.service.auth import AuthError
+from ijkg.service.bodies import BodyTimeout
 from ijkg.service.etags import PreconditionFailed
+from ijkg.service.logs import REQUEST_ID
 
 PROBLEM_BASE = "https://w3id.org/ijkg/problems/"
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -36,6 +39,9 @@ def problem(
 ) -> Response:
     body = {"type": PROBLEM_BASE + slug, "title": title, "status": status, "detail": detail}
     body.update({k: v for k, v in extra.items() if v is not None})
+    rid = REQUEST_ID.get()
+    if rid is not None:
+        body["requestId"] = rid  # also in the X-Request-Id header and in the logs
     return Response(
         json.dumps(body, ensure_ascii=False, indent=1).encode(),
         status_code=status,
@@ -140,6 +146,10 @@ def to_problem(exc: errors.IjkgError) -> Response:
         return problem(409, "conflict", "Conflict", detail)
     if isinstance(exc, errors.TooLarge):
         return problem(413, "too-large", "Too large", detail)
+    if isinstance(exc, BodyTimeout):
+        return problem(
+            408, "request-timeout", "Request timeout", detail, headers={"Connection": "close"}
+        )
     if isinstance(exc, errors.BadRequest):
         return problem(400, "bad-request", "Bad request", detail)
     if isinstance(exc, errors.Forbidden):
@@ -148,6 +158,10 @@ def to_problem(exc: errors.IjkgError) -> Response:
         return problem(
             412, "precondition-failed", "Precondition failed", detail, current=exc.current
         )
+    if isinstance(exc, errors.StorageFull):
+        return problem(507, "insufficient-storage", "Insufficient storage", detail)
+    if isinstance(exc, errors.StorageFailed):
+        return problem(503, "storage-unavailable", "Storage unavailable", detail)
     if isinstance(exc, errors.StoreLocked | errors.StoreUnavailable):
         return problem(503, "store-unavailable", "Store unavailable", detail, headers=_RETRY)
     return problem(500, "store-error", "Store error", detail)

@@ -1,4 +1,14 @@
-"""``GET /health``: liveness and the store's state."""
+"""``GET /health``: liveness and the store's state.
+
+Three states, for people and for whatever restarts services:
+
+- ``ok`` (200): the store answers, and its last write and snapshot went through;
+- ``degraded`` (200): the store answers reads, but something needs an operator: the file system
+  refused the last write (disk full, read-only) or the last snapshot, or no query worker runs;
+  ``problems`` says what, in sentences;
+- ``unavailable`` (503): the store does not answer (its engine stopped, the external store is
+  unreachable); a restart or the external store's operator is needed.
+"""
 
 from __future__ import annotations
 
@@ -6,29 +16,73 @@ import os
 from typing import Any
 
 from fastapi import APIRouter
+from starlette.responses import JSONResponse
 
 from ijkg.graph.bundle import bundle_version
-from ijkg.service.deps import StoreDep
+from ijkg.graph.errors import QueryError, StoreError
+from ijkg.graph.store.base import StoreStats
+from ijkg.service.deps import SettingsDep, StoreDep
 
 router = APIRouter(tags=["service"])
 
+_NO_STORE = {"Cache-Control": "no-store"}
 
-@router.get("/health", summary="Liveness and store status")
-async def health(store: StoreDep) -> dict[str, Any]:
-    """Whether the service is up, and the store's kind, version and size.
 
-    Example answer: ``{"status": "ok", "store": {"kind": "embedded", "version": 3, "quads": 4210}}``
+def store_problems(stats: StoreStats) -> list[str]:
+    """What is wrong with a store that answers, in sentences (empty: nothing)."""
+    found = []
+    details = stats.details
+    write_error = details.get("write_error")
+    if write_error:
+        found.append(
+            f"writes fail: the file system refused the last one ({write_error['message']}, at "
+            f"{write_error['at']}); reads go on"
+        )
+    snapshot_error = details.get("snapshot_error")
+    if snapshot_error:
+        found.append(
+            f"snapshots fail ({snapshot_error['message']}, at {snapshot_error['at']}): writes "
+            "are safe in the change log, but it grows and start-up slows until one succeeds"
+        )
+    if stats.kind == "embedded" and details.get("workers") == 0:
+        found.append("no query worker is running (they are being replaced)")
+    return found
+
+
+@router.get(
+    "/health",
+    summary="Liveness and store status",
+    responses={503: {"description": "The store does not answer (status: unavailable)"}},
+)
+async def health(store: StoreDep, settings: SettingsDep) -> JSONResponse:
+    """Whether the service is up, and the store's kind, version, size and state.
+
+    Example answer: ``{"status": "ok", "problems": [], "store": {"kind": "embedded",
+    "version": 3, "quads": 4210, "writable": true, ...}}``
     """
-    stats = await store.stats()
+    try:
+        stats = await store.stats()
+    except (StoreError, QueryError) as exc:
+        body = _body("unavailable", [f"the store does not answer: {exc}"], {"kind": settings.store})
+        return JSONResponse(body, status_code=503, headers={**_NO_STORE, "Retry-After": "5"})
+    problems = store_problems(stats)
+    state = {
+        "kind": stats.kind,
+        "id": stats.store_id,
+        "version": stats.version,
+        "quads": stats.quads,
+        "writable": not stats.details.get("write_error"),
+        **stats.details,
+    }
+    body = _body("degraded" if problems else "ok", problems, state)
+    return JSONResponse(body, headers=_NO_STORE)
+
+
+def _body(status: str, problems: list[str], store: dict[str, Any]) -> dict[str, Any]:
     return {
-        "status": "ok",
+        "status": status,
+        "problems": problems,
         "worker": os.getpid(),  # which service process answered (several may share a port)
-        "store": {
-            "kind": stats.kind,
-            "id": stats.store_id,
-            "version": stats.version,
-            "quads": stats.quads,
-            **stats.details,
-        },
+        "store": store,
         "bundle": bundle_version(),
     }

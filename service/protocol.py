@@ -1,0 +1,109 @@
+"""uvicorn's HTTP/1.1 protocol with deadlines for slow clients.
+
+uvicorn bounds the memory of a connection (h11 buffers at most 16 KiB of an unfinished request
+head) but not its time: a connection that sends nothing, or a header byte every few seconds
+(slowloris), or the rest of a body nobody reads any more, is kept open for as long as the client
+likes, and enough of them exhaust the process's connections. This protocol closes such
+connections:
+
+- the request head (request line and headers) must be complete within ``IJKG_HEADER_TIMEOUT_S``
+  of the connection opening or of the previous response; if not, the client gets
+  ``408 Request Timeout`` and the connection is closed;
+- once the response is sent, a client still sending a request body the handler did not read (a
+  401 or 413 answered early) has the same time to finish, then the connection is closed.
+
+A body that the handler does read has its own deadline (``IJKG_BODY_TIMEOUT_S``, in
+``ijkg.service.bodies``): 408 problem details. ``IJKG_MAX_CONNECTIONS`` (uvicorn's
+``limit_concurrency``) caps the connections a process holds at once; past it new requests get 503.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from typing import Any
+
+import h11
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from ijkg.graph.settings import Settings
+
+_TIMEOUT_ANSWER = (
+    b"HTTP/1.1 408 Request Timeout\r\n"
+    b"Content-Type: text/plain; charset=utf-8\r\n"
+    b"Connection: close\r\n"
+    b"Content-Length: 41\r\n\r\n"
+    b"the request did not arrive in time (408)\n"
+)
+
+
+@functools.cache
+def header_timeout_s() -> float:
+    """``IJKG_HEADER_TIMEOUT_S``, read once per process (``ijkg serve --workers N`` starts each
+    worker from the environment, so the protocol reads it there too)."""
+    return Settings().header_timeout_s
+
+
+class GuardedH11Protocol(H11Protocol):
+    """``H11Protocol`` that closes connections whose request does not arrive in time."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.deadline_s = header_timeout_s()
+        self._deadline: asyncio.TimerHandle | None = None
+
+    # --- the deadline ---------------------------------------------------------------------------
+
+    def _arm(self) -> None:
+        self._disarm()
+        self._deadline = self.loop.call_later(self.deadline_s, self._expired)
+
+    def _disarm(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _waiting_for_client(self) -> bool:
+        """Whether the connection waits on the client: for a request head, or for the rest of a
+        body whose response is already sent (not while a request is being answered)."""
+        head = self.conn.their_state is h11.IDLE
+        unread_body = self.conn.our_state is h11.DONE and self.conn.their_state is h11.SEND_BODY
+        return head or unread_body
+
+    def _expired(self) -> None:
+        self._deadline = None
+        if self.transport.is_closing() or not self._waiting_for_client():
+            return
+        if self.conn.their_state is h11.IDLE and self.conn.our_state is h11.IDLE:
+            self.transport.write(_TIMEOUT_ANSWER)  # no response started: say why
+        self.logger.info("closed a connection whose request did not arrive in time")
+        self.transport.close()
+
+    # --- uvicorn's protocol hooks ---------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm()
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        # The head is in once the client's side has left IDLE; from then on the handler (and its
+        # body deadline) is in charge, until the response is complete.
+        if not self._waiting_for_client():
+            self._disarm()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if self.transport.is_closing():
+            self._disarm()
+            return
+        # Either the next request's head (IDLE), or the rest of an unread body (SEND_BODY): the
+        # client has the same time for either. (A pipelined request may be in already.)
+        if self._waiting_for_client():
+            self._arm()
+        else:
+            self._disarm()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)

@@ -1,0 +1,89 @@
+"""Every request gets an id and one log line; an error nothing else handled becomes a problem.
+
+The id is the client's ``X-Request-Id`` when it sends a sane one, else a new one; it is echoed in
+the ``X-Request-Id`` response header, carried by every problem detail (``requestId``) and every
+log line written while the request is served (``ijkg.service.logs``). The request's log line
+says the method, the path (never the query string: it may hold anything), the status, the
+duration and the bytes sent; no header is ever logged, so no token is.
+
+This is the outermost of the app's own middleware. An exception that no handler turned into an
+answer is logged here with its traceback and answered as a 500 problem with the request id,
+instead of the server's bare text.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ijkg.service.logs import REQUEST_ID, request_id
+from ijkg.service.problems import problem
+
+log = logging.getLogger("ijkg.request")
+
+HEADER = "X-Request-Id"
+
+
+class RequestContext:
+    """ASGI middleware: request id, request log line, last-resort 500 problem."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        client_value = None
+        for name, value in scope.get("headers", ()):
+            if name == b"x-request-id":
+                client_value = value.decode("latin-1")
+                break
+        rid = request_id(client_value)
+        token = REQUEST_ID.set(rid)
+        started = time.perf_counter()
+        state: dict[str, Any] = {"status": None, "bytes": 0}
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                state["status"] = message["status"]
+                MutableHeaders(scope=message)[HEADER] = rid
+            elif message["type"] == "http.response.body":
+                state["bytes"] += len(message.get("body", b""))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception:
+            # The last line of defence: no handler answered. Log it whole, answer a problem.
+            log.exception("unhandled error in %s %s", scope["method"], scope["path"])
+            if state["status"] is None:
+                answer = problem(
+                    500,
+                    "internal-error",
+                    "Internal error",
+                    "the service failed to answer this request; it is logged under its request id",
+                )
+                await answer(scope, receive, send_with_id)
+        finally:
+            status = state["status"]
+            log.log(
+                logging.ERROR if status is None or status >= 500 else logging.INFO,
+                "%s %s %s",
+                scope["method"],
+                scope["path"],
+                status if status is not None else "-",
+                extra={
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "status": status,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                    "bytes": state["bytes"],
+                    "client": (scope.get("client") or ("-",))[0],
+                },
+            )
+            REQUEST_ID.reset(token)
