@@ -386,6 +386,8 @@ def bench_queries(
             info["systems"][system.name] = entry
         out["queries"][q.name] = info
 
+    settled = {name: 0.0 for name in systems}
+    last: System | None = None
     total = sum(len(m) for _, m in plan) * len(args.concurrency) * args.rounds
     with Progress(console=console, transient=True) as bar:
         task = bar.add_task("loading systems", total=total)
@@ -397,6 +399,12 @@ def bench_queries(
                     for system in order:
                         bar.update(task, description=f"{q.name} c={c} {system.name}")
                         if (q.name, system.name) not in skip:
+                            # The one measured last may still be working through the
+                            # requests in flight when its load stopped: wait for it, and for
+                            # this one, to go idle.
+                            for member in {id(m): m for m in (last, system) if m}.values():
+                                settled[member.name] += member.settle()
+                            last = system
                             rounds[system.name].append(
                                 load.run(
                                     system.base,
@@ -422,6 +430,8 @@ def bench_queries(
                         }
                     )
     for name, system in systems.items():
+        system.settle()
+        out["systems"][name]["settle_s"] = round(settled.get(name, 0.0), 1)
         out["systems"][name]["memory_after_mb"] = {
             k: v // 2**20 for k, v in system.memory().items()
         }
@@ -498,8 +508,14 @@ def run_size(size: str, args: argparse.Namespace) -> dict[str, Any]:
         "synthetic": synthetic.describe(manifest),
         "dataset_quads": sum(1 for _ in dataset.open("rb")),
     }
-    result["load"] = bench_writes_load(data, work, args)
     ijkg_dir = work / "ijkg"
+    if args.skip_writes and (ijkg_dir / "store.json").exists():
+        kept = args.previous.get("sizes", {}).get(size, {})
+        result.update({k: kept[k] for k in ("load", "gate", "merges") if k in kept})
+        result["write_path_from"] = args.previous.get("machine", {}).get("date")
+        (ijkg_dir / "LOCK").unlink(missing_ok=True)
+    else:
+        result["load"] = bench_writes_load(data, work, args)
     systems = build_systems(args.systems, work, dataset, ijkg_dir)
     try:
         result["queries"] = bench_queries(manifest, systems, args)
@@ -509,7 +525,7 @@ def run_size(size: str, args: argparse.Namespace) -> dict[str, Any]:
     if "ijkg" in systems and args.restarts:
         console.print("  ijkg start-up and memory")
         result["startup"] = bench_startup(Ijkg("ijkg", work, data_dir=ijkg_dir), args.restarts)
-    if not args.skip_gate:
+    if not args.skip_gate and not result.get("write_path_from"):
         result.update(bench_gate_and_merges(size, ijkg_dir, data.with_suffix(".json"), work, args))
     result["seconds"] = round(time.perf_counter() - started, 1)
     return result
@@ -546,6 +562,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--merges", type=int, default=20)
     parser.add_argument("--restarts", type=int, default=3)
     parser.add_argument("--skip-gate", action="store_true")
+    parser.add_argument(
+        "--skip-writes",
+        action="store_true",
+        help="reuse the stores in --work and keep the write-path results (loads, gate, merges) "
+        "of --out/results.json: rerun the queries only",
+    )
     parser.add_argument(
         "--skip-paging", action="store_true", help="do not run bench/paging.py (list page cost)"
     )
@@ -598,19 +620,28 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     args.work.mkdir(parents=True, exist_ok=True)
     args.out.mkdir(parents=True, exist_ok=True)
+    previous = args.out / "results.json"
+    args.previous = json.loads(previous.read_text()) if previous.exists() else {}
     results: dict[str, Any] = {
         "machine": machine(),
         "settings": {
             k: (str(v) if isinstance(v, Path) else v)
             for k, v in vars(args).items()
-            if k not in ("work", "out")
+            if k not in ("work", "out", "previous")
         },
         "sizes": {},
     }
+    if args.skip_writes:
+        # Sizes not rerun, and the page-cost run, are kept from the previous results.
+        for size, kept in args.previous.get("sizes", {}).items():
+            if size not in args.sizes:
+                results["sizes"][size] = kept
+        if "paging" in args.previous:
+            results["paging"] = args.previous["paging"]
     for size in args.sizes:
         results["sizes"][size] = run_size(size, args)
         (args.out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
-    if not args.skip_paging and args.sizes:
+    if not args.skip_paging and args.sizes and "paging" not in results:
         results["paging"] = bench_paging(args)
         (args.out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
     (args.out / "results.md").write_text(report.markdown(results))

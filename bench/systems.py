@@ -93,6 +93,18 @@ def tree_memory(root: int) -> dict[str, int]:
     return {"rss": rss, "pss": pss, "root_rss": root_rss, "max_rss": max_rss}
 
 
+def tree_cpu_seconds(root: int) -> float:
+    """CPU time (user + system) used so far by a process tree, in seconds."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in _pids(root):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+    return total / ticks
+
+
 class MemorySampler:
     """Peak PSS/RSS of a process tree, sampled every ``interval`` seconds while a command runs."""
 
@@ -196,6 +208,23 @@ class System:
 
     def after_start(self) -> None:
         """Load data over HTTP, if this system is loaded that way."""
+
+    def settle(
+        self, *, idle_share: float = 0.05, window_s: float = 0.5, max_s: float = 120
+    ) -> float:
+        """Wait until the server is idle (its process tree uses under ``idle_share`` of a core
+        over ``window_s``): a load generator that stops leaves requests in flight, and a server
+        still working through them must not be measured, nor slow the next system down. Returns
+        the seconds waited."""
+        if self.proc is None:
+            return 0.0
+        started = time.perf_counter()
+        while time.perf_counter() - started < max_s:
+            before = tree_cpu_seconds(self.proc.pid)
+            time.sleep(window_s)
+            if tree_cpu_seconds(self.proc.pid) - before < idle_share * window_s:
+                break
+        return time.perf_counter() - started
 
     def memory(self) -> dict[str, int]:
         return tree_memory(self.proc.pid) if self.proc else {}
