@@ -74,14 +74,27 @@ class Worker:
     def handle(self, header: dict[str, Any], body: bytes) -> tuple[dict[str, Any], bytes]:
         self.log.catch_up(self.store, int(header.get("min_version", 0)))
         op = header.get("op")
-        if op == "query":
-            return self._query(header)
-        if op == "version":
-            return {"ok": True, "version": self.log.version}, b""
-        if op == "update_effect":
-            return self._update_effect(header)
-        if op == "match":
-            return self._match(body)
+        try:
+            if op == "query":
+                return self._query(header)
+            if op == "version":
+                return {"ok": True, "version": self.log.version}, b""
+            if op == "update_effect":
+                return self._update_effect(header)
+            if op == "match":
+                return self._match(body)
+        except (
+            SyntaxError,
+            QuerySyntaxError,
+            QueryRefused,
+            ResultTooLarge,
+            MemoryError,
+            OSError,
+            ValueError,
+            TypeError,
+            RuntimeError,
+        ) as exc:
+            return {"ok": False, **_failure(exc)}, b""
         return {"ok": False, "error": "protocol", "message": f"unknown op {op!r}"}, b""
 
     def _query(self, request: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
@@ -106,47 +119,24 @@ class Worker:
         if request.get("prefixes"):
             kwargs["prefixes"] = PREFIXES
         version = self.log.version
-        try:
-            with _MemoryBudget(int(request["memory_mb"])):
-                result = self.store.query(request["sparql"], **kwargs)
-                if isinstance(result, ox.QuerySolutions):
-                    if results_fmt is None:
-                        return _not_acceptable("select")
-                    body, rows = write_solutions(
-                        result, results_fmt, max_rows=max_rows, max_bytes=max_bytes
-                    )
-                    return _answer("select", results_fmt.media_type, rows, version), body
-                if isinstance(result, ox.QueryBoolean):
-                    if results_fmt is None:
-                        return _not_acceptable("ask")
-                    return _answer("ask", results_fmt.media_type, 1, version), write_boolean(
-                        bool(result), results_fmt
-                    )
-                if rdf_fmt is None:
-                    return _not_acceptable("graph")
-                body, rows = write_triples(result, rdf_fmt, max_rows=max_rows, max_bytes=max_bytes)
-                return _answer("graph", rdf_fmt.media_type, rows, version), body
-        except SyntaxError as exc:
-            line, column = syntax_location(str(exc))
-            return {
-                "ok": False,
-                "error": "syntax",
-                "message": str(exc),
-                "line": line,
-                "column": column,
-            }, b""
-        except ResultTooLarge as exc:
-            return {"ok": False, "error": "too_large", "message": str(exc)}, b""
-        except MemoryError:
-            return {
-                "ok": False,
-                "error": "memory",
-                "message": "the query needed more memory than one query may use",
-            }, b""
-        except (OSError, ValueError, TypeError, RuntimeError) as exc:
-            # pyoxigraph reports evaluation errors (e.g. a bad regex, an unsupported feature) as
-            # OSError/ValueError/RuntimeError.
-            return {"ok": False, "error": "evaluation", "message": str(exc)}, b""
+        with _MemoryBudget(int(request["memory_mb"])):
+            result = self.store.query(request["sparql"], **kwargs)
+            if isinstance(result, ox.QuerySolutions):
+                if results_fmt is None:
+                    return _not_acceptable("select")
+                body, rows = write_solutions(
+                    result, results_fmt, max_rows=max_rows, max_bytes=max_bytes
+                )
+                return _answer("select", results_fmt.media_type, rows, version), body
+            if isinstance(result, ox.QueryBoolean):
+                if results_fmt is None:
+                    return _not_acceptable("ask")
+                body = write_boolean(bool(result), results_fmt)
+                return _answer("ask", results_fmt.media_type, 1, version), body
+            if rdf_fmt is None:
+                return _not_acceptable("graph")
+            body, rows = write_triples(result, rdf_fmt, max_rows=max_rows, max_bytes=max_bytes)
+            return _answer("graph", rdf_fmt.media_type, rows, version), body
 
     def _match(self, body: bytes) -> tuple[dict[str, Any], bytes]:
         """Quads matching patterns given as N-Quads lines whose wildcard positions hold
@@ -168,42 +158,36 @@ class Worker:
 
     def _update_effect(self, request: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
         version = self.log.version
-        try:
-            with _MemoryBudget(int(request["memory_mb"])):
-                removes, adds = update_effect(
-                    self.store,
-                    request["update"],
-                    write_graph=request["write_graph"],
-                    max_quads=int(request["max_quads"]),
-                    keep=frozenset(request.get("keep", ())),
-                    base_iri=request.get("base_iri"),
-                    using=_using(request.get("using")),
-                )
-        except SyntaxError as exc:
-            line, column = syntax_location(str(exc))
-            return {
-                "ok": False,
-                "error": "syntax",
-                "message": str(exc),
-                "line": line,
-                "column": column,
-            }, b""
-        except QuerySyntaxError as exc:
-            return {"ok": False, "error": "syntax", "message": str(exc)}, b""
-        except QueryRefused as exc:
-            return {"ok": False, "error": "refused", "message": str(exc)}, b""
-        except ResultTooLarge as exc:
-            return {"ok": False, "error": "too_large", "message": str(exc)}, b""
-        except MemoryError:
-            return {
-                "ok": False,
-                "error": "memory",
-                "message": "the update needed too much memory",
-            }, b""
-        except (OSError, ValueError, TypeError, RuntimeError) as exc:
-            return {"ok": False, "error": "evaluation", "message": str(exc)}, b""
+        with _MemoryBudget(int(request["memory_mb"])):
+            removes, adds = update_effect(
+                self.store,
+                request["update"],
+                write_graph=request["write_graph"],
+                max_quads=int(request["max_quads"]),
+                keep=frozenset(request.get("keep", ())),
+                base_iri=request.get("base_iri"),
+                using=_using(request.get("using")),
+            )
         removed = serialize_quads(removes)
         return {"ok": True, "version": version, "rm": len(removed)}, removed + serialize_quads(adds)
+
+
+def _failure(exc: BaseException) -> dict[str, Any]:
+    """A request's failure as the reply the service turns back into the same error."""
+    if isinstance(exc, SyntaxError):  # pyoxigraph's, with the location in its message
+        line, column = syntax_location(str(exc))
+        return {"error": "syntax", "message": str(exc), "line": line, "column": column}
+    if isinstance(exc, QuerySyntaxError):
+        return {"error": "syntax", "message": str(exc), "line": exc.line, "column": exc.column}
+    if isinstance(exc, QueryRefused):
+        return {"error": "refused", "message": str(exc)}
+    if isinstance(exc, ResultTooLarge):
+        return {"error": "too_large", "message": str(exc)}
+    if isinstance(exc, MemoryError):
+        return {"error": "memory", "message": "the request needed more memory than one may use"}
+    # pyoxigraph reports evaluation errors (a bad regex, an unsupported feature) as
+    # OSError/ValueError/TypeError/RuntimeError.
+    return {"error": "evaluation", "message": str(exc)}
 
 
 def _using(value: Any) -> tuple[list[str], list[str]] | None:
