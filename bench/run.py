@@ -346,6 +346,8 @@ def bench_queries(
         extra, found = mix.ijkg_queries(ijkg.base, manifest)
         out["ijkg_endpoints"] = found
         queries += extra
+    if args.queries:
+        queries = [q for q in queries if q.name in args.queries]
     plan: list[tuple[mix.Query, list[System]]] = []
     for q in queries:
         if q.kind == "sparql":
@@ -543,6 +545,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--systems", default=",".join(ALL_SYSTEMS))
     parser.add_argument("--concurrency", default="1,16")
+    parser.add_argument("--queries", default="", help="only these queries (comma-separated)")
     parser.add_argument("--duration", type=float, default=3.0, help="seconds per cell")
     parser.add_argument("--rounds", type=int, default=2, help="rounds per cell (median kept)")
     parser.add_argument(
@@ -598,6 +601,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.sizes = [s.strip().lower() for s in args.sizes.split(",") if s.strip()]
     args.systems = [s.strip() for s in args.systems.split(",") if s.strip()]
     args.concurrency = [int(c) for c in args.concurrency.split(",")]
+    args.queries = [q.strip() for q in args.queries.split(",") if q.strip()]
     return args
 
 

@@ -210,7 +210,7 @@ class System:
         """Load data over HTTP, if this system is loaded that way."""
 
     def settle(
-        self, *, idle_share: float = 0.05, window_s: float = 0.5, max_s: float = 120
+        self, *, idle_share: float = 0.05, window_s: float = 0.25, max_s: float = 120
     ) -> float:
         """Wait until the server is idle (its process tree uses under ``idle_share`` of a core
         over ``window_s``): a load generator that stops leaves requests in flight, and a server

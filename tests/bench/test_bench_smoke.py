@@ -91,36 +91,16 @@ def test_the_gate_benchmark_changes_get_the_verdicts_they_are_meant_to(
 
 def test_the_harness_runs_end_to_end_against_a_real_server(tmp_path: Path) -> None:
     out = tmp_path / "results"
+    options = [
+        "--sizes", "tiny", "--systems", "ijkg,hello", "--wrk", "no", "--duration", "0.4",
+        "--rounds", "1", "--restarts", "1", "--gate-reps", "1", "--merges", "2",
+        "--queries", "point,join3,aggregate,construct,mix,entity-json",
+        "--full-gate-max", "0", "--load-budget-s", "120", "--skip-paging", "--no-plots",
+    ]  # fmt: skip
     command = [
-        sys.executable,
-        "-m",
-        "bench",
-        "--sizes",
-        "tiny",
-        "--systems",
-        "ijkg,hello",
-        "--wrk",
-        "no",
-        "--duration",
-        "0.4",
-        "--rounds",
-        "1",
-        "--restarts",
-        "1",
-        "--gate-reps",
-        "1",
-        "--merges",
-        "2",
-        "--full-gate-max",
-        "0",
-        "--load-budget-s",
-        "120",
-        "--work",
-        str(tmp_path / "work"),
-        "--out",
-        str(out),
-        "--no-plots",
-    ]
+        sys.executable, "-m", "bench", *options,
+        "--work", str(tmp_path / "work"), "--out", str(out),
+    ]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     done = subprocess.run(
         command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=240, check=False
