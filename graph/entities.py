@@ -262,18 +262,22 @@ async def _claim_triples(store: Store, iri: str) -> list[dict[str, Any]]:
 
 async def summaries(store: Store, iris: set[str]) -> dict[str, Resource]:
     """Types, labels and link facts (``SUMMARY_PROPERTIES``) of ``iris``: one direct lookup of
-    their triples in the union graph (``Store.match``), no query to plan."""
+    their triples (``Store.match``, in any graph: each triple once), no query to plan."""
     safe = sorted(i for i in iris if _safe(i))
     found: dict[str, Resource] = {i: Resource(i) for i in safe}
     if not safe:
         return found
-    quads = await store.match([(ox.NamedNode(i), None, None, ox.DefaultGraph()) for i in safe])
+    quads = await store.match([(ox.NamedNode(i), None, None, None) for i in safe])
+    seen: set[ox.Triple] = set()
     for quad in quads:
         predicate = quad.predicate.value
         if predicate not in _SUMMARY_SET or not isinstance(quad.subject, ox.NamedNode):
             continue
+        if not isinstance(quad.object, ox.NamedNode | ox.Literal) or quad.triple in seen:
+            continue
+        seen.add(quad.triple)
         node = found.get(quad.subject.value)
-        if node is not None and isinstance(quad.object, ox.NamedNode | ox.Literal):
+        if node is not None:
             node.facts.setdefault(predicate, []).append(to_rdflib(quad.object))
     for node in found.values():
         for values in node.facts.values():
