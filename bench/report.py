@@ -204,6 +204,35 @@ def targets(results: dict[str, Any], size: str | None = None) -> list[tuple[str,
     return out
 
 
+def ratio_table(results: dict[str, Any]) -> list[str]:
+    """ijkg's throughput over each peer's, by query, size and concurrency."""
+    sizes = results["sizes"]
+    conc = results["settings"]["concurrency"]
+    head = ["query"] + [f"{size} c={c}" for size in sizes for c in conc]
+    out = []
+    for peer in ("oxigraph-mem", "rdflib-endpoint"):
+        out += [
+            f"### ijkg ÷ {peer}, requests per second",
+            "",
+            "| " + " | ".join(head) + " |",
+            "|---|" + "---|" * (len(head) - 1),
+        ]
+        names: list[str] = []
+        for r in sizes.values():
+            for name, info in r.get("queries", {}).get("queries", {}).items():
+                if info["kind"] == "sparql" and name not in names:
+                    names.append(name)
+        for name in names:
+            row = [f"`{name}`"]
+            for r in sizes.values():
+                for c in conc:
+                    row.append(_fmt(ratio(r.get("queries", {}).get("cells", []), name, "ijkg",
+                                          peer, c), 2, "×"))  # fmt: skip
+            out.append("| " + " | ".join(row) + " |")
+        out.append("")
+    return out
+
+
 def markdown(results: dict[str, Any]) -> str:
     m = results["machine"]
     lines = [
@@ -239,6 +268,7 @@ def markdown(results: dict[str, Any]) -> str:
             mark = "" if met is None else (" (yes)" if met else " (**no**)")
             row.append(f"{measured}{mark}")
         lines.append("| " + " | ".join(row) + " |")
+    lines += ["", *ratio_table(results)]
     for size, r in results["sizes"].items():
         syn = r["synthetic"]
         lines += [
