@@ -194,3 +194,18 @@ def check_limits(text: str, *, max_bytes: int, max_depth: int) -> tuple[str, Sca
             f"the query nests brackets {result.max_depth} deep; the limit is {max_depth}"
         )
     return decoded, result
+
+
+def query_form(text: str) -> str | None:
+    """``SELECT``, ``ASK``, ``CONSTRUCT`` or ``DESCRIBE``: the form of a query (after its prologue),
+    or ``None`` when the text does not start like a query.
+
+    >>> query_form("PREFIX ex: <http://e/> CONSTRUCT WHERE { ?s ?p ?o }")
+    'CONSTRUCT'
+    """
+    for token in tokenize(text):
+        if token.kind == "word" and token.value in ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE"):
+            return token.value
+        if token.kind == "word" and token.value not in ("PREFIX", "BASE"):
+            return None
+    return None

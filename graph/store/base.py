@@ -234,7 +234,7 @@ class Store(ABC):
             "SELECT ?g WHERE { GRAPH ?g { } FILTER EXISTS { GRAPH ?g { ?s ?p ?o } } }",
             prefixes=False,
         )
-        return sorted(str(r["g"]) for r in rows)
+        return sorted(str(r["g"]) for r in rows if "g" in r)
 
     async def graph_quads(self, graph: str) -> list[ox.Quad]:
         """Every quad of one named graph (blank nodes as the store knows them)."""

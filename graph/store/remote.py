@@ -47,6 +47,7 @@ from ijkg.graph.errors import (
 from ijkg.graph.formats import NTRIPLES, RESULTS_JSON, RdfSyntax, ResultsFormat
 from ijkg.graph.namespaces import SYSTEM_GRAPH
 from ijkg.graph.settings import Settings
+from ijkg.graph.sparql_text import query_form
 from ijkg.graph.store.base import (
     Answer,
     Commit,
@@ -218,7 +219,11 @@ class SparqlStore(Store):
             return await self._request(
                 self.settings.sparql_query_url or "",
                 data=data,
-                accept="application/sparql-results+json, application/n-triples;q=0.9",
+                # Ask for what the query's form gives: some stores (Virtuoso) fail a CONSTRUCT
+                # when the results format comes first in Accept.
+                accept="application/n-triples"
+                if query_form(sparql) in ("CONSTRUCT", "DESCRIBE")
+                else "application/sparql-results+json",
                 timeout_s=limits.timeout_s,
                 max_bytes=limits.max_bytes * _RAW_FACTOR,
             )
@@ -478,6 +483,11 @@ class SparqlStore(Store):
                         await effect.add(ox.Quad(quad.subject, quad.predicate, quad.object, into))
             changed = changed or bool(effect.added or effect.removed)
         return Delta(tuple(effect.removed), tuple(effect.added)), version
+
+    async def graph_names(self) -> list[str]:
+        # Not ``GRAPH ?g {}``: some stores (Virtuoso) answer that with an unbound ?g.
+        rows = list(await self._solutions("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }"))
+        return sorted(str(row["g"].value) for row in rows if row["g"] is not None)
 
     async def stats(self) -> StoreStats:
         version = await self.version()
