@@ -16,6 +16,7 @@ text, the version before and after, the report that cleared it; and ``<entity> i
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -24,8 +25,9 @@ from typing import Any, Literal
 
 import pyoxigraph as ox
 
-from ijkg.graph.errors import Conflict, NotFound, TooLarge, VersionConflict
+from ijkg.graph.errors import BadRequest, Conflict, NotFound, TooLarge, VersionConflict
 from ijkg.graph.gate import CHANGES_GRAPH, Gate, GateReport, is_data
+from ijkg.graph.ingest import PoisonTerm, problem_with
 from ijkg.graph.namespaces import ID_BASE, IJKG, entity_iri
 from ijkg.graph.store.base import Commit, Delta, Store, quad_pattern
 from ijkg.graph.store.changelog import parse_quads, serialize_quads
@@ -147,12 +149,7 @@ def _describe_change(change: Change) -> list[ox.Quad]:
     if change.description:
         record.add(iri, _dc("description"), ox.Literal(change.description))
     if change.source:
-        source = change.source
-        record.add(
-            iri,
-            _dc("source"),
-            ox.NamedNode(source) if "://" in source else ox.Literal(source),
-        )
+        record.add(iri, _dc("source"), source_term(change.source))
     record.add(iri, _dc("creator"), ox.NamedNode(agent_iri(change.author)))
     record.add(iri, _prov("wasAttributedTo"), ox.NamedNode(agent_iri(change.author)))
     record.add(agent_iri(change.author), _RDF_TYPE, _prov("Agent"))
@@ -169,6 +166,43 @@ def _describe_change(change: Change) -> list[ox.Quad]:
     if change.reverts:
         record.add(iri, _ijkg("reverts"), ox.NamedNode(entity_iri("change", change.reverts)))
     return record.quads
+
+
+def source_term(source: str) -> ox.NamedNode | ox.Literal:
+    """A change's source as it is recorded: a link when it is written as one (``scheme://``),
+    otherwise text. A link must be a valid IRI the graph accepts (``ijkg.graph.ingest``): the
+    history is shown on pages like any other data, so a ``javascript:`` link is refused here.
+
+    >>> source_term("https://www.mea.gov.in/x"), source_term("the minister's speech")
+    (<NamedNode value=https://www.mea.gov.in/x>, <Literal value=the minister's speech ...>)
+    >>> source_term("javascript://%0Aalert(1)")
+    Traceback (most recent call last):
+    ...
+    ijkg.graph.ingest.PoisonTerm: source: <javascript://%0Aalert(1)>: the IRI scheme ...
+    """
+    if "://" not in source:
+        return ox.Literal(source)
+    try:
+        node = ox.NamedNode(source)
+    except ValueError as exc:
+        raise PoisonTerm(f"source: {source[:80]!r} is not a valid IRI ({exc})") from None
+    problem = problem_with(node)
+    if problem is not None:
+        raise PoisonTerm(f"source: {problem}")
+    return node
+
+
+def is_slug(text: str) -> bool:
+    """Whether ``text`` can be the id of a change (what ``new_slug`` makes, or a hand-made id of
+    letters, digits and dashes): the only ids that are ever put into a query.
+
+    >>> is_slug("20261126-061530-123-3f9a1c"), is_slug('x") || true || ("')
+    (True, False)
+    """
+    return _SLUG.fullmatch(text) is not None
+
+
+_SLUG = re.compile(r"[0-9A-Za-z][0-9A-Za-z-]{0,79}")
 
 
 def _touched(delta: Delta) -> set[ox.NamedNode]:
@@ -274,8 +308,8 @@ def _change_from_row(
 
 async def get_change(store: Store, slug: str, *, with_quads: bool = True) -> Change:
     """One change, with its quads. Raises ``ChangeNotFound``."""
-    if not slug.replace("-", "").isalnum():
-        raise ChangeNotFound(f"no change {slug!r}")
+    if not is_slug(slug):
+        raise ChangeNotFound(f"no change {slug[:80]!r}")
     iri = entity_iri("change", slug)
     extra = f"<{iri}> ijkg:additions ?additions ; ijkg:removals ?removals ." if with_quads else ""
     rows = await store.select(
@@ -308,6 +342,8 @@ async def list_changes(
     if status is not None:
         filters.append(f"FILTER(?status = <{_STATUS_CONCEPT}{status}>)")
     if before is not None:
+        if not is_slug(before):
+            raise BadRequest(f"'before' is the id of a change, not {before[:80]!r}")
         filters.append(f'FILTER(STR(?change) < "{entity_iri("change", before)}")')
     touch = f"<{touching}> ijkg:changedBy ?merge ." if touching else ""
     where = f"{_CHANGE_FIELDS} {touch} {' '.join(filters)}"
@@ -362,6 +398,8 @@ class Changes:
         """Record a proposal (nothing enters the data until it is merged)."""
         if not title.strip():
             raise ChangeConflict("a change needs a title")
+        if source:
+            source_term(source)  # refused before anything is validated
         target = target_graph or self.default_graph
         delta = await self.placed(delta, target)
         _check_size(delta, self.max_quads)
@@ -389,7 +427,10 @@ class Changes:
         """A submission with its graphs made explicit: triples to add that name no graph go to
         the target graph; triples to remove that name no graph are removed from every data graph
         that holds them (the default graph is the union, as in SPARQL Update)."""
-        target = ox.NamedNode(target_graph or self.default_graph)
+        try:
+            target = ox.NamedNode(target_graph or self.default_graph)
+        except ValueError as exc:
+            raise BadRequest(f"the target graph {target_graph!r} is not an IRI ({exc})") from None
         adds = tuple(
             ox.Quad(q.subject, q.predicate, q.object, target)
             if isinstance(q.graph_name, ox.DefaultGraph)
@@ -496,6 +537,8 @@ class Changes:
         """A write that does not start as a proposal (update, graph store, load): validated,
         applied and recorded as a change merged on arrival."""
         _check_size(delta, self.max_quads)
+        if source:
+            source_term(source)
         change = Change(
             slug=new_slug(),
             title=title,

@@ -21,7 +21,7 @@ from ijkg.graph.changes import (
     get_change,
     list_changes,
 )
-from ijkg.graph.errors import RdfSyntaxError, UnsupportedFormat, ValidationFailed
+from ijkg.graph.errors import BadRequest, RdfSyntaxError, UnsupportedFormat, ValidationFailed
 from ijkg.graph.explain import Explainer, submitted_graph
 from ijkg.graph.formats import JSONLD, TURTLE, bare_media_type, rdf_syntax_for_media_type
 from ijkg.graph.gate import Gate, GateReport
@@ -278,7 +278,10 @@ async def get_changes(
 ) -> Response:
     """The history: changes with their status, author, time and merge (who, versions)."""
     if touching is not None:
-        touching = ox.NamedNode(touching).value  # refuses what is not an IRI
+        try:
+            touching = ox.NamedNode(touching).value  # only an IRI reaches the query
+        except ValueError as exc:
+            raise BadRequest(f"'touching' is an IRI, not {touching[:80]!r} ({exc})") from None
     found = await list_changes(
         store,
         status=status,

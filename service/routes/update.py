@@ -98,6 +98,11 @@ async def update(
         raise QueryRefused("SERVICE is refused: updates never reach other endpoints")
     if "LOAD" in scan.keywords:
         raise QueryRefused("LOAD is refused: this service never fetches from the web or disk")
+    for role, iri in scan.graph_iris:
+        # The dataset an update reads, named in its text: graphs of this store, never fetched,
+        # and never file: or the like (as FROM in a query, and the using-graph-uri parameters).
+        if role in ("USING", "USING NAMED", "WITH"):
+            check_graph_name(iri, role, relative=True)
     stats = await store.stats()
     insisted = expected_version(if_match, stats.store_id, stats.version)
     for attempt in range(_ATTEMPTS):
