@@ -37,6 +37,12 @@ class Settings(BaseSettings):
         gt=0,
         description="Time a client has to send a request body once its head is in; past it: 408.",
     )
+    send_timeout_s: float = Field(
+        30.0,
+        gt=0,
+        description="Time a client may go without taking any more of its answer; past it the "
+        "connection is cut (the unsent answer is not held in memory for it).",
+    )
     max_connections: int = Field(
         512,
         ge=1,

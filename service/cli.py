@@ -140,6 +140,7 @@ def serve(
 
     from ijkg.service.app import create_app
     from ijkg.service.logs import logging_config
+    from ijkg.service.request_log import MAX_HEAD_BYTES
 
     settings = _settings(data_dir, host=host, port=port)
     if workers > 1 and settings.store == "embedded":
@@ -164,6 +165,7 @@ def serve(
         # Slow clients are cut off (request head and unread bodies, see ijkg.service.protocol),
         # connections are capped, and the logs are ijkg's (JSON lines with request ids).
         "http": "ijkg.service.protocol:GuardedH11Protocol",
+        "h11_max_incomplete_event_size": MAX_HEAD_BYTES,
         "limit_concurrency": settings.max_connections,
         "log_config": logging_config(settings.log_format, settings.log_level),
         "log_level": settings.log_level,
@@ -422,7 +424,9 @@ def query(
                 rdf=rdf,
             ),
         )
-    except (QueryError, StoreError, UnsupportedFormat) as exc:
+    except StoreError as exc:
+        raise _fail(str(exc), 2) from None
+    except (QueryError, UnsupportedFormat) as exc:
         where = ""
         if isinstance(exc, QuerySyntaxError) and exc.line is not None:
             where = f" (line {exc.line}, column {exc.column})"
@@ -469,6 +473,8 @@ def export(
     shapes and the history of changes) that ``ijkg restore`` reads back."""
     try:
         data = _with_store(_settings(data_dir), lambda store: backup.export(store, graph))
+    except StoreError as exc:
+        raise _fail(str(exc), 2) from None
     except IjkgError as exc:
         raise _fail(str(exc), 1) from None
     if output is None:

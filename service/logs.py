@@ -36,6 +36,23 @@ _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
 }
 
 
+def tag_records_with_request_ids() -> None:
+    """Make every log record carry the request id current where it is created (idempotent),
+    whenever and wherever it is formatted later."""
+    factory = logging.getLogRecordFactory()
+    if getattr(factory, "ijkg_request_ids", False):
+        return
+
+    def tagged(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = factory(*args, **kwargs)
+        if not hasattr(record, "request_id"):
+            record.request_id = REQUEST_ID.get()
+        return record
+
+    tagged.ijkg_request_ids = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(tagged)
+
+
 def request_id(client_value: str | None) -> str:
     """The id of a new request: the client's ``X-Request-Id`` if it is a sane token, else a new one.
 
@@ -73,7 +90,7 @@ class JsonFormatter(logging.Formatter):
         rid = getattr(record, "request_id", None) or REQUEST_ID.get()
         if rid:
             entry["request_id"] = rid
-        entry.update(_fields(record))
+        entry.update((k, v) for k, v in _fields(record).items() if k != "request_id")
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False, default=str)

@@ -10,7 +10,10 @@ connections:
   of the connection opening or of the previous response; if not, the client gets
   ``408 Request Timeout`` and the connection is closed;
 - once the response is sent, a client still sending a request body the handler did not read (a
-  401 or 413 answered early) has the same time to finish, then the connection is closed.
+  401 or 413 answered early) has the same time to finish, then the connection is closed;
+- a client that stops reading its answer is cut off when ``IJKG_SEND_TIMEOUT_S`` pass without it
+  taking any more of it (uvicorn would otherwise hold the unsent part of the answer, up to the
+  result byte cap, in memory for as long as the client likes).
 
 A body that the handler does read has its own deadline (``IJKG_BODY_TIMEOUT_S``, in
 ``ijkg.service.bodies``): 408 problem details. ``IJKG_MAX_CONNECTIONS`` (uvicorn's
@@ -38,10 +41,10 @@ _TIMEOUT_ANSWER = (
 
 
 @functools.cache
-def header_timeout_s() -> float:
-    """``IJKG_HEADER_TIMEOUT_S``, read once per process (``ijkg serve --workers N`` starts each
-    worker from the environment, so the protocol reads it there too)."""
-    return Settings().header_timeout_s
+def _settings() -> Settings:
+    """The settings, read once per process (``ijkg serve --workers N`` starts each worker from
+    the environment, so the protocol reads them there too)."""
+    return Settings()
 
 
 class GuardedH11Protocol(H11Protocol):
@@ -49,8 +52,11 @@ class GuardedH11Protocol(H11Protocol):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.deadline_s = header_timeout_s()
+        self.deadline_s = _settings().header_timeout_s
+        self.send_timeout_s = _settings().send_timeout_s
         self._deadline: asyncio.TimerHandle | None = None
+        self._stall: asyncio.TimerHandle | None = None
+        self._unsent = 0
 
     # --- the deadline ---------------------------------------------------------------------------
 
@@ -79,6 +85,33 @@ class GuardedH11Protocol(H11Protocol):
         self.logger.info("closed a connection whose request did not arrive in time")
         self.transport.close()
 
+    # --- a client that does not read ----------------------------------------------------------
+
+    def _watch_unsent(self) -> None:
+        self._unsent = self.transport.get_write_buffer_size()
+        self._stall = self.loop.call_later(self.send_timeout_s, self._check_unsent)
+
+    def _check_unsent(self) -> None:
+        self._stall = None
+        if self.transport.is_closing():
+            return
+        if self.transport.get_write_buffer_size() >= self._unsent:
+            self.logger.info("cut off a client that stopped reading its answer")
+            self.transport.abort()  # drops what it would not take
+            return
+        self._watch_unsent()  # it took some: watch on
+
+    def pause_writing(self) -> None:
+        super().pause_writing()
+        if self._stall is None:
+            self._watch_unsent()
+
+    def resume_writing(self) -> None:
+        if self._stall is not None:
+            self._stall.cancel()
+            self._stall = None
+        super().resume_writing()
+
     # --- uvicorn's protocol hooks ---------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -106,4 +139,7 @@ class GuardedH11Protocol(H11Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
+        if self._stall is not None:
+            self._stall.cancel()
+            self._stall = None
         super().connection_lost(exc)

@@ -6,9 +6,11 @@ log line written while the request is served (``ijkg.service.logs``). The reques
 says the method, the path (never the query string: it may hold anything), the status, the
 duration and the bytes sent; no header is ever logged, so no token is.
 
-This is the outermost of the app's own middleware. An exception that no handler turned into an
-answer is logged here with its traceback and answered as a 500 problem with the request id,
-instead of the server's bare text.
+This is the outermost of the app's own middleware. A request whose head is too big is refused
+here (414 for a URL over ``MAX_TARGET_BYTES``, 431 for headers over ``MAX_HEADER_BYTES`` or
+``MAX_HEADERS``; uvicorn's HTTP parser holds an unfinished head to the same size, see ``ijkg
+serve``). An exception that no handler turned into an answer is logged here with its traceback
+and answered as a 500 problem with the request id, instead of the server's bare text.
 """
 
 from __future__ import annotations
@@ -18,14 +20,48 @@ import time
 from typing import Any
 
 from starlette.datastructures import MutableHeaders
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ijkg.service.logs import REQUEST_ID, request_id
+from ijkg.service.logs import REQUEST_ID, request_id, tag_records_with_request_ids
 from ijkg.service.problems import problem
 
 log = logging.getLogger("ijkg.request")
 
 HEADER = "X-Request-Id"
+#: A URL past this is refused (414): long queries are POSTed (the SPARQL Protocol says so).
+MAX_TARGET_BYTES = 32 * 1024
+#: Headers past this size, or count, are refused (431).
+MAX_HEADER_BYTES = 32 * 1024
+MAX_HEADERS = 128
+#: What uvicorn's HTTP parser may buffer of a request head that has not arrived whole.
+MAX_HEAD_BYTES = MAX_TARGET_BYTES + MAX_HEADER_BYTES
+
+
+def head_problem(scope: Scope) -> Response | None:
+    """414 or 431 when the request's URL or headers are over their limits, else ``None``."""
+    target = len(scope.get("raw_path", b"")) + len(scope.get("query_string", b""))
+    if target > MAX_TARGET_BYTES:
+        return problem(
+            414,
+            "uri-too-long",
+            "URI too long",
+            f"the URL is {target:,} bytes; the limit is {MAX_TARGET_BYTES:,} (POST a long query "
+            "as application/sparql-query)",
+            headers={"Connection": "close"},
+        )
+    headers = scope.get("headers", ())
+    size = sum(len(name) + len(value) + 4 for name, value in headers)
+    if size > MAX_HEADER_BYTES or len(headers) > MAX_HEADERS:
+        return problem(
+            431,
+            "headers-too-large",
+            "Request header fields too large",
+            f"{len(headers):,} headers of {size:,} bytes; the limits are {MAX_HEADERS} headers "
+            f"and {MAX_HEADER_BYTES:,} bytes",
+            headers={"Connection": "close"},
+        )
+    return None
 
 
 class RequestContext:
@@ -33,6 +69,7 @@ class RequestContext:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        tag_records_with_request_ids()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -57,7 +94,11 @@ class RequestContext:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_id)
+            refused = head_problem(scope)
+            if refused is not None:
+                await refused(scope, receive, send_with_id)
+            else:
+                await self.app(scope, receive, send_with_id)
         except Exception:
             # The last line of defence: no handler answered. Log it whole, answer a problem.
             log.exception("unhandled error in %s %s", scope["method"], scope["path"])
