@@ -61,11 +61,12 @@ TEST_STORE = os.environ.get("IJKG_TEST_STORE", "embedded")
 _EXTERNAL: dict[Path, OxigraphServer] = {}
 
 
-def external_store(data_dir: Path) -> OxigraphServer:
-    """The Oxigraph server that holds the store of ``data_dir`` (started on first use)."""
+def external_store(data_dir: Path, *, query_timeout_s: float = 30) -> OxigraphServer:
+    """The Oxigraph server that holds the store of ``data_dir`` (started on first use, stopping
+    any query after ``query_timeout_s``)."""
     key = data_dir.resolve()
     if key not in _EXTERNAL:
-        _EXTERNAL[key] = start_oxigraph()
+        _EXTERNAL[key] = start_oxigraph(query_timeout_s=query_timeout_s)
     return _EXTERNAL[key]
 
 

@@ -47,10 +47,14 @@ class OxigraphServer:
             self.process.wait()
 
 
-def start_oxigraph(location: Path | None = None, timeout_s: float = 30) -> OxigraphServer:
-    """Start ``oxigraph serve`` (in memory, or on disk at ``location``) and wait until it answers."""
+def start_oxigraph(
+    location: Path | None = None, timeout_s: float = 30, query_timeout_s: float = 30
+) -> OxigraphServer:
+    """Start ``oxigraph serve`` (in memory, or on disk at ``location``) and wait until it answers;
+    it stops any query after ``query_timeout_s``."""
     port = free_port()
-    command = [oxigraph_binary(), "serve", "--bind", f"127.0.0.1:{port}", "--timeout-s", "30"]
+    command = [oxigraph_binary(), "serve", "--bind", f"127.0.0.1:{port}"]
+    command += ["--timeout-s", str(max(1, round(query_timeout_s)))]
     if location is not None:
         command += ["--location", str(location)]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
