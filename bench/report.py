@@ -248,6 +248,7 @@ def markdown(results: dict[str, Any]) -> str:
         f"{results['settings']['rounds']} rounds, systems alternating. Ratios are ijkg's "
         "requests per second over the peer's, in the same run.",
         "",
+        *([f"Note: {results['notes']}", ""] if results.get("notes") else []),
         "## Targets",
         "",
         "Each cell: what was measured at that size, and whether it meets the target.",
