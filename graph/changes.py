@@ -556,6 +556,59 @@ class Changes:
                 change, who=who, expected_version=expected_version, status_from=None
             )
 
+    async def write_computed(
+        self,
+        effect: Callable[[], Awaitable[tuple[Delta, int]]],
+        *,
+        check: Callable[[Delta], None],
+        who: str,
+        via: WritePath,
+        title: str,
+        description: str = "",
+        expected_version: int | None = None,
+    ) -> tuple[Change, Commit, GateReport, Delta]:
+        """A write whose change depends on the graph (a SPARQL Update's effect, a Graph Store PUT
+        that replaces what a graph holds): ``effect`` computes it and the version it was computed
+        on, ``check`` vets it (graph protections), then it is validated and applied like
+        ``write``. Computing it under the writers' lock keeps another writer of this process from
+        making it stale before it lands (concurrent updates would otherwise mostly end in 409,
+        and two concurrent PUTs of a graph could both land, leaving their union); a writer in
+        another process (an external store) is caught by the version check, and the change is
+        computed again. A client that pinned a version (``expected_version``) gets the conflict.
+        """
+
+        async def attempt() -> tuple[Change, Commit, GateReport, Delta]:
+            async with self.gate.lock:
+                delta, version = await effect()
+                if expected_version is not None and version != expected_version:
+                    raise VersionConflict(expected_version, version)
+                check(delta)
+                _check_size(delta, self.max_quads)
+                change = Change(
+                    slug=new_slug(),
+                    title=title,
+                    description=description,
+                    source=None,
+                    author=who,
+                    created=_now(),
+                    status="merged",
+                    write_path=via,
+                    removes=delta.removes,
+                    adds=delta.adds,
+                )
+                applied = await self._apply(
+                    change, who=who, expected_version=version, status_from=None
+                )
+                return (*applied, delta)
+
+        for remaining in range(_ATTEMPTS - 1, -1, -1):
+            try:
+                return await attempt()
+            except VersionConflict:
+                if expected_version is not None or not remaining:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
     async def reject(self, slug: str, *, who: str, reason: str = "") -> Change:
         async with self.gate.lock:
             change = await get_change(self.store, slug, with_quads=False)

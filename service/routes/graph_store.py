@@ -115,20 +115,25 @@ async def _write(
     adds: list[ox.Quad] = []
     if body:
         adds = await read_rdf(request, settings, default_graph=target, single_graph=True)
-    existing = await store.graph_quads(target) if replace else []
-    if not body and not existing:
-        raise GraphNotFound(f"no graph <{target}> in this store")
-    delta = Delta(removes=tuple(existing), adds=tuple(adds))
-    check_write(delta, admin=writer.admin)
-    change, _commit, gate = await changes_of(request).write(
-        delta,
+
+    async def effect() -> tuple[Delta, int]:
+        # What the graph holds now (under the writers' lock): a PUT replaces exactly that.
+        version = await store.version()
+        existing = await store.graph_quads(target) if replace else []
+        if not body and not existing:
+            raise GraphNotFound(f"no graph <{target}> in this store")
+        return Delta(removes=tuple(existing), adds=tuple(adds)), version
+
+    change, _commit, gate, delta = await changes_of(request).write_computed(
+        effect,
+        check=lambda delta: check_write(delta, admin=writer.admin),
         who=writer.name,
         via="graph-store",
         title=f"Graph Store {what} <{target}>",
         expected_version=expected,
     )
     response = await write_response(request, change, gate, delta)
-    if body and not existing and replace:
+    if body and not delta.removes and replace:
         response.status_code = 201
     return response
 

@@ -13,12 +13,12 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, Header, Request
 from starlette.responses import Response
 
-from ijkg.graph.errors import QueryRefused, UnsupportedFormat, VersionConflict
+from ijkg.graph.errors import QueryRefused, UnsupportedFormat
 from ijkg.graph.formats import bare_media_type
 from ijkg.graph.protection import SERVICE_GRAPHS, check_write
 from ijkg.graph.query import check_graph_name
 from ijkg.graph.sparql_text import check_limits
-from ijkg.graph.store.base import Dataset
+from ijkg.graph.store.base import Dataset, Delta
 from ijkg.service.auth import WriterDep
 from ijkg.service.bodies import read_body
 from ijkg.service.deps import SettingsDep, StoreDep
@@ -27,8 +27,6 @@ from ijkg.service.routes.changes import changes_of, write_response
 from ijkg.service.routes.sparql import endpoint_url
 
 router = APIRouter(tags=["sparql"])
-
-_ATTEMPTS = 3
 
 FORM = "application/x-www-form-urlencoded"
 SPARQL_UPDATE = "application/sparql-update"
@@ -105,8 +103,9 @@ async def update(
             check_graph_name(iri, role, relative=True)
     stats = await store.stats()
     insisted = expected_version(if_match, stats.store_id, stats.version)
-    for attempt in range(_ATTEMPTS):
-        delta, version = await store.update_effect(
+
+    async def effect() -> tuple[Delta, int]:
+        return await store.update_effect(
             decoded,
             write_graph=settings.write_graph,
             max_quads=settings.max_change_quads,
@@ -114,22 +113,14 @@ async def update(
             base_iri=endpoint_url(request),
             using=using,
         )
-        if insisted is not None and version != insisted:
-            raise VersionConflict(insisted, version)
-        check_write(delta, admin=writer.admin)
-        try:
-            change, _commit, gate = await changes_of(request).write(
-                delta,
-                who=writer.name,
-                via="update",
-                title="SPARQL Update",
-                description=decoded[:2000],
-                expected_version=version,
-            )
-            break
-        except VersionConflict:
-            # Another write landed between computing the effect and applying it: the effect may
-            # be stale, so compute it again on the new graph (unless the client pinned a version).
-            if insisted is not None or attempt == _ATTEMPTS - 1:
-                raise
+
+    change, _commit, gate, delta = await changes_of(request).write_computed(
+        effect,
+        check=lambda delta: check_write(delta, admin=writer.admin),
+        who=writer.name,
+        via="update",
+        title="SPARQL Update",
+        description=decoded[:2000],
+        expected_version=insisted,
+    )
     return await write_response(request, change, gate, delta)
