@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Depends, Request
@@ -387,9 +387,9 @@ async def answer_query(
 _SUMMARY = "SPARQL 1.1 query, service description, query page"
 
 
-@router.api_route(
-    "/sparql",
-    methods=["GET", "HEAD", "POST"],
+# One route per method, each with its own operation id (one route for the three methods gave
+# them all the same id, which OpenAPI does not allow).
+_SPARQL_ROUTE: dict[str, Any] = dict(
     summary=_SUMMARY,
     response_class=Response,
     responses={
@@ -410,6 +410,11 @@ _SUMMARY = "SPARQL 1.1 query, service description, query page"
         503: {"description": "Time limit, memory limit or too many queries (Retry-After)"},
     },
 )
+
+
+@router.get("/sparql", operation_id="sparql_get", **_SPARQL_ROUTE)
+@router.head("/sparql", operation_id="sparql_head", **_SPARQL_ROUTE)
+@router.post("/sparql", operation_id="sparql_post", **_SPARQL_ROUTE)
 async def sparql(
     request: Request, store: StoreDep, settings: SettingsDep, state: EndpointStateDep
 ) -> Response:
