@@ -31,8 +31,9 @@ from rdflib.term import Node
 from ijkg.graph.errors import NotFound
 from ijkg.graph.jsonld import context_terms
 from ijkg.graph.namespaces import ID_BASE, IJKG, PREFIXES
-from ijkg.graph.sparql_build import ENTITY_IRI_PATTERN, sparql_iri
+from ijkg.graph.sparql_build import ENTITY_IRI_PATTERN, sparql_iri, sparql_string
 from ijkg.graph.store.base import Store
+from ijkg.graph.store.remote import GENID
 from ijkg.graph.terms import from_sparql_json, to_rdflib
 from ijkg.graph.vocabulary import Vocabulary, curie, local_name, term_name
 
@@ -90,6 +91,9 @@ QUANTITY_PROPERTIES: Final = (
     "maxExclusive",
     "maxInclusive",
 )
+#: Blank nodes are left out of descriptions: the store's own, and those an external store has
+#: skolemised into ``GENID`` IRIs (the shapes' lists and nested shapes).
+_NOT_BLANK: Final = f"!isBLANK(?o) && !(isIRI(?o) && STRSTARTS(STR(?o), {sparql_string(GENID)}))"
 INCOMING_LIMIT: Final = 2000
 CLAIM_LIMIT: Final = 1000
 
@@ -230,9 +234,9 @@ async def _links(store: Store, iri: str, incoming_limit: int) -> tuple[list[dict
     entity = sparql_iri(iri)
     answer = await store.query(
         f"""SELECT ?dir ?p ?o WHERE {{
-              {{ {entity} ?p ?o . FILTER(!isBLANK(?o)) BIND("out" AS ?dir) }}
+              {{ {entity} ?p ?o . FILTER({_NOT_BLANK}) BIND("out" AS ?dir) }}
               UNION
-              {{ {{ SELECT ?p ?o WHERE {{ ?o ?p {entity} . FILTER(isIRI(?o)) }}
+              {{ {{ SELECT ?p ?o WHERE {{ ?o ?p {entity} . FILTER(isIRI(?o) && {_NOT_BLANK}) }}
                    LIMIT {incoming_limit + 1} }}
                  BIND("in" AS ?dir) }}
             }}""",
@@ -253,7 +257,7 @@ async def _claim_triples(store: Store, iri: str) -> list[dict[str, Any]]:
               {{ ?claim ?p ?o BIND(?claim AS ?s) }}
               UNION {{ ?claim ijkg:evidence ?s . ?s ?p ?o }}
               UNION {{ ?claim ijkg:evidence ?evidence . ?evidence oa:hasSelector ?s . ?s ?p ?o }}
-              FILTER(!isBLANK(?o))
+              FILTER({_NOT_BLANK})
             }}""",
         limits=store.internal_limits(),
     )
@@ -274,6 +278,8 @@ async def summaries(store: Store, iris: set[str]) -> dict[str, Resource]:
         if predicate not in _SUMMARY_SET or not isinstance(quad.subject, ox.NamedNode):
             continue
         if not isinstance(quad.object, ox.NamedNode | ox.Literal) or quad.triple in seen:
+            continue
+        if isinstance(quad.object, ox.NamedNode) and quad.object.value.startswith(GENID):
             continue
         seen.add(quad.triple)
         node = found.get(quad.subject.value)

@@ -21,6 +21,10 @@ from rdflib.compare import isomorphic, to_isomorphic
 from ijkg.graph.terms import quads_to_graph
 from tests.conftest import Server
 
+# Every entity in every format is some thousands of requests: more than the default time limit
+# on a busy two-core machine.
+pytestmark = pytest.mark.timeout(1200)
+
 ID = "https://w3id.org/ijkg/id/"
 FORMATS = {
     "json": "application/json",
