@@ -210,8 +210,8 @@ class _Walker:
         except Exception as exc:
             raise Unbounded(f"a SPARQL-based constraint rdflib cannot read ({exc})") from None
         triples: list[tuple[Node, Chain, Node]] = []
-        for subject, predicate, obj in _triple_patterns(algebra):
-            for steps in _sparql_path(predicate):
+        for subject, predicate, obj in triple_patterns(algebra):
+            for steps in sparql_path(predicate):
                 triples.append((subject, steps, obj))
         uses: dict[Node, int] = {}
         for subject, _steps, obj in triples:
@@ -259,42 +259,45 @@ def _declared_prefixes(shapes: Graph) -> dict[str, str]:
     return prefixes
 
 
-def _triple_patterns(node: object) -> Iterator[tuple[Node, Node, Node]]:
-    """Every triple pattern anywhere in an rdflib SPARQL algebra tree."""
+def triple_patterns(node: object, *, graphs: bool = False) -> Iterator[tuple[Node, Node, Node]]:
+    """Every triple pattern anywhere in an rdflib SPARQL algebra tree. ``GRAPH`` patterns are
+    walked into only with ``graphs`` (a shape reads one graph); ``SERVICE`` never."""
     if isinstance(node, CompValue):
-        if node.name in ("ServiceGraphPattern", "Graph", "GraphGraphPattern"):
-            raise Unbounded("a SPARQL-based constraint with GRAPH or SERVICE")
+        if node.name == "ServiceGraphPattern" or (
+            not graphs and node.name in ("Graph", "GraphGraphPattern")
+        ):
+            raise Unbounded("a query with GRAPH or SERVICE")
         for key, value in node.items():
             if key == "triples":
                 for triple in value:
                     yield tuple(triple)
             elif not key.startswith("_"):
-                yield from _triple_patterns(value)
+                yield from triple_patterns(value, graphs=graphs)
     elif isinstance(node, list | tuple):
         for item in node:
-            yield from _triple_patterns(item)
+            yield from triple_patterns(item, graphs=graphs)
 
 
-def _sparql_path(predicate: Node | Path) -> Iterator[Chain]:
+def sparql_path(predicate: Node | Path) -> Iterator[Chain]:
     """The step sequences of a SPARQL property path (as ``_Walker.paths`` does for SHACL)."""
     if isinstance(predicate, URIRef):
         yield (Step(str(predicate)),)
     elif isinstance(predicate, InvPath):
-        for steps in _sparql_path(predicate.arg):
+        for steps in sparql_path(predicate.arg):
             yield tuple(Step(s.predicate, not s.inverse) for s in reversed(steps))
     elif isinstance(predicate, SequencePath):
         sequences: list[Chain] = [()]
         for part in predicate.args:
-            sequences = [s + t for s in sequences for t in _sparql_path(part)]
+            sequences = [s + t for s in sequences for t in sparql_path(part)]
         yield from sequences
     elif isinstance(predicate, AlternativePath):
         for part in predicate.args:
-            yield from _sparql_path(part)
+            yield from sparql_path(part)
     elif isinstance(predicate, MulPath) and predicate.mod == "?":
         yield ()
-        yield from _sparql_path(predicate.path)
+        yield from sparql_path(predicate.path)
     else:
-        raise Unbounded(f"a SPARQL-based constraint with the path {predicate!r}")
+        raise Unbounded(f"a query with the path {predicate!r}")
 
 
 def targeted_shapes(shapes: Graph) -> list[Node]:

@@ -33,6 +33,8 @@ from typing import Any
 
 import httpx
 import pyoxigraph as ox
+from pyparsing import ParseBaseException
+from rdflib.plugins.sparql import prepareQuery
 
 from ijkg.graph.errors import (
     NotAcceptable,
@@ -47,7 +49,9 @@ from ijkg.graph.errors import (
 from ijkg.graph.formats import NTRIPLES, RESULTS_JSON, RdfSyntax, ResultsFormat
 from ijkg.graph.namespaces import SYSTEM_GRAPH
 from ijkg.graph.settings import Settings
+from ijkg.graph.shape_reads import Unbounded, sparql_path, triple_patterns
 from ijkg.graph.sparql_text import query_form
+from ijkg.graph.store import union
 from ijkg.graph.store.base import (
     Answer,
     Commit,
@@ -439,17 +443,15 @@ class SparqlStore(Store):
         changed = False
         for step in steps:
             if isinstance(step, PatternStep):
-                if changed:
-                    raise QueryRefused(
-                        "on an external SPARQL store, an operation with WHERE cannot follow one "
-                        "that changes the graph in the same request: send them one at a time"
-                    )
                 dataset = None
                 if step.default_graphs is not None or step.named_graphs is not None:
                     dataset = Dataset(
                         tuple(step.default_graphs or ()), tuple(step.named_graphs or ())
                     )
-                solutions = list(await self._solutions(step.select, dataset))
+                if changed:
+                    solutions = await effect.solutions_after(step.select, dataset)
+                else:
+                    solutions = list(await self._solutions(step.select, dataset))
                 deletes: list[ox.Quad] = []
                 inserts: list[ox.Quad] = []
                 for solution in solutions:
@@ -549,6 +551,42 @@ class _Effect:
         else:
             self.removed[quad] = None
             self._check()
+
+    async def solutions_after(self, select: str, dataset: Dataset | None) -> list[ox.QuerySolution]:
+        """The solutions of an operation's WHERE on the store as the earlier operations of the
+        same request left it. The store cannot be asked (nothing is written yet), so the quads
+        the WHERE's patterns can match are fetched by predicate, this request's effect is applied
+        to them in a scratch store, and the WHERE runs there. A WHERE that could match any
+        predicate (a variable or negated predicate) is refused."""
+        try:
+            patterns = list(triple_patterns(prepareQuery(select).algebra, graphs=True))
+            predicates = {
+                step.predicate
+                for _, path, _ in patterns
+                for steps in sparql_path(path)
+                for step in steps
+            }
+        except (Unbounded, ParseBaseException, ValueError, SyntaxError) as exc:
+            raise QueryRefused(
+                "on an external SPARQL store, an operation with WHERE that follows a change in "
+                f"the same request must use fixed predicates ({exc}); send them one at a time"
+            ) from None
+        fetched = await self.store.match(
+            [(None, ox.NamedNode(p), None, None) for p in sorted(predicates)]
+        )
+        if len(fetched) > self.max_quads * 10:
+            raise ResultTooLarge("the update's WHERE would read too much of the store; split it")
+        scratch = ox.Store()
+        union.add(scratch, [q for q in fetched if q not in self.removed])
+        union.add(scratch, [q for q in self.added if q.predicate.value in predicates])
+        kwargs: dict[str, Any] = {}
+        if dataset is not None:
+            kwargs["default_graph"] = [ox.NamedNode(g) for g in dataset.default_graphs or ()]
+            kwargs["named_graphs"] = [ox.NamedNode(g) for g in dataset.named_graphs or ()]
+        solutions = scratch.query(select, **kwargs)
+        if not isinstance(solutions, ox.QuerySolutions):
+            raise QueryError("an update's WHERE gave no solutions")
+        return list(solutions)
 
     @staticmethod
     def placed(quad: ox.Quad, target: ox.NamedNode) -> ox.Quad:
