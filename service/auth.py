@@ -15,7 +15,6 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from ijkg.graph.settings import Settings
-from ijkg.service.deps import get_settings
 
 
 class AuthError(Exception):
@@ -74,12 +73,13 @@ class TokenTable:
 def tokens(request: Request) -> TokenTable:
     table: TokenTable | None = getattr(request.app.state, "tokens", None)
     if table is None:
-        table = TokenTable.from_settings(get_settings(request))
+        settings: Settings = request.app.state.settings
+        table = TokenTable.from_settings(settings)
         request.app.state.tokens = table
     return table
 
 
-def require_writer(request: Request) -> Writer:
+async def require_writer(request: Request) -> Writer:
     """The writer behind this request, or ``AuthError``."""
     table = tokens(request)
     if table.read_only:

@@ -1,4 +1,8 @@
-"""Typed dependencies: the settings and the store live on ``app.state`` and reach handlers here."""
+"""Typed dependencies: the settings and the store live on ``app.state`` and reach handlers here.
+
+Dependencies are coroutines (they only read ``app.state``): a plain function would cost each
+request a hop through the thread pool.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +14,12 @@ from ijkg.graph.settings import Settings
 from ijkg.graph.store.base import Store
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_store(request: Request) -> Store:
+async def get_store(request: Request) -> Store:
     store: Store = request.app.state.store
     return store
 

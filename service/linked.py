@@ -167,7 +167,7 @@ class LinkedData:
         return None
 
 
-def get_linked(request: Request) -> LinkedData:
+async def get_linked(request: Request) -> LinkedData:
     state: LinkedData | None = getattr(request.app.state, "linked_data", None)
     if state is None:
         state = LinkedData()

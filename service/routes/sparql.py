@@ -255,7 +255,7 @@ class EndpointState:
         return self.store_id
 
 
-def get_endpoint_state(request: Request) -> EndpointState:
+async def get_endpoint_state(request: Request) -> EndpointState:
     state: EndpointState | None = getattr(request.app.state, "sparql_endpoint", None)
     if state is None:
         state = EndpointState()
