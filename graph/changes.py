@@ -157,8 +157,10 @@ def _describe_change(change: Change) -> list[ox.Quad]:
     record.add(iri, _dc("created"), _typed(change.created, "dateTime"))
     record.add(iri, _ijkg("changeStatus"), _status(change.status))
     record.add(iri, _ijkg("writePath"), ox.Literal(change.write_path))
-    record.add(iri, _ijkg("additions"), ox.Literal(serialize_quads(change.adds).decode()))
-    record.add(iri, _ijkg("removals"), ox.Literal(serialize_quads(change.removes).decode()))
+    for chunk in _chunks(serialize_quads(change.adds)):
+        record.add(iri, _ijkg("additions"), ox.Literal(chunk))
+    for chunk in _chunks(serialize_quads(change.removes)):
+        record.add(iri, _ijkg("removals"), ox.Literal(chunk))
     record.add(iri, _ijkg("addedCount"), _typed(str(len(change.adds)), "integer"))
     record.add(iri, _ijkg("removedCount"), _typed(str(len(change.removes)), "integer"))
     if change.target_graph:
@@ -203,6 +205,27 @@ def is_slug(text: str) -> bool:
 
 
 _SLUG = re.compile(r"[0-9A-Za-z][0-9A-Za-z-]{0,79}")
+
+
+#: Largest piece of a change's N-Quads kept in one literal (a store's parsers cap line length).
+_CHUNK_BYTES = 1 << 20
+
+
+def _chunks(nquads: bytes) -> list[str]:
+    """N-Quads text in pieces of at most about a megabyte, cut between lines. Lines of N-Quads
+    do not depend on each other, so the pieces can be stored as separate values of one property
+    (in any order) and read back by joining them."""
+    if not nquads:
+        return [""]
+    pieces = []
+    start = 0
+    while start < len(nquads):
+        end = min(start + _CHUNK_BYTES, len(nquads))
+        if end < len(nquads):
+            end = nquads.rfind(b"\n", start, end) + 1 or nquads.find(b"\n", end) + 1 or len(nquads)
+        pieces.append(nquads[start:end].decode())
+        start = end
+    return pieces
 
 
 def _touched(delta: Delta) -> set[ox.NamedNode]:
@@ -311,21 +334,27 @@ async def get_change(store: Store, slug: str, *, with_quads: bool = True) -> Cha
     if not is_slug(slug):
         raise ChangeNotFound(f"no change {slug[:80]!r}")
     iri = entity_iri("change", slug)
-    extra = f"<{iri}> ijkg:additions ?additions ; ijkg:removals ?removals ." if with_quads else ""
     rows = await store.select(
         f"""SELECT * WHERE {{ GRAPH <{CHANGES_GRAPH}> {{
-              VALUES ?change {{ <{iri}> }} {_CHANGE_FIELDS} {extra} }} }} LIMIT 1"""
+              VALUES ?change {{ <{iri}> }} {_CHANGE_FIELDS} }} }} LIMIT 1"""
     )
     if not rows:
         raise ChangeNotFound(f"no change {slug!r}")
-    row = rows[0]
     if not with_quads:
-        return _change_from_row(row)
+        return _change_from_row(rows[0])
     return _change_from_row(
-        row,
-        removes=tuple(parse_quads(str(row["removals"]).encode())),
-        adds=tuple(parse_quads(str(row["additions"]).encode())),
+        rows[0],
+        removes=await _quads_of(store, iri, "removals"),
+        adds=await _quads_of(store, iri, "additions"),
     )
+
+
+async def _quads_of(store: Store, iri: str, prop: str) -> tuple[ox.Quad, ...]:
+    """The quads a change adds or removes, from the pieces its record holds them in."""
+    rows = await store.select(
+        f"SELECT ?piece WHERE {{ GRAPH <{CHANGES_GRAPH}> {{ <{iri}> ijkg:{prop} ?piece }} }}"
+    )
+    return tuple(parse_quads("".join(str(r["piece"]) for r in rows).encode()))
 
 
 async def list_changes(

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -32,7 +32,7 @@ from ijkg.graph.ingest import check_terms
 from ijkg.graph.namespaces import GRAPH_BASE, ONTOLOGY_GRAPH, SHAPES_GRAPH, SYSTEM_GRAPH
 from ijkg.graph.shape_reads import RDF_TYPE, Chain, ShapeReads, analyse, targeted_shapes
 from ijkg.graph.store.base import Commit, Delta, Pattern, Store
-from ijkg.graph.terms import to_rdflib
+from ijkg.graph.terms import to_oxigraph, to_rdflib
 from ijkg.graph.validation import (
     ValidationReport,
     ValidationResult,
@@ -50,6 +50,9 @@ NON_DATA_GRAPHS = frozenset({ONTOLOGY_GRAPH, SHAPES_GRAPH, SYSTEM_GRAPH, CHANGES
 #: incremental: only the touched focus nodes and their neighbourhood; whole-graph: every shape
 #: needed the whole graph; mixed: some shapes did (``whole_graph_shapes`` says which and why).
 Method = Literal["incremental", "mixed", "whole-graph"]
+
+#: Focus nodes validated together (with their neighbourhood) in one pyshacl run.
+FOCUS_BATCH = 2000
 
 _TARGET_PREDICATES = {
     SH.targetClass,
@@ -153,10 +156,13 @@ def _triple(quad: ox.Quad) -> tuple[Any, Any, Any]:
 
 
 class AfterChange:
-    """The instance data as it would be after a change: the store seen through the delta."""
+    """The instance data as it would be after a change: the store seen through the delta, and
+    (for reads only) the ontology, so that what validation reads of ontology terms — the types
+    of a property a claim reifies, say — is found like any other neighbour."""
 
-    def __init__(self, store: Store, delta: Delta) -> None:
+    def __init__(self, store: Store, delta: Delta, ontology_store: ox.Store | None = None) -> None:
         self.store = store
+        self.ontology_store = ontology_store
         self.removes = {q for q in delta.removes if is_data(q)}
         self.adds = [q for q in delta.adds if is_data(q)]
         self._by_subject: dict[object, list[ox.Quad]] = defaultdict(list)
@@ -187,6 +193,9 @@ class AfterChange:
         }
         for pattern in patterns:
             found.update(self._added_matching(pattern))
+            if self.ontology_store is not None:
+                s, p, o, _g = pattern
+                found.update(self.ontology_store.quads_for_pattern(s, p, o, None))
         return found
 
     async def all_quads(self) -> set[ox.Quad]:
@@ -200,7 +209,14 @@ class AfterChange:
 class Gate:
     """Validates changes incrementally and commits the ones that conform, one at a time."""
 
-    def __init__(self, shapes: Graph | None = None, ontology_graph: Graph | None = None) -> None:
+    def __init__(
+        self,
+        shapes: Graph | None = None,
+        ontology_graph: Graph | None = None,
+        *,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> None:
+        self.progress = progress  # (focus nodes validated, of how many), for long validations
         self.shapes = shapes if shapes is not None else data_shapes()
         self.ontology = ontology_graph if ontology_graph is not None else ontology()
         self.reads: ShapeReads = analyse(self.shapes)
@@ -223,6 +239,17 @@ class Gate:
             self.untargeted_shapes.add(triple)
         self._targets = [_Targets.of(self.shapes, s) for s in self.reads.incremental]
         self._superclasses = _superclasses(self.ontology)
+        # The ontology as data the neighbourhood reads from, and only its class hierarchy mixed
+        # into each validation (mixing all of it would have pyshacl validate every ontology term
+        # as data on every check, which is most of a small check's cost).
+        self._ontology_store = ox.Store()
+        self._ontology_store.extend(
+            ox.Quad(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o))  # type: ignore[arg-type]
+            for s, p, o in self.ontology
+        )
+        self.hierarchy = Graph()
+        for triple in self.ontology.triples((None, RDFS.subClassOf, None)):
+            self.hierarchy.add(triple)
 
     # --- which focus nodes a change touches ----------------------------------------------------
 
@@ -314,21 +341,31 @@ class Gate:
 
         Raises ``PoisonTerm`` if the change adds a term the graph refuses to hold at all."""
         check_terms(delta.adds)
-        view = AfterChange(store, delta)
+        view = AfterChange(store, delta, self._ontology_store)
         changed = [*view.removes, *view.adds]
         focus = await self.focus_nodes(view, changed)
-        quads = await self.neighbourhood(view, focus) if focus else set()
-        graph = Graph()
-        for quad in quads:
-            graph.add(_triple(quad))
         results: list[ValidationResult] = []
+        triples = 0
         if focus and self.reads.incremental:
-            pairs = self._targeted_pairs(graph, {to_rdflib(n) for n in focus})
-            report = await asyncio.to_thread(
-                validate_targeted, graph, self.untargeted_shapes, pairs, self.ontology
-            )
-            keep = {to_rdflib(n).n3() for n in focus}
-            results += [r for r in report.results if r.focus_node in keep]
+            # A bulk load touches many focus nodes: validate them a batch at a time, each batch
+            # with its own neighbourhood, so memory stays bounded (a node's verdict depends only
+            # on its neighbourhood).
+            ordered = sorted(focus, key=str)
+            for start in range(0, len(ordered), FOCUS_BATCH):
+                batch = ordered[start : start + FOCUS_BATCH]
+                graph = Graph()
+                for quad in await self.neighbourhood(view, set(batch)):
+                    graph.add(_triple(quad))
+                triples += len(graph)
+                wanted = {to_rdflib(n) for n in batch}
+                pairs = self._targeted_pairs(graph, wanted)
+                report = await asyncio.to_thread(
+                    validate_targeted, graph, self.untargeted_shapes, pairs, self.hierarchy
+                )
+                keep = {n.n3() for n in wanted}
+                results += [r for r in report.results if r.focus_node in keep]
+                if self.progress is not None:
+                    self.progress(min(start + FOCUS_BATCH, len(ordered)), len(ordered))
         whole: dict[str, str] = {}
         if self.reads.fallback:
             everything = Graph()
@@ -351,7 +388,7 @@ class Gate:
             report=ValidationReport(tuple(results)),
             method=method,
             focus_nodes=len(focus),
-            neighbourhood_triples=len(graph),
+            neighbourhood_triples=triples,
             whole_graph_shapes=whole,
         )
 

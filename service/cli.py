@@ -19,7 +19,13 @@ from typing import Annotated, Any, TypeVar
 import httpx
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from ijkg.graph import backup
@@ -347,21 +353,39 @@ def load(
     settings = _settings(data_dir)
     title = "ijkg load " + " ".join(f.name for f in files)
 
-    async def write(store: Store) -> tuple[Change, Commit, GateReport]:
-        changes = Changes(
-            store, Gate(), max_quads=settings.max_change_quads, default_graph=settings.write_graph
-        )
-        # the local operator may load any graph but the service's own history and bookkeeping
-        check_write(delta, admin=True)
-        return await changes.write(delta, who=getpass.getuser(), via="load", title=title)
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        "focus nodes",
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+        disable=len(delta.adds) < 10_000,
+    ) as bar:
+        task = bar.add_task("validating", total=None)
 
-    try:
-        change, commit, gate_report = _with_store(settings, write)
-    except ValidationFailed as exc:
-        _print_report(exc.report, files, "text")
-        raise _fail("nothing was loaded", 1) from None
-    except (StoreError, ProtectedGraph, ChangeTooLarge) as exc:
-        raise _fail(str(exc), 2) from None
+        def validated(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        async def write(store: Store) -> tuple[Change, Commit, GateReport]:
+            # The operator's bulk loads are not held to the size limit of an HTTP change.
+            gate = Gate(progress=validated)
+            changes = Changes(
+                store, gate, max_quads=sys.maxsize, default_graph=settings.write_graph
+            )
+            # the local operator may load any graph but the service's own history and bookkeeping
+            check_write(delta, admin=True)
+            return await changes.write(delta, who=getpass.getuser(), via="load", title=title)
+
+        try:
+            change, commit, gate_report = _with_store(settings, write)
+        except ValidationFailed as exc:
+            bar.stop()
+            _print_report(exc.report, files, "text")
+            raise _fail("nothing was loaded", 1) from None
+        except (StoreError, ProtectedGraph, ChangeTooLarge) as exc:
+            raise _fail(str(exc), 2) from None
     new = len({q for q in change.adds})
     out.print(
         f"loaded {new} triple(s) from {len(files)} file(s) as change {change.slug}; the graph is "

@@ -377,7 +377,9 @@ class EmbeddedStore(Store):
             for s, p, o, g in patterns
         )
         header = {"op": "match", "min_version": self._version}
-        reply, body = await self._ask_worker(header, self.limits.timeout_s, encoded)
+        # Lookups are the gate's reads: many patterns at once for a large change, so they run on
+        # the generous internal limit, not a researcher's query limit.
+        reply, body = await self._ask_worker(header, self.internal_limits().timeout_s, encoded)
         if not reply.get("ok"):
             raise _query_error(reply)
         return parse_quads(body)
