@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 import pyoxigraph as ox
 
 from ijkg.graph.bundle import bundle_quads, bundle_version
+from ijkg.graph.errors import VersionConflict
 from ijkg.graph.namespaces import SYSTEM_GRAPH
 from ijkg.graph.store.base import Commit, Delta, Store
 
@@ -45,8 +46,21 @@ async def installed_bundle(store: Store) -> tuple[str | None, list[str]]:
     return str(rows[0]["id"]), sorted({str(r["part"]) for r in rows if "part" in r})
 
 
-async def ensure_bundle(store: Store) -> BundleStatus:
-    """Make the store hold the package's bundle, replacing an older one in a single commit."""
+async def ensure_bundle(store: Store, attempts: int = 5) -> BundleStatus:
+    """Make the store hold the package's bundle, replacing an older one in a single commit.
+
+    Several service workers starting together on one external store race to load it: the commit
+    is conditional on the version read, and a worker that lost the race looks again (and finds
+    the bundle the winner loaded)."""
+    for _ in range(attempts - 1):
+        try:
+            return await _ensure_bundle(store)
+        except VersionConflict:
+            continue
+    return await _ensure_bundle(store)
+
+
+async def _ensure_bundle(store: Store) -> BundleStatus:
     wanted = bundle_version()
     expected = await store.version()
     installed, old_graphs = await installed_bundle(store)

@@ -15,6 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import Match
 
 from ijkg.graph import errors
 from ijkg.graph.validation import ValidationReport
@@ -167,6 +168,23 @@ def to_problem(exc: errors.IjkgError) -> Response:
     return problem(500, "store-error", "Store error", detail)
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH")
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route of this path takes. Starlette's 405 names only the methods of the
+    first route that matched the path, and a path may have one route per method (nested in
+    included routers), so each method is tried against the routes."""
+    routes = request.app.router.routes
+    return [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes
+        )
+    ]
+
+
 def install(app: FastAPI) -> None:
     """Route every error through problem details."""
 
@@ -174,15 +192,18 @@ def install(app: FastAPI) -> None:
         assert isinstance(exc, errors.IjkgError)  # noqa: S101 - registered for this type only
         return to_problem(exc)
 
-    async def on_http_error(_request: Request, exc: Exception) -> Response:
+    async def on_http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)  # noqa: S101
         slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
+        headers = dict(exc.headers) if exc.headers else {}
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(_allowed_methods(request))
         return problem(
             exc.status_code,
             slug,
             str(exc.detail) if exc.status_code != 404 else "Not found",
             str(exc.detail),
-            headers=dict(exc.headers) if exc.headers else None,
+            headers=headers or None,
         )
 
     async def on_request_validation(_request: Request, exc: Exception) -> Response:

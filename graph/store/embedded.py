@@ -179,7 +179,9 @@ class EmbeddedStore(Store):
             if self._engine.stdin is not None:
                 self._engine.stdin.close()
             try:
-                await asyncio.wait_for(self._engine.wait(), 10)
+                # Time for the snapshot a clean shutdown may write (a snapshot is put in place
+                # only once whole, so a kill after this is safe, only wasteful).
+                await asyncio.wait_for(self._engine.wait(), 120)
             except TimeoutError:
                 self._engine.kill()
                 await self._engine.wait()

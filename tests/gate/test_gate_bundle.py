@@ -3,7 +3,7 @@ graph: a random walk of changes made of the graph's own material (its entities, 
 classes and literals), each judged both ways.
 
 A full validation of the bundle takes about two seconds, so CI walks ``IJKG_GATE_WALK`` steps
-(default 60); run it with more (``IJKG_GATE_WALK=500``) when the gate or the shapes change.
+(default 30); run it with more (``IJKG_GATE_WALK=500``) when the gate or the shapes change.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from ijkg.graph.store.base import Delta
 from ijkg.graph.validation import ValidationReport
 from tests.conftest import SyncStore
 
-STEPS = int(os.environ.get("IJKG_GATE_WALK", "60"))
+STEPS = int(os.environ.get("IJKG_GATE_WALK", "30"))
 RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 XSD = "http://www.w3.org/2001/XMLSchema#"
 

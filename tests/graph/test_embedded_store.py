@@ -203,3 +203,20 @@ def test_too_many_queries_at_once_are_refused_not_queued_forever(open_test_store
     outcomes = store.portal.call(two_at_once)
     kinds = sorted(type(o).__name__ for o in outcomes)
     assert kinds == ["QueryOverloaded", "QueryTimeout"]
+
+
+def test_a_clean_shutdown_folds_a_long_log_into_a_snapshot(
+    open_test_store: Opener, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    data_dir = tmp_path_factory.mktemp("shutdown")
+    first = open_test_store(data_dir, snapshot_every_mb=1)  # an eighth of it: 128 KiB of log
+    first.run(first.store.commit, Delta(adds=quads(5000)))
+    first.close()
+    assert sorted(p.name for p in data_dir.glob("snapshot-*")) == ["snapshot-000000000001.nq"]
+    second = open_test_store(data_dir, snapshot_every_mb=1)
+    stats = second.run(second.store.stats)
+    assert (stats.version, stats.quads) == (1, 5000)
+    assert stats.details["recovery"]["records_replayed"] == 0  # read from the snapshot
+    second.run(second.store.commit, Delta(adds=quads(1, start=9000)))
+    second.close()  # a short log is left as it is
+    assert sorted(p.name for p in data_dir.glob("snapshot-*")) == ["snapshot-000000000001.nq"]

@@ -10,9 +10,11 @@ from this warm process saves every cycle the start-up of a Python interpreter.
 
 Change ``n`` gives Japan the alternative label "crash-test n" and the India-Japan article a note
 "crash-test n" in the curated graph (two quads that must land together), validated by the gate.
-Every seventh change is a large one (4,000 notes on India, like a Graph Store PUT), so that a kill
-often lands in the middle of writing it. Some changes are killed on purpose after validation and
-before the commit.
+Every seventh change is a large one, like a Graph Store PUT: it replaces the 4,000 notes on India
+of the last large change with 4,000 of its own, so that a kill often lands in the middle of writing
+it (and the store stays the same size however many cycles run). Some changes are killed on purpose
+after validation and before the commit. Snapshots are taken every few megabytes of log, so kills
+also land while a snapshot is written.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from ijkg.graph.bootstrap import ensure_bundle
 from ijkg.graph.gate import Gate
 from ijkg.graph.settings import Settings
 from ijkg.graph.store import open_store
-from ijkg.graph.store.base import Delta
+from ijkg.graph.store.base import Delta, Store
 
 CURATED = ox.NamedNode("https://w3id.org/ijkg/graph/curated")
 BULK = ox.NamedNode("https://w3id.org/ijkg/graph/crash-bulk")
@@ -42,28 +44,47 @@ NOTE = ox.NamedNode("http://www.w3.org/2004/02/skos/core#note")
 BULK_QUADS = 4000
 
 
-def change(n: int) -> Delta:
+def bulk(n: int) -> list[ox.Quad]:
+    return [
+        ox.Quad(INDIA, NOTE, ox.Literal(f"bulk {n} {i}", language="en"), BULK)
+        for i in range(BULK_QUADS)
+    ]
+
+
+def change(n: int, last_bulk: int | None) -> Delta:
     quads = [
         ox.Quad(JAPAN, ALT, ox.Literal(f"crash-test {n}", language="en"), CURATED),
         ox.Quad(ARTICLE, NOTE, ox.Literal(f"crash-test {n}", language="en"), CURATED),
     ]
-    if n % 7 == 0:
-        quads += [
-            ox.Quad(INDIA, NOTE, ox.Literal(f"bulk {n} {i}", language="en"), BULK)
-            for i in range(BULK_QUADS)
-        ]
-    return Delta(adds=tuple(quads))
+    if n % 7:
+        return Delta(adds=tuple(quads))
+    removes = bulk(last_bulk) if last_bulk is not None else []
+    return Delta(removes=tuple(removes), adds=tuple(quads + bulk(n)))
+
+
+async def stored_bulk(store: Store) -> int | None:
+    """The number of the large change whose notes the store holds."""
+    rows = await store.select(
+        f"SELECT DISTINCT ?n WHERE {{ GRAPH <{BULK.value}> {{ ?s ?p ?text }} "
+        "BIND(STRBEFORE(STRAFTER(STR(?text), 'bulk '), ' ') AS ?n) }"
+    )
+    numbers = {int(str(row["n"])) for row in rows}
+    assert len(numbers) <= 1, numbers
+    return numbers.pop() if numbers else None
 
 
 async def main(data_dir: Path, first: int, seed: int, gate: Gate) -> None:
     rng = random.Random(seed)
-    store = await open_store(Settings(data_dir=data_dir, fsync=True, query_workers=1))
+    settings = Settings(data_dir=data_dir, fsync=True, query_workers=1, snapshot_every_mb=4)
+    store = await open_store(settings)
     await ensure_bundle(store)
-    await gate.check(store, change(first))  # warm up (shapes, first queries) before the clock runs
+    last_bulk = await stored_bulk(store)
+    # warm up (shapes, first queries) before the clock runs
+    await gate.check(store, change(first, last_bulk))
     print("READY", flush=True)
     n = first
     while True:
-        delta = change(n)
+        delta = change(n, last_bulk)
         report = await gate.check(store, delta)
         if not report.conforms:
             print(f"INVALID {n}", flush=True)
@@ -73,6 +94,8 @@ async def main(data_dir: Path, first: int, seed: int, gate: Gate) -> None:
             os.killpg(os.getpgrp(), signal.SIGKILL)  # the writer, its engine and workers
         await store.commit(delta, expected_version=await store.version())
         print(f"ACK {n}", flush=True)
+        if n % 7 == 0:
+            last_bulk = n
         n += 1
 
 

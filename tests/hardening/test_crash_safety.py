@@ -112,6 +112,9 @@ def present(store: ox.Store) -> tuple[set[int], set[int], dict[int, int]]:
     return labels, notes, sizes
 
 
+@pytest.mark.timeout(
+    900
+)  # a hundred cycles of start, write and kill take minutes on a small machine
 def test_every_acknowledged_change_survives_sigkill_whole(
     open_test_store: Callable[..., SyncStore], tmp_path: Path
 ) -> None:
@@ -122,14 +125,14 @@ def test_every_acknowledged_change_survives_sigkill_whole(
     writers = Writers(data_dir)
     try:
         for cycle in range(CYCLES):
-            acks = writers.run_until_killed(next_number, cycle, rng.uniform(0.05, 2.0))
+            acks = writers.run_until_killed(next_number, cycle, rng.uniform(0.02, 0.6))
             assert acks == list(range(next_number, next_number + len(acks)))
             acknowledged.update(acks)
             labels, notes, sizes = present(recovered(data_dir))
             assert acknowledged <= labels, f"cycle {cycle}: lost {sorted(acknowledged - labels)}"
             assert labels == notes, f"cycle {cycle}: a change landed in part"
-            assert all(size == 4000 and n % 7 == 0 for n, size in sizes.items()), sizes
-            assert {n for n in labels if n % 7 == 0} == set(sizes), "a bulk change landed in part"
+            large = [n for n in labels if n % 7 == 0]  # each replaced the one before
+            assert sizes == ({max(large): 4000} if large else {}), f"cycle {cycle}: {sizes}"
             # the next writer goes on after everything that landed (acknowledged or not)
             next_number = max(labels | {next_number - 1}) + 1
     finally:
