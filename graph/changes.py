@@ -78,6 +78,24 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def _arriving(
+    delta: Delta, who: str, via: WritePath, title: str, description: str, source: str | None
+) -> Change:
+    """A write that does not start as a proposal, as the change merged on arrival."""
+    return Change(
+        slug=new_slug(),
+        title=title,
+        description=description,
+        source=source,
+        author=who,
+        created=_now(),
+        status="merged",
+        write_path=via,
+        removes=delta.removes,
+        adds=delta.adds,
+    )
+
+
 def new_slug() -> str:
     """Sortable by time, unique: ``20261126-061530-123-3f9a1c``."""
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S-%f")[:-3]
@@ -568,18 +586,7 @@ class Changes:
         _check_size(delta, self.max_quads)
         if source:
             source_term(source)
-        change = Change(
-            slug=new_slug(),
-            title=title,
-            description=description,
-            source=source,
-            author=who,
-            created=_now(),
-            status="merged",
-            write_path=via,
-            removes=delta.removes,
-            adds=delta.adds,
-        )
+        change = _arriving(delta, who, via, title, description, source)
         async with self.gate.lock:
             return await self._apply(
                 change, who=who, expected_version=expected_version, status_from=None
@@ -613,18 +620,7 @@ class Changes:
                     raise VersionConflict(expected_version, version)
                 check(delta)
                 _check_size(delta, self.max_quads)
-                change = Change(
-                    slug=new_slug(),
-                    title=title,
-                    description=description,
-                    source=None,
-                    author=who,
-                    created=_now(),
-                    status="merged",
-                    write_path=via,
-                    removes=delta.removes,
-                    adds=delta.adds,
-                )
+                change = _arriving(delta, who, via, title, description, None)
                 applied = await self._apply(
                     change, who=who, expected_version=version, status_from=None
                 )

@@ -39,12 +39,36 @@ GraphRef = str | Literal["DEFAULT", "NAMED", "ALL"]
 class PatternStep:
     """``DELETE {..} INSERT {..} WHERE {..}`` (and ``DELETE WHERE``)."""
 
-    select: str
+    prologue: str
+    where: str
     default_graphs: list[str] | None
     named_graphs: list[str] | None
     delete: list[ox.Quad]
     insert: list[ox.Quad]
     kind: Literal["pattern"] = "pattern"
+
+    @property
+    def select(self) -> str:
+        """The WHERE as a query: its solutions instantiate the templates."""
+        return f"{self.prologue}SELECT * WHERE {self.where}"
+
+    def bounded_select(self, limit: int) -> str:
+        """The WHERE as a query of only what the templates use, at most ``limit`` solutions.
+
+        Solutions that differ only in variables the templates do not use instantiate the same
+        quads, so they are asked for once (``DISTINCT``) — unless the INSERT template has blank
+        nodes, which are new for every solution. Asking for at most ``limit`` lets an update
+        whose effect is too large be refused after ``limit`` solutions, not all of them.
+        """
+        used = sorted({name for quad in self.delete + self.insert for name in _variables(quad)})
+        fresh = any(_has_blank_node(quad) for quad in self.insert)
+        if fresh:
+            head = "SELECT *"
+        elif used:
+            head = "SELECT DISTINCT " + " ".join(f"?{name}" for name in used)
+        else:
+            head, limit = "SELECT *", 1  # every solution instantiates the same quads
+        return f"{self.prologue}{head} WHERE {self.where} LIMIT {limit}"
 
 
 @dataclass
@@ -318,7 +342,8 @@ def plan_update(
             where = text[span[0] : span[1]]
             steps.append(
                 PatternStep(
-                    select=f"{reader.prologue_text()}SELECT * WHERE {where}",
+                    prologue=reader.prologue_text(),
+                    where=where,
                     default_graphs=using[0] if using else None,
                     named_graphs=using[1] if using else None,
                     delete=template,
@@ -372,7 +397,8 @@ def _modify(reader: _Reader, using: tuple[list[str], list[str]] | None) -> Patte
     else:
         dataset = (None, None)
     return PatternStep(
-        select=f"{reader.prologue_text()}SELECT * WHERE {where}",
+        prologue=reader.prologue_text(),
+        where=where,
         default_graphs=dataset[0],
         named_graphs=dataset[1],
         delete=_regraph(delete, with_graph),
@@ -394,9 +420,7 @@ class _Tracker:
 
     def _check(self) -> None:
         if len(self.added) + len(self.removed) > self.max_quads:
-            raise ResultTooLarge(
-                f"the update would change more than {self.max_quads:,} quads; split it"
-            )
+            raise too_large(self.max_quads)
 
     def remove(self, quad: ox.Quad) -> None:
         if quad not in self.store:
@@ -441,6 +465,31 @@ def _everywhere(store: ox.Store, quad: ox.Quad) -> Iterator[ox.Quad]:
                 yield found
     else:
         yield quad
+
+
+def too_large(max_quads: int) -> ResultTooLarge:
+    """The refusal of an update whose effect is over ``max_quads``."""
+    return ResultTooLarge(f"the update would change more than {max_quads:,} quads; split it")
+
+
+_TemplateTerm = ox.Quad | ox.Triple | ox.NamedNode | ox.BlankNode | ox.Literal | ox.DefaultGraph
+
+
+def _variables(term: _TemplateTerm) -> Iterator[str]:
+    """The names of the template variables in a template quad or term."""
+    if isinstance(term, ox.Quad | ox.Triple):
+        for part in (term.subject, term.predicate, term.object):
+            yield from _variables(part)
+        if isinstance(term, ox.Quad):
+            yield from _variables(term.graph_name)
+    elif isinstance(term, ox.NamedNode) and term.value.startswith(VARIABLE):
+        yield term.value[len(VARIABLE) :]
+
+
+def _has_blank_node(term: _TemplateTerm) -> bool:
+    if isinstance(term, ox.Quad | ox.Triple):
+        return any(_has_blank_node(part) for part in (term.subject, term.predicate, term.object))
+    return isinstance(term, ox.BlankNode)
 
 
 def _bind(
@@ -515,20 +564,21 @@ def _run(
             kwargs["default_graph"] = [ox.NamedNode(g) for g in step.default_graphs or []]
             if step.named_graphs is not None:
                 kwargs["named_graphs"] = [ox.NamedNode(g) for g in step.named_graphs]
-        solutions = store.query(step.select, **kwargs)  # type: ignore[arg-type]
+        budget = tracker.max_quads
+        # One solution more than the effect may have quads is enough to refuse it.
+        solutions = store.query(step.bounded_select(budget + 1), **kwargs)  # type: ignore[arg-type]
         deletes: list[ox.Quad] = []
         inserts: list[ox.Quad] = []
-        budget = tracker.max_quads
-        for solution in solutions:  # type: ignore[union-attr]
+        for number, solution in enumerate(solutions, 1):  # type: ignore[arg-type]
+            if number > budget:
+                raise too_large(budget)
             for quad in instantiate(step.delete, solution, fresh_blank_nodes=False):
                 deletes.extend(_everywhere(store, quad))
             inserts.extend(
                 target(q) for q in instantiate(step.insert, solution, fresh_blank_nodes=True)
             )
             if len(deletes) + len(inserts) > budget:
-                raise ResultTooLarge(
-                    f"the update would change more than {budget:,} quads; split it"
-                )
+                raise too_large(budget)
         for quad in deletes:
             tracker.remove(quad)
         for quad in inserts:

@@ -61,12 +61,14 @@ TEST_STORE = os.environ.get("IJKG_TEST_STORE", "embedded")
 _EXTERNAL: dict[Path, OxigraphServer] = {}
 
 
-def external_store(data_dir: Path, *, query_timeout_s: float = 30) -> OxigraphServer:
-    """The Oxigraph server that holds the store of ``data_dir`` (started on first use, stopping
-    any query after ``query_timeout_s``)."""
+def external_store(
+    data_dir: Path, *, query_timeout_s: float = 30, location: Path | None = None
+) -> OxigraphServer:
+    """The Oxigraph server that holds the store of ``data_dir`` (started on first use, in
+    memory or on disk at ``location``, stopping any query after ``query_timeout_s``)."""
     key = data_dir.resolve()
     if key not in _EXTERNAL:
-        _EXTERNAL[key] = start_oxigraph(query_timeout_s=query_timeout_s)
+        _EXTERNAL[key] = start_oxigraph(location, query_timeout_s=query_timeout_s)
     return _EXTERNAL[key]
 
 

@@ -38,6 +38,7 @@ from rdflib.plugins.sparql import prepareQuery
 
 from ijkg.graph.errors import (
     NotAcceptable,
+    QueryAborted,
     QueryError,
     QueryRefused,
     QuerySyntaxError,
@@ -73,6 +74,7 @@ from ijkg.graph.update import (
     check_syntax,
     instantiate,
     plan_update,
+    too_large,
 )
 
 GENID = "https://w3id.org/ijkg/.well-known/genid/"
@@ -162,18 +164,24 @@ class SparqlStore(Store):
         self,
         url: str,
         *,
-        data: dict[str, Any],
+        text: str,
+        content_type: str,
         accept: str,
         timeout_s: float,
         max_bytes: int,
+        params: dict[str, list[str]] | None = None,
     ) -> tuple[str, bytes]:
+        """POST ``text`` directly (the protocol's ``application/sparql-query`` and ``-update``
+        bodies: nothing to URL-encode, which cost a large update or lookup a tenth of a second),
+        with the dataset, if any, as URL parameters."""
         try:
             async with asyncio.timeout(timeout_s):
                 async with self._client.stream(
                     "POST",
                     url,
-                    data=data,
-                    headers={"Accept": accept},
+                    content=text.encode("utf-8"),
+                    params=params,
+                    headers={"Accept": accept, "Content-Type": content_type},
                     timeout=httpx.Timeout(timeout_s + 1),
                 ) as response:
                     chunks = []
@@ -213,21 +221,32 @@ class SparqlStore(Store):
         raise StoreUnavailable(f"the SPARQL store answered {status}: {message}")
 
     async def _select_raw(
-        self, sparql: str, dataset: Dataset | None, limits: QueryLimits
+        self,
+        sparql: str,
+        dataset: Dataset | None,
+        limits: QueryLimits,
+        *,
+        graph: bool | None = None,
     ) -> tuple[str, bytes]:
-        data: dict[str, Any] = {"query": sparql}
+        """The store's answer to ``sparql``; ``graph``: whether it is a CONSTRUCT or DESCRIBE
+        (found from the text when not given)."""
+        if graph is None:
+            graph = query_form(sparql) in ("CONSTRUCT", "DESCRIBE")
+        params = None
         if dataset is not None and not dataset.is_union:
-            data["default-graph-uri"] = list(dataset.default_graphs or ())
-            data["named-graph-uri"] = list(dataset.named_graphs or ())
+            params = {
+                "default-graph-uri": list(dataset.default_graphs or ()),
+                "named-graph-uri": list(dataset.named_graphs or ()),
+            }
         async with self._slots.hold():
             return await self._request(
                 self.settings.sparql_query_url or "",
-                data=data,
+                text=sparql,
+                content_type="application/sparql-query",
+                params=params,
                 # Ask for what the query's form gives: some stores (Virtuoso) fail a CONSTRUCT
                 # when the results format comes first in Accept.
-                accept="application/n-triples"
-                if query_form(sparql) in ("CONSTRUCT", "DESCRIBE")
-                else "application/sparql-results+json",
+                accept="application/n-triples" if graph else "application/sparql-results+json",
                 timeout_s=limits.timeout_s,
                 max_bytes=limits.max_bytes * _RAW_FACTOR,
             )
@@ -235,7 +254,8 @@ class SparqlStore(Store):
     async def _update(self, text: str) -> None:
         await self._request(
             self.settings.sparql_update_url or "",
-            data={"update": text},
+            text=text,
+            content_type="application/sparql-update",
             accept="*/*",
             timeout_s=max(self.limits.timeout_s, 120.0),
             max_bytes=1 << 20,
@@ -276,15 +296,18 @@ class SparqlStore(Store):
         if "n-triples" in content_type or "turtle" in content_type:
             if rdf is None:
                 raise NotAcceptable("no acceptable format for a graph answer", "graph")
-            triples = (
-                ox.Triple(q.subject, q.predicate, q.object)
-                for q in ox.parse(input=body, format=ox.RdfFormat.N_TRIPLES)
-            )
+            try:
+                triples = [
+                    ox.Triple(q.subject, q.predicate, q.object)
+                    for q in ox.parse(input=body, format=ox.RdfFormat.N_TRIPLES)
+                ]
+            except SyntaxError as exc:
+                raise _cut_off(exc) from None
             data, rows = write_triples(
-                triples, rdf, max_rows=limits.max_rows, max_bytes=limits.max_bytes
+                iter(triples), rdf, max_rows=limits.max_rows, max_bytes=limits.max_bytes
             )
             return Answer("graph", rdf.media_type, data, rows, version)
-        parsed = ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON)
+        parsed = _parsed_results(body)
         if results is None:
             form = "ask" if isinstance(parsed, ox.QueryBoolean) else "select"
             raise NotAcceptable(f"no acceptable format for a {form} answer", form)
@@ -292,17 +315,27 @@ class SparqlStore(Store):
             return Answer(
                 "ask", results.media_type, write_boolean(bool(parsed), results), 1, version
             )
-        data, rows = write_solutions(
-            parsed, results, max_rows=limits.max_rows, max_bytes=limits.max_bytes
-        )
+        try:
+            data, rows = write_solutions(
+                parsed, results, max_rows=limits.max_rows, max_bytes=limits.max_bytes
+            )
+        except SyntaxError as exc:
+            raise _cut_off(exc) from None
         return Answer("select", results.media_type, data, rows, version)
 
-    async def _solutions(self, sparql: str, dataset: Dataset | None = None) -> ox.QuerySolutions:
-        _content_type, body = await self._select_raw(sparql, dataset, self.internal_limits())
-        parsed = ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON)
+    async def _solutions(
+        self, sparql: str, dataset: Dataset | None = None, limits: QueryLimits | None = None
+    ) -> list[ox.QuerySolution]:
+        _content_type, body = await self._select_raw(
+            sparql, dataset, limits or self.internal_limits(), graph=False
+        )
+        parsed = _parsed_results(body)
         if not isinstance(parsed, ox.QuerySolutions):
             raise QueryError("expected solutions from the SPARQL store")
-        return parsed
+        try:
+            return list(parsed)  # read whole here: JSON results are parsed as they are read
+        except SyntaxError as exc:
+            raise _cut_off(exc) from None
 
     async def _ensure_meta(self) -> None:
         rows = list(
@@ -373,7 +406,8 @@ class SparqlStore(Store):
         # What really changes (for exact history and counts): the version check below makes sure
         # the graph does not move between this read and the write.
         present = set(await self.match([quad_pattern(q) for q in removes + adds]))
-        removes = [q for q in removes if q in present and q not in set(adds)]
+        added = set(adds)
+        removes = [q for q in removes if q in present and q not in added]
         adds = [q for q in adds if q not in present]
         if not removes and not adds:
             return Commit(version, version, 0, 0)
@@ -430,6 +464,27 @@ class SparqlStore(Store):
                 int(match.group(1)) if match else None,
                 int(match.group(2)) if match else None,
             ) from None
+        limits = limits or self.limits
+        try:
+            # One deadline for the whole effect, as on the embedded store (where it is computed
+            # in one worker): an update may not keep the writers waiting for longer.
+            async with asyncio.timeout(limits.timeout_s):
+                return await self._update_effect(
+                    update, write_graph, max_quads, keep_graphs, limits, base_iri, using
+                )
+        except TimeoutError:
+            raise QueryTimeout(limits.timeout_s) from None
+
+    async def _update_effect(
+        self,
+        update: str,
+        write_graph: str,
+        max_quads: int,
+        keep_graphs: Collection[str],
+        limits: QueryLimits,
+        base_iri: str | None,
+        using: Dataset | None,
+    ) -> tuple[Delta, int]:
         version = await self.version()
         protocol = (
             None
@@ -451,38 +506,41 @@ class SparqlStore(Store):
                 if changed:
                     solutions = await effect.solutions_after(step.select, dataset)
                 else:
-                    solutions = list(await self._solutions(step.select, dataset))
+                    # At most one solution more than the effect may have quads: past that the
+                    # update is refused, and the store need not find (nor send) the rest.
+                    solutions = await self._solutions(
+                        step.bounded_select(max_quads + 1), dataset, limits
+                    )
+                    if len(solutions) > max_quads:
+                        raise too_large(max_quads)
                 deletes: list[ox.Quad] = []
                 inserts: list[ox.Quad] = []
                 for solution in solutions:
-                    for quad in instantiate(step.delete, solution, fresh_blank_nodes=False):
-                        deletes += await effect.everywhere(quad)
-                    for quad in instantiate(step.insert, solution, fresh_blank_nodes=True):
-                        inserts.append(effect.placed(quad, target))
+                    deletes += instantiate(step.delete, solution, fresh_blank_nodes=False)
+                    inserts += (
+                        effect.placed(quad, target)
+                        for quad in instantiate(step.insert, solution, fresh_blank_nodes=True)
+                    )
                     if len(deletes) + len(inserts) > max_quads:
-                        raise ResultTooLarge(
-                            f"the update would change more than {max_quads:,} quads"
-                        )
-                for quad in deletes:
-                    await effect.remove(quad)
-                for quad in inserts:
-                    await effect.add(quad)
+                        raise too_large(max_quads)
+                await effect.remove_all(await effect.everywhere(deletes), present=True)
+                await effect.add_all(inserts)
             elif isinstance(step, DataStep):
-                for quad in step.delete:
-                    for found in await effect.everywhere(quad):
-                        await effect.remove(found)
-                for quad in step.insert:
-                    await effect.add(effect.placed(quad, target))
+                await effect.remove_all(await effect.everywhere(step.delete), present=True)
+                await effect.add_all([effect.placed(quad, target) for quad in step.insert])
             elif isinstance(step, ClearStep):
                 for graph in await effect.graphs(step.target, keep):
-                    for quad in await effect.graph(graph):
-                        await effect.remove(quad)
+                    await effect.remove_all(await effect.graph(graph), present=True)
             elif isinstance(step, CopyStep):
                 into = ox.NamedNode(step.target)
                 sources = await effect.graphs(step.source, keep)
                 for graph in sources:
-                    for quad in await effect.graph(graph):
-                        await effect.add(ox.Quad(quad.subject, quad.predicate, quad.object, into))
+                    await effect.add_all(
+                        [
+                            ox.Quad(quad.subject, quad.predicate, quad.object, into)
+                            for quad in await effect.graph(graph)
+                        ]
+                    )
             changed = changed or bool(effect.added or effect.removed)
         return Delta(tuple(effect.removed), tuple(effect.added)), version
 
@@ -514,6 +572,24 @@ class SparqlStore(Store):
         return self._store_id
 
 
+def _cut_off(exc: SyntaxError) -> QueryAborted:
+    return QueryAborted(
+        f"the SPARQL store's answer was cut off or malformed (its own time limit?): {exc}"
+    )
+
+
+def _parsed_results(body: bytes) -> ox.QuerySolutions | ox.QueryBoolean:
+    """SPARQL JSON results from the store; an answer the store cut off (at its own time limit,
+    say) is ``QueryAborted``, not a crash."""
+    try:
+        parsed = ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON)
+    except SyntaxError as exc:
+        raise _cut_off(exc) from None
+    if isinstance(parsed, ox.QueryTriples):
+        raise QueryError("expected solutions or a boolean from the SPARQL store")
+    return parsed
+
+
 class _Effect:
     """The net change of an update being computed against a remote store (nothing is written)."""
 
@@ -525,32 +601,39 @@ class _Effect:
 
     def _check(self) -> None:
         if len(self.added) + len(self.removed) > self.max_quads:
-            raise ResultTooLarge(f"the update would change more than {self.max_quads:,} quads")
+            raise too_large(self.max_quads)
 
-    async def _present(self, quad: ox.Quad) -> bool:
-        if quad in self.added:
-            return True
-        if quad in self.removed:
-            return False
-        return bool(await self.store.match([quad_pattern(quad)]))
+    async def _in_store(self, quads: Iterable[ox.Quad]) -> set[ox.Quad]:
+        """Which of ``quads`` the store holds: one request per 500 (not one per quad)."""
+        unknown = [q for q in dict.fromkeys(quads) if q not in self.added and q not in self.removed]
+        return set(await self.store.match([quad_pattern(q) for q in unknown]))
 
     async def add(self, quad: ox.Quad) -> None:
-        if await self._present(quad):
-            return
-        if quad in self.removed:
-            del self.removed[quad]
-        else:
-            self.added[quad] = None
-            self._check()
+        await self.add_all([quad])
 
     async def remove(self, quad: ox.Quad) -> None:
-        if not await self._present(quad):
-            return
-        if quad in self.added:
-            del self.added[quad]
-        else:
-            self.removed[quad] = None
-            self._check()
+        await self.remove_all([quad])
+
+    async def add_all(self, quads: Sequence[ox.Quad]) -> None:
+        stored = await self._in_store(quads)
+        for quad in quads:
+            if quad in self.added or (quad in stored and quad not in self.removed):
+                continue  # there already
+            if quad in self.removed:
+                del self.removed[quad]
+            else:
+                self.added[quad] = None
+                self._check()
+
+    async def remove_all(self, quads: Sequence[ox.Quad], *, present: bool = False) -> None:
+        """Remove ``quads`` (``present``: they were just read from the effect's view)."""
+        stored = set(quads) if present else await self._in_store(quads)
+        for quad in quads:
+            if quad in self.added:
+                del self.added[quad]
+            elif quad in stored and quad not in self.removed:
+                self.removed[quad] = None
+                self._check()
 
     async def solutions_after(self, select: str, dataset: Dataset | None) -> list[ox.QuerySolution]:
         """The solutions of an operation's WHERE on the store as the earlier operations of the
@@ -594,14 +677,22 @@ class _Effect:
             return ox.Quad(quad.subject, quad.predicate, quad.object, target)
         return quad
 
-    async def everywhere(self, quad: ox.Quad) -> list[ox.Quad]:
-        if not isinstance(quad.graph_name, ox.DefaultGraph):
-            return [quad]
-        found = await self.store.match([quad_pattern(quad, any_graph=True)])
+    async def everywhere(self, quads: Sequence[ox.Quad]) -> list[ox.Quad]:
+        """The quads present (in the store as changed so far) that removing ``quads`` removes:
+        a quad in the default graph (the union) is removed from every named graph that holds
+        its triple. Asked of the store a batch at a time."""
+        unique = list(dict.fromkeys(quads))
+        found = await self.store.match(
+            [quad_pattern(q, any_graph=isinstance(q.graph_name, ox.DefaultGraph)) for q in unique]
+        )
+        union = {
+            (q.subject, q.predicate, q.object)
+            for q in unique
+            if isinstance(q.graph_name, ox.DefaultGraph)
+        }
+        wanted = set(unique)
         found += [
-            q
-            for q in self.added
-            if (q.subject, q.predicate, q.object) == (quad.subject, quad.predicate, quad.object)
+            q for q in self.added if q in wanted or (q.subject, q.predicate, q.object) in union
         ]
         return [q for q in dict.fromkeys(found) if q not in self.removed]
 

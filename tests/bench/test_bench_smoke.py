@@ -126,3 +126,20 @@ def test_the_harness_runs_end_to_end_against_a_real_server(tmp_path: Path) -> No
     assert tiny["startup"]["startup_s"] > 0
     markdown = (out / "results.md").read_text()
     assert "## Targets" in markdown and "| `point` |" in markdown
+
+
+def test_the_soak_runs_end_to_end_and_loses_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "soak"
+    command = [
+        sys.executable, "-m", "bench.soak", "--concurrency", "4", "--duration", "3",
+        "--out", str(out), "--work", str(tmp_path / "work"),
+    ]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=240, check=False
+    )
+    assert done.returncode == 0, (done.stdout[-3000:], done.stderr[-3000:])
+    result = json.loads((out / "soak.json").read_text())
+    assert result["errors"] == 0, result
+    assert result["writes"]["acknowledged"] > 0 and result["writes"]["lost"] == [], result
+    assert (out / "soak.png").stat().st_size > 0

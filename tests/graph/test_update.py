@@ -9,9 +9,10 @@ import pyoxigraph as ox
 import pytest
 
 from ijkg.graph.errors import QueryRefused, QuerySyntaxError, ResultTooLarge
+from ijkg.graph.namespaces import SYSTEM_GRAPH
 from ijkg.graph.store import union
 from ijkg.graph.store.base import Delta
-from ijkg.graph.update import update_effect
+from ijkg.graph.update import PatternStep, plan_update, update_effect
 from tests.conftest import SyncStore
 
 EX = "http://example.org/"
@@ -112,12 +113,12 @@ def test_blank_nodes_are_fresh_for_each_solution() -> None:
 def test_write_amplification_is_capped_and_leaves_the_store_as_it_was() -> None:
     store = fresh()
     before = everything(store)
-    with pytest.raises(ResultTooLarge, match="more than 20"):
-        update_effect(
+    with pytest.raises(ResultTooLarge, match="more than 5 quads"):
+        update_effect(  # 3 subjects: 9 pairs (from 81 solutions)
             store,
             f"INSERT {{ GRAPH <{EX}g1> {{ ?a <{EX}x> ?b }} }} WHERE {{ ?a ?p ?o . ?b ?q ?r }}",
             write_graph=WRITE,
-            max_quads=20,
+            max_quads=5,
         )
     assert everything(store) == before
 
@@ -139,7 +140,7 @@ def test_refused_and_malformed_updates(
         update_effect(fresh(), update, write_graph=WRITE, max_quads=100)
 
 
-def test_through_the_embedded_store(open_test_store: Callable[..., SyncStore]) -> None:
+def test_through_the_store(open_test_store: Callable[..., SyncStore]) -> None:
     store = open_test_store()
     quads = list(ox.parse(input=DATA.encode(), format=ox.RdfFormat.TRIG))
     store.run(store.store.commit, Delta(adds=tuple(quads)))
@@ -152,10 +153,36 @@ def test_through_the_embedded_store(open_test_store: Callable[..., SyncStore]) -
     assert version == 1
     assert {q.object.value for q in delta.removes} == {"1", "2"}
     assert delta.adds == ()
-    # computing the effect wrote nothing
-    assert len(store.select("SELECT * WHERE { GRAPH ?g { ?s ?p ?o } }")) == len(quads)
+    # computing the effect wrote nothing (an external store keeps its version in a system graph)
+    data = f"SELECT * WHERE {{ GRAPH ?g {{ ?s ?p ?o }} FILTER(?g != <{SYSTEM_GRAPH}>) }}"
+    assert len(store.select(data)) == len(quads)
     with pytest.raises(QuerySyntaxError) as raised:
         store.run(
             store.store.update_effect, "INSERT DATA {\n <a> <b> }", write_graph=WRITE, max_quads=9
         )
     assert raised.value.line == 2
+
+
+@pytest.mark.parametrize(
+    ("update", "head", "limit"),
+    [
+        # only what the templates use, once
+        (f"DELETE {{ ?s <{EX}p> ?o }} WHERE {{ ?s <{EX}p> ?o . ?s ?q ?r }}", "DISTINCT ?o ?s", 11),
+        (
+            f"DELETE WHERE {{ GRAPH ?g {{ ?s <{EX}p> ?o }} }}",
+            "DISTINCT ?g ?o ?s",
+            11,
+        ),
+        # a blank node in INSERT is new for every solution: every solution counts
+        (f"INSERT {{ _:n <{EX}p> ?o }} WHERE {{ ?s <{EX}p> ?o . ?s ?q ?r }}", "*", 11),
+        # no variable in the templates: one solution says it all
+        (f"INSERT {{ <{EX}a> <{EX}p> 9 }} WHERE {{ ?s ?p ?o }}", "*", 1),
+    ],
+)
+def test_the_bounded_select_asks_for_what_the_templates_use(
+    update: str, head: str, limit: int
+) -> None:
+    (step,) = plan_update(update, base_iri=None, using=None)
+    assert isinstance(step, PatternStep)
+    assert step.bounded_select(11).endswith(f"LIMIT {limit}")
+    assert f"SELECT {head} WHERE" in step.bounded_select(11)
