@@ -10,8 +10,8 @@ from this warm process saves every cycle the start-up of a Python interpreter.
 
 Change ``n`` gives Japan the alternative label "crash-test n" and the India-Japan article a note
 "crash-test n" in the curated graph (two quads that must land together), validated by the gate.
-Every seventh change is a large one, like a Graph Store PUT: it replaces the 4,000 notes on India
-of the last large change with 4,000 of its own, so that a kill often lands in the middle of writing
+Every seventh change is a large one, like a Graph Store PUT: it replaces the 2,000 notes on India
+of the last large change with 2,000 of its own, so that a kill often lands in the middle of writing
 it (and the store stays the same size however many cycles run). Some changes are killed on purpose
 after validation and before the commit. Snapshots are taken every few megabytes of log, so kills
 also land while a snapshot is written.
@@ -41,7 +41,7 @@ INDIA = ox.NamedNode("https://w3id.org/ijkg/id/state/india")
 ARTICLE = ox.NamedNode("https://w3id.org/ijkg/id/source/india-japan-new-chapter")
 ALT = ox.NamedNode("http://www.w3.org/2004/02/skos/core#altLabel")
 NOTE = ox.NamedNode("http://www.w3.org/2004/02/skos/core#note")
-BULK_QUADS = 4000
+BULK_QUADS = 2000
 
 
 def bulk(n: int) -> list[ox.Quad]:
