@@ -4,6 +4,7 @@ JSON-LD against Turtle, the links of every page, problems, caching, the OpenAPI 
 from __future__ import annotations
 
 import json
+import os
 import re
 import threading
 from collections.abc import Iterator
@@ -49,6 +50,11 @@ def sparql_column(server: Server, query: str) -> list[str]:
     return [next(iter(row.values()))["value"] for row in rows]
 
 
+#: Every entity by default; CI's second pass, on an external store, takes every third
+#: (IJKG_ENTITY_EVERY=3): the first pass has asked for all of them in every format.
+EVERY = int(os.environ.get("IJKG_ENTITY_EVERY", "1"))
+
+
 @pytest.fixture(scope="module")
 def entity_iris(server: Server) -> list[str]:
     """Every entity IRI of the bundled graph, as subject or object."""
@@ -58,7 +64,8 @@ def entity_iris(server: Server) -> list[str]:
              FILTER(isIRI(?e) && STRSTARTS(STR(?e), "{ID}")) }} ORDER BY ?e""",
     )
     assert len(iris) > 800, "the bundled graph has hundreds of entities"
-    return iris
+    named = {ID + "agreement/india-japan-joint-vision-for-the-next-decade"}  # tests look at it
+    return [iri for i, iri in enumerate(iris) if i % EVERY == 0 or iri in named]
 
 
 def path_of(iri: str) -> str:
@@ -156,7 +163,7 @@ def test_jsonld_and_turtle_describe_the_same_triples(
         assert isomorphic(from_jsonld, from_turtle), iri
         assert to_isomorphic(from_turtle) == to_isomorphic(from_nt), iri
         checked += 1
-    assert checked > 800
+    assert checked > 800 // EVERY
 
 
 def test_jsonld_uses_the_context_terms(
@@ -431,7 +438,7 @@ def test_every_iri_in_the_html_resolves_within_the_service(
         local.add(target)
         if parts.fragment:
             fragments.setdefault(parts.path, set()).add(parts.fragment)
-    assert len(local) > 900
+    assert len(local) > 900 // EVERY
     fetched = fetch_all(server, sorted(local), headers={"Accept": "text/html"})
     broken = {u: r.status_code for u, r in fetched.items() if r.status_code != 200}
     assert not broken

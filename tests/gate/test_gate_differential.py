@@ -8,6 +8,7 @@ explores many shapes of graph. Synthetic shapes cover every kind of read the gat
 
 from __future__ import annotations
 
+import os
 import random
 from collections.abc import Callable
 from pathlib import Path
@@ -28,7 +29,9 @@ OTHER = ox.NamedNode(EX + "other-source")
 RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 XSD = "http://www.w3.org/2001/XMLSchema#"
 HERE = Path(__file__).parent
-STEPS = 500
+#: Random changes per run: 500 (the issue asks for at least that); CI's second pass, on an
+#: external store, where each step is a round of HTTP requests, takes fewer (IJKG_GATE_STEPS).
+STEPS = int(os.environ.get("IJKG_GATE_STEPS", "500"))
 
 
 def ex(name: str) -> ox.NamedNode:
