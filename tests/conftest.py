@@ -168,6 +168,22 @@ class Server:
         return self.process.poll() is None
 
 
+def run_ijkg(
+    *args: str, data_dir: Path, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the ``ijkg`` command on the store in ``data_dir`` (fsync off, wide help text)."""
+    env = {**os.environ, "IJKG_DATA_DIR": str(data_dir), "IJKG_FSYNC": "false", "COLUMNS": "200"}
+    return subprocess.run(
+        [sys.executable, "-m", "ijkg.service", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        input=stdin,
+        timeout=300,
+        check=False,
+    )
+
+
 def start_server(data_dir: Path, log: Path, env: dict[str, str] | None = None) -> Server:
     port = free_port()
     full_env = {**os.environ, **external_settings(data_dir), **(env or {})}

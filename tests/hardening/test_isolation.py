@@ -14,9 +14,6 @@ never both land, and a second process on the same store is told so clearly.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -26,7 +23,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import Server, start_server, stop_server
+from tests.conftest import Server, run_ijkg, start_server, stop_server
 from tests.hostile.procs import children
 
 TOKEN = "isolation-writer-token"  # noqa: S105 - a test server's token
@@ -269,17 +266,6 @@ def test_conflicting_writers_cannot_both_land(server: Server, way: str) -> None:
 # --- one process per store ----------------------------------------------------------------------
 
 
-def ijkg(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "ijkg.service", *args, "--data-dir", str(data_dir)],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "IJKG_FSYNC": "false", "COLUMNS": "200"},
-        timeout=120,
-        check=False,
-    )
-
-
 @pytest.mark.embedded
 @pytest.mark.parametrize(
     "command",
@@ -301,7 +287,7 @@ def test_a_second_process_on_the_store_is_told_who_has_it(
     args = [part.replace("{file}", str(data)) for part in command]
     (engine,) = children(server.process.pid)
     started = time.monotonic()
-    done = ijkg(*args, data_dir=server.data_dir)
+    done = run_ijkg(*args, data_dir=server.data_dir)
     assert done.returncode == 2, done.stdout + done.stderr
     assert f"in use by process {engine}" in done.stderr, done.stderr
     assert "Traceback" not in done.stdout + done.stderr

@@ -13,8 +13,6 @@ import json
 import os
 import resource
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,7 +24,7 @@ import pytest
 
 from ijkg.graph.errors import StorageFull
 from ijkg.graph.store.base import Delta
-from tests.conftest import Server, SyncStore, start_server, stop_server
+from tests.conftest import Server, SyncStore, run_ijkg, start_server, stop_server
 from tests.hardening.mounts import fill, read_only, tmpfs
 from tests.hostile.procs import children
 
@@ -175,26 +173,15 @@ def _is_engine(pid: int, data_dir: Path) -> bool:
 # --- a read-only data directory -----------------------------------------------------------------
 
 
-def ijkg(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "ijkg.service", *args, "--data-dir", str(data_dir)],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "IJKG_FSYNC": "false", "COLUMNS": "200"},
-        timeout=120,
-        check=False,
-    )
-
-
 @pytest.mark.embedded
 def test_a_read_only_data_directory_stops_the_commands_with_one_sentence(tmp_path: Path) -> None:
     store = tmp_path / "store"
-    made = ijkg("query", "ASK { ?s ?p ?o }", data_dir=store)
+    made = run_ijkg("query", "ASK { ?s ?p ?o }", data_dir=store)
     assert made.returncode == 0, made.stderr
     files = {p.name: p.stat().st_mtime_ns for p in store.iterdir()}
     with read_only(store):
         for command in (["serve", "--port", "9"], ["query", "ASK { ?s ?p ?o }"], ["export"]):
-            done = ijkg(*command, data_dir=store)
+            done = run_ijkg(*command, data_dir=store)
             assert done.returncode == 2, (command, done.stdout, done.stderr)
             assert "read-only or not writable" in done.stderr, done.stderr
             assert "Traceback" not in done.stdout + done.stderr

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
 
-from tests.conftest import Server
+from tests.conftest import Server, run_ijkg
 
 ROOT = Path(__file__).resolve().parents[2]
 GOOD = """@prefix ijkg: <https://w3id.org/ijkg/ontology#> .
@@ -28,26 +25,13 @@ BROKEN = GOOD.replace(
 )
 
 
-def ijkg(*args: str, data_dir: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "IJKG_DATA_DIR": str(data_dir), "IJKG_FSYNC": "false", "COLUMNS": "200"}
-    return subprocess.run(
-        [sys.executable, "-m", "ijkg.service", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        input=stdin,
-        timeout=300,
-        check=False,
-    )
-
-
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("cli-store")
 
 
 def test_validate_the_bundled_graph_exits_0(data_dir: Path) -> None:
-    done = ijkg(
+    done = run_ijkg(
         "validate",
         str(ROOT / "graph" / "data" / "context.trig"),
         str(ROOT / "graph" / "data" / "india-japan-new-chapter.trig"),
@@ -62,22 +46,22 @@ def test_a_file_that_breaks_a_shape_exits_1_naming_shape_node_and_line(
 ) -> None:
     broken = tmp_path / "broken.ttl"
     broken.write_text(BROKEN)
-    done = ijkg("validate", str(broken), data_dir=data_dir)
+    done = run_ijkg("validate", str(broken), data_dir=data_dir)
     assert done.returncode == 1, done.stdout + done.stderr
     assert "S07-Agreement-coversSector" in done.stdout
     assert "<https://w3id.org/ijkg/id/agreement/cli-test>" in done.stdout
     assert f"{broken}:5:" in done.stdout  # the line where the node is described
-    as_json = ijkg("validate", "--format", "json", str(broken), data_dir=data_dir)
+    as_json = run_ijkg("validate", "--format", "json", str(broken), data_dir=data_dir)
     assert as_json.returncode == 1
     assert '"conforms": false' in as_json.stdout
-    as_turtle = ijkg("validate", "--format", "turtle", str(broken), data_dir=data_dir)
+    as_turtle = run_ijkg("validate", "--format", "turtle", str(broken), data_dir=data_dir)
     assert "sh:ValidationReport" in as_turtle.stdout
 
 
 def test_a_syntax_error_exits_2_with_line_and_column(data_dir: Path, tmp_path: Path) -> None:
     bad = tmp_path / "bad.ttl"
     bad.write_text(GOOD + "\nagreement:x ijkg:party .\n")
-    done = ijkg("validate", str(bad), data_dir=data_dir)
+    done = run_ijkg("validate", str(bad), data_dir=data_dir)
     assert done.returncode == 2
     assert f"{bad}:10:" in done.stderr.replace("\n", "")
 
@@ -85,15 +69,15 @@ def test_a_syntax_error_exits_2_with_line_and_column(data_dir: Path, tmp_path: P
 def test_load_goes_through_the_gate_and_query_sees_it(data_dir: Path, tmp_path: Path) -> None:
     broken = tmp_path / "broken.ttl"
     broken.write_text(BROKEN)
-    refused = ijkg("load", str(broken), data_dir=data_dir)
+    refused = run_ijkg("load", str(broken), data_dir=data_dir)
     assert refused.returncode == 1
     assert "nothing was loaded" in refused.stderr
     good = tmp_path / "good.ttl"
     good.write_text(GOOD)
-    loaded = ijkg("load", str(good), data_dir=data_dir)
+    loaded = run_ijkg("load", str(good), data_dir=data_dir)
     assert loaded.returncode == 0, loaded.stdout + loaded.stderr
     assert "loaded 5 triple(s) from 1 file(s) as change" in loaded.stdout
-    csv = ijkg(
+    csv = run_ijkg(
         "query",
         "--format",
         "csv",
@@ -102,7 +86,7 @@ def test_load_goes_through_the_gate_and_query_sees_it(data_dir: Path, tmp_path: 
     )
     assert csv.returncode == 0, csv.stderr
     assert csv.stdout.splitlines() == ["g", "https://w3id.org/ijkg/graph/good"]
-    history = ijkg(
+    history = run_ijkg(
         "query",
         "--format",
         "csv",
@@ -110,7 +94,7 @@ def test_load_goes_through_the_gate_and_query_sees_it(data_dir: Path, tmp_path: 
         data_dir=data_dir,
     )
     assert history.stdout.splitlines() == ["path", "load"]
-    table = ijkg(
+    table = run_ijkg(
         "query",
         "-",
         data_dir=data_dir,
@@ -120,14 +104,14 @@ def test_load_goes_through_the_gate_and_query_sees_it(data_dir: Path, tmp_path: 
 
 
 def test_query_errors_say_where(data_dir: Path) -> None:
-    done = ijkg("query", "SELECT * WHERE { ?s ?p }", data_dir=data_dir)
+    done = run_ijkg("query", "SELECT * WHERE { ?s ?p }", data_dir=data_dir)
     assert done.returncode == 1
     assert "line 1, column" in done.stderr
 
 
 def test_export_writes_every_graph_as_nquads(data_dir: Path, tmp_path: Path) -> None:
     backup = tmp_path / "backup.nq"
-    done = ijkg("export", "-o", str(backup), data_dir=data_dir)
+    done = run_ijkg("export", "-o", str(backup), data_dir=data_dir)
     assert done.returncode == 0, done.stderr
     graphs = {line.rsplit(" ", 2)[-2] for line in backup.read_text().splitlines() if line}
     assert "<https://w3id.org/ijkg/graph/context>" in graphs
@@ -137,13 +121,15 @@ def test_export_writes_every_graph_as_nquads(data_dir: Path, tmp_path: Path) -> 
 def test_validate_against_a_running_service(server: Server, tmp_path: Path) -> None:
     broken = tmp_path / "broken.ttl"
     broken.write_text(BROKEN)
-    done = ijkg("validate", "--against", server.base_url, str(broken), data_dir=tmp_path / "unused")
+    done = run_ijkg(
+        "validate", "--against", server.base_url, str(broken), data_dir=tmp_path / "unused"
+    )
     assert done.returncode == 1, done.stdout + done.stderr
     assert "S07-Agreement-coversSector" in done.stdout
     good = tmp_path / "good.ttl"
     good.write_text(GOOD)
     assert (
-        ijkg(
+        run_ijkg(
             "validate", "--against", server.base_url, str(good), data_dir=tmp_path / "unused"
         ).returncode
         == 0
@@ -151,9 +137,9 @@ def test_validate_against_a_running_service(server: Server, tmp_path: Path) -> N
 
 
 def test_changes_from_the_command_line(server: Server, tmp_path: Path) -> None:
-    done = ijkg("changes", "list", "--url", server.base_url, data_dir=tmp_path)
+    done = run_ijkg("changes", "list", "--url", server.base_url, data_dir=tmp_path)
     assert done.returncode == 0, done.stderr
-    refused = ijkg(
+    refused = run_ijkg(
         "changes",
         "merge",
         "20990101-000000-000-abcdef",
@@ -175,15 +161,15 @@ def canonical(path: Path) -> set[str]:
 
 def test_backup_and_restore_round_trip(data_dir: Path, tmp_path: Path) -> None:
     backup = tmp_path / "backup.nq"
-    assert ijkg("export", "-o", str(backup), data_dir=data_dir).returncode == 0
+    assert run_ijkg("export", "-o", str(backup), data_dir=data_dir).returncode == 0
     fresh = tmp_path / "fresh-store"
-    restored = ijkg("restore", str(backup), data_dir=fresh)
+    restored = run_ijkg("restore", str(backup), data_dir=fresh)
     assert restored.returncode == 0, restored.stdout + restored.stderr
     again = tmp_path / "again.nq"
-    assert ijkg("export", "-o", str(again), data_dir=fresh).returncode == 0
+    assert run_ijkg("export", "-o", str(again), data_dir=fresh).returncode == 0
     assert canonical(again) == canonical(backup)
     # the history came along: the change `ijkg load` made in this module's store is there
-    found = ijkg(
+    found = run_ijkg(
         "query",
         "--format",
         "csv",
@@ -195,7 +181,7 @@ def test_backup_and_restore_round_trip(data_dir: Path, tmp_path: Path) -> None:
 
 def test_restore_refuses_a_backup_that_does_not_conform(data_dir: Path, tmp_path: Path) -> None:
     backup = tmp_path / "backup.nq"
-    assert ijkg("export", "-o", str(backup), data_dir=data_dir).returncode == 0
+    assert run_ijkg("export", "-o", str(backup), data_dir=data_dir).returncode == 0
     lines = [
         line
         for line in backup.read_text().splitlines()
@@ -204,6 +190,6 @@ def test_restore_refuses_a_backup_that_does_not_conform(data_dir: Path, tmp_path
     broken = tmp_path / "broken.nq"
     broken.write_text("\n".join(lines) + "\n")
     fresh = tmp_path / "fresh-store"
-    refused = ijkg("restore", str(broken), data_dir=fresh)
+    refused = run_ijkg("restore", str(broken), data_dir=fresh)
     assert refused.returncode == 1
     assert "nothing was restored" in refused.stderr
