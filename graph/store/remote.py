@@ -608,12 +608,6 @@ class _Effect:
         unknown = [q for q in dict.fromkeys(quads) if q not in self.added and q not in self.removed]
         return set(await self.store.match([quad_pattern(q) for q in unknown]))
 
-    async def add(self, quad: ox.Quad) -> None:
-        await self.add_all([quad])
-
-    async def remove(self, quad: ox.Quad) -> None:
-        await self.remove_all([quad])
-
     async def add_all(self, quads: Sequence[ox.Quad]) -> None:
         stored = await self._in_store(quads)
         for quad in quads:
