@@ -432,6 +432,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=8)
     parser.add_argument("--out", type=Path, default=Path(__file__).with_name("results"))
     parser.add_argument("--work", type=Path, default=None, help="store and log (default: temp)")
+    parser.add_argument("--no-plots", action="store_true", help="no PNG (needs no matplotlib)")
     return parser.parse_args(argv)
 
 
@@ -448,9 +449,11 @@ def main(argv: list[str] | None = None) -> int:
         server.stop()
     (args.out / "soak.json").write_text(json.dumps(result, indent=1) + "\n")
     (args.out / "soak.md").write_text(markdown(result))
-    plot(result, args.out / "soak.png")
+    if not args.no_plots:
+        plot(result, args.out / "soak.png")
     print(markdown(result))
-    print(f"written: {args.out / 'soak.json'}, soak.md, soak.png; server log in {work}")
+    written = "soak.md" if args.no_plots else "soak.md, soak.png"
+    print(f"written: {args.out / 'soak.json'}, {written}; server log in {work}")
     return 1 if result["errors"] or result["writes"]["lost"] else 0
 
 

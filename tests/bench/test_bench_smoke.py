@@ -132,7 +132,7 @@ def test_the_soak_runs_end_to_end_and_loses_nothing(tmp_path: Path) -> None:
     out = tmp_path / "soak"
     command = [
         sys.executable, "-m", "bench.soak", "--concurrency", "4", "--duration", "3",
-        "--out", str(out), "--work", str(tmp_path / "work"),
+        "--out", str(out), "--work", str(tmp_path / "work"), "--no-plots",
     ]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     done = subprocess.run(
@@ -142,4 +142,4 @@ def test_the_soak_runs_end_to_end_and_loses_nothing(tmp_path: Path) -> None:
     result = json.loads((out / "soak.json").read_text())
     assert result["errors"] == 0, result
     assert result["writes"]["acknowledged"] > 0 and result["writes"]["lost"] == [], result
-    assert (out / "soak.png").stat().st_size > 0
+    assert "acknowledged writes found afterwards" in (out / "soak.md").read_text()
