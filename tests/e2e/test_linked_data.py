@@ -4,7 +4,6 @@ JSON-LD against Turtle, the links of every page, problems, caching, the OpenAPI 
 from __future__ import annotations
 
 import json
-import os
 import re
 import threading
 from collections.abc import Iterator
@@ -20,7 +19,7 @@ from rdflib import Graph, URIRef
 from rdflib.compare import isomorphic, to_isomorphic
 
 from ijkg.graph.terms import quads_to_graph
-from tests.conftest import Server
+from tests.conftest import ENTITY_EVERY, Server
 
 # Every entity in every format is some thousands of requests: more than the default time limit
 # on a busy two-core machine.
@@ -50,9 +49,6 @@ def sparql_column(server: Server, query: str) -> list[str]:
     return [next(iter(row.values()))["value"] for row in rows]
 
 
-#: Every entity by default; CI's second pass, on an external store, takes every third
-#: (IJKG_ENTITY_EVERY=3): the first pass has asked for all of them in every format.
-EVERY = int(os.environ.get("IJKG_ENTITY_EVERY", "1"))
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +61,7 @@ def entity_iris(server: Server) -> list[str]:
     )
     assert len(iris) > 800, "the bundled graph has hundreds of entities"
     named = {ID + "agreement/india-japan-joint-vision-for-the-next-decade"}  # tests look at it
-    return [iri for i, iri in enumerate(iris) if i % EVERY == 0 or iri in named]
+    return [iri for i, iri in enumerate(iris) if i % ENTITY_EVERY == 0 or iri in named]
 
 
 def path_of(iri: str) -> str:
@@ -163,7 +159,7 @@ def test_jsonld_and_turtle_describe_the_same_triples(
         assert isomorphic(from_jsonld, from_turtle), iri
         assert to_isomorphic(from_turtle) == to_isomorphic(from_nt), iri
         checked += 1
-    assert checked > 800 // EVERY
+    assert checked > 800 // ENTITY_EVERY
 
 
 def test_jsonld_uses_the_context_terms(
@@ -438,7 +434,7 @@ def test_every_iri_in_the_html_resolves_within_the_service(
         local.add(target)
         if parts.fragment:
             fragments.setdefault(parts.path, set()).add(parts.fragment)
-    assert len(local) > 900 // EVERY
+    assert len(local) > 900 // ENTITY_EVERY
     fetched = fetch_all(server, sorted(local), headers={"Accept": "text/html"})
     broken = {u: r.status_code for u, r in fetched.items() if r.status_code != 200}
     assert not broken
