@@ -222,12 +222,16 @@ def start_server(data_dir: Path, log: Path, env: dict[str, str] | None = None) -
 
 
 def stop_server(server: Server) -> None:
+    """Stop the service and the external store behind it, if any: an Oxigraph server may still be
+    working on a query the service gave up on (it cannot stop one that yields nothing before its
+    time limit), and left running it would slow every later test."""
     server.process.terminate()
     try:
         server.process.wait(timeout=20)
     except subprocess.TimeoutExpired:
         server.process.kill()
         server.process.wait()
+    release_external(server.data_dir)
 
 
 @pytest.fixture(scope="session")
