@@ -49,8 +49,6 @@ def sparql_column(server: Server, query: str) -> list[str]:
     return [next(iter(row.values()))["value"] for row in rows]
 
 
-
-
 @pytest.fixture(scope="module")
 def entity_iris(server: Server) -> list[str]:
     """Every entity IRI of the bundled graph, as subject or object."""
