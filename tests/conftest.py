@@ -174,8 +174,15 @@ class Server:
 def run_ijkg(
     *args: str, data_dir: Path, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """Run the ``ijkg`` command on the store in ``data_dir`` (fsync off, wide help text)."""
-    env = {**os.environ, "IJKG_DATA_DIR": str(data_dir), "IJKG_FSYNC": "false", "COLUMNS": "200"}
+    """Run the ``ijkg`` command on the store of ``data_dir`` (on the external store that holds it
+    in the external-store pass; fsync off, wide help text)."""
+    env = {
+        **os.environ,
+        **external_settings(data_dir),
+        "IJKG_DATA_DIR": str(data_dir),
+        "IJKG_FSYNC": "false",
+        "COLUMNS": "200",
+    }
     return subprocess.run(
         [sys.executable, "-m", "ijkg.service", *args],
         capture_output=True,

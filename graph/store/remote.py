@@ -84,8 +84,17 @@ _VERSION = f"<{SYS}graphVersion>"
 _TOKEN = f"<{SYS}lastCommit>"
 _STORE_ID = f"<{SYS}storeId>"
 _GRAPH = f"<{SYSTEM_GRAPH}>"
+_META_NODE = ox.NamedNode(SYS + "store")
+_SYSTEM_NODE = ox.NamedNode(SYSTEM_GRAPH)
 _LOCATION = re.compile(r"(?:line |at |error at )(\d+)[:, ]+(?:column )?(\d+)")
 _RAW_FACTOR = 8  # the endpoint's JSON is wordier than what ijkg sends on
+
+
+def _bookkeeping(quad: ox.Quad) -> bool:
+    """Whether ``quad`` is this store's own version record (kept in the system graph, as the
+    store has nowhere else to keep it): never exported, and never written but by ``commit``
+    itself (a backup of another store carries that store's record, which means nothing here)."""
+    return quad.subject == _META_NODE and quad.graph_name == _SYSTEM_NODE
 
 
 def skolem(term: Any) -> Any:
@@ -401,8 +410,8 @@ class SparqlStore(Store):
             raise VersionConflict(expected_version, version)
         if any(isinstance(q.graph_name, ox.DefaultGraph) for q in delta.adds):
             raise QueryRefused("the default graph is the union of the named graphs; name a graph")
-        removes = list(dict.fromkeys(skolem_quad(q) for q in delta.removes))
-        adds = list(dict.fromkeys(skolem_quad(q) for q in delta.adds))
+        removes = list(dict.fromkeys(skolem_quad(q) for q in delta.removes if not _bookkeeping(q)))
+        adds = list(dict.fromkeys(skolem_quad(q) for q in delta.adds if not _bookkeeping(q)))
         # What really changes (for exact history and counts): the version check below makes sure
         # the graph does not move between this read and the write.
         present = set(await self.match([quad_pattern(q) for q in removes + adds]))
@@ -543,6 +552,9 @@ class SparqlStore(Store):
                     )
             changed = changed or bool(effect.added or effect.removed)
         return Delta(tuple(effect.removed), tuple(effect.added)), version
+
+    async def graph_quads(self, graph: str) -> list[ox.Quad]:
+        return [q for q in await super().graph_quads(graph) if not _bookkeeping(q)]
 
     async def graph_names(self) -> list[str]:
         # Not ``GRAPH ?g {}``: some stores (Virtuoso) answer that with an unbound ?g.
