@@ -563,10 +563,16 @@ class SparqlStore(Store):
 
     async def stats(self) -> StoreStats:
         version = await self.version()
+        # The quads a backup holds: every named graph's, less the store's own version record.
         rows = list(
-            await self._solutions("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }")
+            await self._solutions(
+                "SELECT ?n ?record WHERE { "
+                "{ SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } } "
+                "{ SELECT (COUNT(*) AS ?record) WHERE { "
+                f"GRAPH {_GRAPH} {{ {_META} ?p ?o }} }} }} }}"
+            )
         )
-        quads = int(rows[0]["n"].value) if rows else 0
+        quads = int(rows[0]["n"].value) - int(rows[0]["record"].value) if rows else 0
         return StoreStats(
             kind="sparql",
             store_id=self._store_id,
