@@ -9,7 +9,9 @@ What a remote store cannot do, and how ijkg makes up for it:
   conditional on the graph version (a triple in the system graph) and which bumps the version and
   records a commit token last; the store applies an update request atomically, so the commit lands
   whole or not at all, and reading the token back tells whether it was this one (otherwise:
-  ``VersionConflict``). Writers in different processes are serialised by that check, not by memory.
+  ``VersionConflict``). Atomic is not isolated (Oxigraph on disk lets two concurrent requests pass
+  the same check), so the workers of one host also hold a shared write lock (``slots``) for the
+  length of a commit; two tokens read back mean a writer elsewhere got in, and are an error.
 - **A union default graph that is a bag or missing.** Like the embedded engine, ijkg keeps the union
   of the named graphs in the store's real default graph (``IJKG_SPARQL_UNION=mirror``, the default).
   A store whose default graph already is the union, as a set (Fuseki with ``unionDefaultGraph``),
@@ -44,6 +46,7 @@ from ijkg.graph.errors import (
     QuerySyntaxError,
     QueryTimeout,
     ResultTooLarge,
+    StoreError,
     StoreUnavailable,
     VersionConflict,
 )
@@ -88,6 +91,7 @@ _META_NODE = ox.NamedNode(SYS + "store")
 _SYSTEM_NODE = ox.NamedNode(SYSTEM_GRAPH)
 _LOCATION = re.compile(r"(?:line |at |error at )(\d+)[:, ]+(?:column )?(\d+)")
 _RAW_FACTOR = 8  # the endpoint's JSON is wordier than what ijkg sends on
+_WRITER_WAIT_S = 120.0  # as long as one commit's update request may take
 
 
 def _bookkeeping(quad: ox.Quad) -> bool:
@@ -150,6 +154,17 @@ class SparqlStore(Store):
         # Shared by every service worker on this host (see ``slots``), not by this process alone.
         self._slots = SharedSlots(
             settings.data_dir / "query-slots", settings.max_concurrent_queries
+        )
+        # One commit at a time on this host: an update request is atomic on every store, but
+        # not isolated on all (Oxigraph on disk lets two concurrent requests both pass the same
+        # version check), so the version check alone does not serialise writers.
+        self._writer = SharedSlots(
+            settings.data_dir / "writer",
+            1,
+            wait_s=_WRITER_WAIT_S,
+            busy=lambda: StoreUnavailable(
+                f"another worker has held the store's write lock for {_WRITER_WAIT_S:g} s"
+            ),
         )
         self._store_id = ""
 
@@ -405,6 +420,10 @@ class SparqlStore(Store):
         expected_version: int | None = None,
         meta: dict[str, Any] | None = None,
     ) -> Commit:
+        async with self._writer.hold():
+            return await self._commit(delta, expected_version)
+
+    async def _commit(self, delta: Delta, expected_version: int | None) -> Commit:
         version = await self.version()
         if expected_version is not None and expected_version != version:
             raise VersionConflict(expected_version, version)
@@ -448,6 +467,14 @@ class SparqlStore(Store):
                 f"SELECT ?v ?t WHERE {{ GRAPH {_GRAPH} {{ {_META} {_VERSION} ?v ; {_TOKEN} ?t }} }}"
             )
         )
+        if len(landed) > 1:
+            # Two commits on the same version both landed: a writer on another host (the write
+            # lock is per host) on a store that does not isolate update requests.
+            raise StoreError(
+                f"two commits landed on version {version} at once; the store does not isolate "
+                "concurrent update requests, so write through one host only "
+                "(docs/deployment.md)"
+            )
         if not landed or str(landed[0]["t"].value) != token:
             actual = int(landed[0]["v"].value) if landed else version
             raise VersionConflict(version, actual)
