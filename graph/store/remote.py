@@ -82,13 +82,13 @@ from ijkg.graph.update import (
 
 GENID = "https://w3id.org/ijkg/.well-known/genid/"
 SYS = SYSTEM_GRAPH + "#"
-_META = f"<{SYS}store>"
+_META_NODE = ox.NamedNode(SYS + "store")
+_SYSTEM_NODE = ox.NamedNode(SYSTEM_GRAPH)
+_META = str(_META_NODE)  # as written in SPARQL: <...>
+_GRAPH = str(_SYSTEM_NODE)
 _VERSION = f"<{SYS}graphVersion>"
 _TOKEN = f"<{SYS}lastCommit>"
 _STORE_ID = f"<{SYS}storeId>"
-_GRAPH = f"<{SYSTEM_GRAPH}>"
-_META_NODE = ox.NamedNode(SYS + "store")
-_SYSTEM_NODE = ox.NamedNode(SYSTEM_GRAPH)
 _LOCATION = re.compile(r"(?:line |at |error at )(\d+)[:, ]+(?:column )?(\d+)")
 _RAW_FACTOR = 8  # the endpoint's JSON is wordier than what ijkg sends on
 _WRITER_WAIT_S = 120.0  # as long as one commit's update request may take
@@ -362,22 +362,23 @@ class SparqlStore(Store):
             raise _cut_off(exc) from None
 
     async def _ensure_meta(self) -> None:
-        rows = list(
-            await self._solutions(
-                f"SELECT ?id ?v WHERE {{ GRAPH {_GRAPH} {{ {_META} {_STORE_ID} ?id ; "
-                f"{_VERSION} ?v }} }}"
-            )
+        query = (
+            f"SELECT ?id ?v WHERE {{ GRAPH {_GRAPH} {{ {_META} {_STORE_ID} ?id ; "
+            f"{_VERSION} ?v }} }}"
         )
-        if rows:
-            self._store_id = str(rows[0]["id"].value)
-            return
-        store_id = secrets.token_hex(6)
-        await self._update(
-            f'INSERT {{ GRAPH {_GRAPH} {{ {_META} {_STORE_ID} "{store_id}" ; {_VERSION} 0 ; '
-            f'{_TOKEN} "" }} }} WHERE {{ FILTER NOT EXISTS {{ GRAPH {_GRAPH} {{ {_META} '
-            f"{_VERSION} ?v }} }} }}"
-        )
-        await self._ensure_meta()
+        rows = list(await self._solutions(query))
+        if not rows:
+            # Under the write lock: workers starting together on an empty store would otherwise
+            # each pass the FILTER on a store that does not isolate updates, and write two ids.
+            async with self._writer.hold():
+                store_id = secrets.token_hex(6)
+                await self._update(
+                    f'INSERT {{ GRAPH {_GRAPH} {{ {_META} {_STORE_ID} "{store_id}" ; '
+                    f'{_VERSION} 0 ; {_TOKEN} "" }} }} WHERE {{ FILTER NOT EXISTS {{ '
+                    f"GRAPH {_GRAPH} {{ {_META} {_VERSION} ?v }} }} }}"
+                )
+            rows = list(await self._solutions(query))
+        self._store_id = str(rows[0]["id"].value)
 
     async def version(self) -> int:
         rows = list(

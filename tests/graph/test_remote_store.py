@@ -119,9 +119,8 @@ def test_two_writers_committing_at_the_same_moment_cannot_both_land(
         for n in range(rounds):
             outcomes = portal.call(both, first.run(first.store.version), n)
             assert sorted(type(o).__name__ for o in outcomes) == ["Commit", "VersionConflict"]
-        assert count(first, "SELECT (COUNT(*) AS ?n) WHERE { ?s <https://example.org/p> ?o }") == (
-            rounds
-        )
+        landed = count(first, "SELECT (COUNT(*) AS ?n) WHERE { ?s <https://example.org/p> ?o }")
+        assert landed == rounds
     finally:
         first.close()
         second.close()
