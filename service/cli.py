@@ -32,6 +32,7 @@ from ijkg.graph import backup
 from ijkg.graph.bootstrap import ensure_bundle
 from ijkg.graph.changes import Change, Changes, ChangeTooLarge
 from ijkg.graph.errors import (
+    Forbidden,
     IjkgError,
     QueryError,
     QuerySyntaxError,
@@ -50,7 +51,7 @@ from ijkg.graph.formats import (
 )
 from ijkg.graph.gate import Gate, GateReport
 from ijkg.graph.loading import read_rdf_file
-from ijkg.graph.protection import ProtectedGraph, check_write
+from ijkg.graph.protection import check_write
 from ijkg.graph.query import QueryPolicy, run_query
 from ijkg.graph.rdfio import find_line
 from ijkg.graph.settings import Settings
@@ -384,7 +385,7 @@ def load(
             bar.stop()
             _print_report(exc.report, files, "text")
             raise _fail("nothing was loaded", 1) from None
-        except (StoreError, ProtectedGraph, ChangeTooLarge) as exc:
+        except (StoreError, Forbidden, ChangeTooLarge) as exc:
             raise _fail(str(exc), 2) from None
     new = len({q for q in change.adds})
     out.print(
