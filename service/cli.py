@@ -30,7 +30,14 @@ from rich.table import Table
 
 from ijkg.graph import backup
 from ijkg.graph.bootstrap import ensure_bundle
-from ijkg.graph.changes import Change, Changes, ChangeTooLarge
+from ijkg.graph.changes import (
+    MAX_TITLE_CHARS,
+    BadMetadata,
+    Change,
+    Changes,
+    ChangeTooLarge,
+    clean_metadata,
+)
 from ijkg.graph.errors import (
     Forbidden,
     IjkgError,
@@ -352,7 +359,9 @@ def load(
     except (RdfSyntaxError, UnsupportedFormat, OSError) as exc:
         raise _fail(str(exc), 2) from None
     settings = _settings(data_dir)
-    title = "ijkg load " + " ".join(f.name for f in files)
+    title = clean_metadata(
+        "ijkg load " + " ".join(f.name for f in files), MAX_TITLE_CHARS, multiline=False
+    )
 
     with Progress(
         "[progress.description]{task.description}",
@@ -385,7 +394,7 @@ def load(
             bar.stop()
             _print_report(exc.report, files, "text")
             raise _fail("nothing was loaded", 1) from None
-        except (StoreError, Forbidden, ChangeTooLarge) as exc:
+        except (StoreError, Forbidden, ChangeTooLarge, BadMetadata) as exc:
             raise _fail(str(exc), 2) from None
     new = len({q for q in change.adds})
     out.print(
