@@ -56,7 +56,7 @@ from ijkg.graph.rdfio import find_line
 from ijkg.graph.settings import Settings
 from ijkg.graph.store import Store, open_store
 from ijkg.graph.store.base import Commit, Delta
-from ijkg.graph.store.changelog import serialize_quads
+from ijkg.graph.store.changelog import ChangeLogCorrupt, serialize_quads
 from ijkg.graph.store.storage import preflight
 from ijkg.graph.terms import from_sparql_json
 from ijkg.graph.validation import ValidationReport, ValidationResult, report_graph
@@ -538,6 +538,63 @@ def restore(
         f"restored {len(quads):,} quads ({commit.removed:,} removed, {commit.added:,} added); the "
         f"store is at version {commit.version_after}",
         highlight=False,
+    )
+
+
+@app.command()
+def repair(
+    data_dir: DataDir = None,
+    yes: Annotated[
+        bool,
+        typer.Option("--yes", help="Do it (without it: say what would be done, change nothing)."),
+    ] = False,
+) -> None:
+    """Rebuild a damaged embedded store from its last good snapshot and every readable record,
+    when the store refuses to start because its files are damaged. The damaged files are moved
+    into damaged-<time>/ in the store's directory, never deleted. Stop ``ijkg serve`` first."""
+    from ijkg.graph.store import repair as repairing
+
+    settings = _settings(data_dir)
+    if settings.store != "embedded":
+        raise _fail(
+            "ijkg repair works on the embedded store; an external store has its own tools", 2
+        )
+    directory = settings.data_dir
+    if not directory.is_dir():
+        raise _fail(f"there is no store in {directory}", 2)
+    try:
+        if yes:
+            result = repairing.repair(directory)
+        else:
+            preflight(directory)
+            result = repairing.plan(directory)
+    except (StoreError, OSError, ChangeLogCorrupt) as exc:
+        raise _fail(str(exc), 2) from None
+    if not result.needed:
+        out.print(
+            f"the store in {directory} is not damaged (version {result.version}); nothing to do",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
+        return
+    for damage in result.damage:
+        err.print(f"damaged: {damage}", highlight=False, markup=False, soft_wrap=True)
+    if not yes:
+        out.print(
+            f"a repair would rebuild the store at version {result.version}: {result.lost()}; "
+            "nothing was changed: run again with --yes to do it",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(1)
+    out.print(
+        f"repaired: the store in {directory} is at version {result.version}; {result.lost()}; "
+        f"the files it replaced are in {result.aside}",
+        highlight=False,
+        markup=False,
+        soft_wrap=True,
     )
 
 

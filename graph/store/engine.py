@@ -90,6 +90,8 @@ class Engine:
             "seconds": round(time.monotonic() - started, 3),
             "records_replayed": recovered.records_replayed,
             "torn_bytes_dropped": recovered.torn_bytes_dropped,
+            "torn_file": recovered.torn_file.name if recovered.torn_file else None,
+            "torn_offset": recovered.torn_offset,
         }
         self.log = ChangeLogWriter(self.data_dir, recovered, fsync=args.fsync)
         self.union_triples = union.count(self.store)

@@ -36,6 +36,22 @@ def locked_message(data_dir: Path | str, holder: str) -> str:
     )
 
 
+def damaged_message(data_dir: Path | str, damage: str) -> str:
+    """What a process that finds the store damaged says: what, where, and how to recover.
+
+    >>> message = damaged_message("/srv/ijkg", "changes-000000000000.log is damaged at byte 9")
+    >>> message.startswith("the store in /srv/ijkg did not start: changes-000000000000.log is")
+    True
+    >>> "`ijkg repair --data-dir /srv/ijkg --yes`" in message
+    True
+    """
+    return (
+        f"the store in {data_dir} did not start: {damage}; nothing was changed on disk: "
+        f"`ijkg repair --data-dir {data_dir} --yes` rebuilds it from the last good snapshot and "
+        "every readable record (and keeps the damaged files), or restore a backup (ijkg restore)"
+    )
+
+
 def storage_error(code: int | None, detail: str, data_dir: Path | str) -> StorageFailed:
     """The typed error for an ``OSError`` with ``code`` on the data directory.
 
@@ -57,6 +73,21 @@ def storage_error(code: int | None, detail: str, data_dir: Path | str) -> Storag
     return StorageFailed(
         f"the store in {data_dir} could not be written ({detail}); nothing was written"
     )
+
+
+def take_lock(data_dir: Path) -> int:
+    """Take the data directory's lock for good (the returned descriptor holds it until closed),
+    or raise ``StoreLocked`` saying who holds it."""
+    fd = os.open(data_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "another process"
+        os.close(fd)
+        raise StoreLocked(locked_message(data_dir, holder)) from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, str(os.getpid()).encode(), 0)
+    return fd
 
 
 def preflight(data_dir: Path) -> None:
