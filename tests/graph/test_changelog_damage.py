@@ -23,6 +23,7 @@ from ijkg.graph.store.changelog import (
     serialize_quads,
     snapshot_path,
 )
+from ijkg.graph.store.repair import repair
 
 pytestmark = pytest.mark.embedded
 
@@ -247,3 +248,28 @@ def test_a_first_format_header_damaged_to_claim_a_long_payload_is_not_a_torn_tai
 def test_the_new_frame_is_written_for_new_records() -> None:
     record = encode_record(1, b"", serialize_quads([quad(1)]), {"title": "t"})
     assert record.startswith(b"IJKG2\r\x1a\n")
+
+
+def test_zeros_where_the_last_records_were_are_damage_and_repair_keeps_what_precedes(
+    tmp_path: Path,
+) -> None:
+    """A power loss without fsync can leave a log's new length but not its data: not a torn
+    record (nothing there starts one), so the start stops; a repair keeps the records before."""
+    write_log(tmp_path, 3)
+    path = log_path(tmp_path, 0)
+    with path.open("ab") as stream:
+        stream.write(b"\x00" * 4096)
+    damaged = path.read_bytes()
+    with pytest.raises(
+        ChangeLogCorrupt, match=r"damaged at byte [\d,]+ \(no record starts there\)"
+    ):
+        recover(tmp_path, ox.Store())
+    assert path.read_bytes() == damaged
+    result = repair(tmp_path)
+    assert result.version == 3
+    assert result.unread == (path, len(damaged) - 4096, 4096)
+    assert result.aside is not None
+    assert (result.aside / path.name).read_bytes() == damaged
+    store = ox.Store()
+    assert recover(tmp_path, store).version == 3
+    assert contents(store) == {quad(1), quad(2), quad(3)}
