@@ -571,7 +571,7 @@ def repair(
         if yes:
             result = repairing.repair(directory)
         else:
-            preflight(directory)
+            preflight(directory, check_files=False)
             result = repairing.plan(directory)
     except (StoreError, OSError, ChangeLogCorrupt) as exc:
         raise _fail(str(exc), 2) from None

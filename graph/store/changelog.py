@@ -159,8 +159,9 @@ def _read_exactly(stream: BinaryIO, size: int) -> bytes:
     return data
 
 
-def read_record(stream: BinaryIO) -> Record | None:
-    """Read the next record: ``None`` at the end of the stream.
+def read_record(stream: BinaryIO, *, parse: bool = True) -> Record | None:
+    """Read the next record: ``None`` at the end of the stream (with ``parse=False``, the record
+    is checked but its quads are not parsed: it comes back empty).
 
     Raises ``TornRecord`` when the stream ends inside a record, and ``DamagedRecord`` when a
     record is complete but fails its checks, or the bytes there are not a record. The stream is
@@ -170,7 +171,7 @@ def read_record(stream: BinaryIO) -> Record | None:
     if not start:
         return None
     if start.startswith(_MAGIC_V1):
-        return _read_v1(start, stream)
+        return _read_v1(start, stream, parse)
     if start != _MAGIC:
         if len(start) < len(_MAGIC) and (_MAGIC.startswith(start) or _MAGIC_V1.startswith(start)):
             raise TornRecord("the file ends inside a record's first bytes")
@@ -193,10 +194,10 @@ def read_record(stream: BinaryIO) -> Record | None:
         raise DamagedRecord("the record's header is not readable") from None
     if not 0 <= rm_len <= payload_len:
         raise DamagedRecord("the record's header does not fit its payload")
-    return _record(version, payload, rm_len, meta)
+    return _record(version, payload, rm_len, meta, parse)
 
 
-def _read_v1(start: bytes, stream: BinaryIO) -> Record:
+def _read_v1(start: bytes, stream: BinaryIO, parse: bool) -> Record:
     """A record of the first format: ``IJKG1 {json}\n`` and the payload (the header line is read
     whole, however long: the old writer put no limit on it either)."""
     line = start + stream.readline()
@@ -219,10 +220,12 @@ def _read_v1(start: bytes, stream: BinaryIO) -> Record:
         raise TornRecord("the file ends before the record's payload does")
     if hashlib.sha256(payload).hexdigest() != sha:
         raise DamagedRecord("the record's payload fails its checksum")
-    return _record(version, payload, rm_len, header.get("meta"))
+    return _record(version, payload, rm_len, header.get("meta"), parse)
 
 
-def _record(version: int, payload: bytes, rm_len: int, meta: Any) -> Record:
+def _record(version: int, payload: bytes, rm_len: int, meta: Any, parse: bool) -> Record:
+    if not parse:
+        return Record(version, [], [], meta if isinstance(meta, dict) else {})
     try:
         removes, adds = parse_quads(payload[:rm_len]), parse_quads(payload[rm_len:])
     except SyntaxError:
@@ -333,13 +336,15 @@ class Scan:
     damage: ChangeLogCorrupt | None = None
 
 
-def scan(data_dir: Path, store: ox.Store, snapshot: Path | None) -> Scan:
+def scan(data_dir: Path, store: ox.Store | None, snapshot: Path | None) -> Scan:
     """Load ``snapshot`` (or nothing: version 0) into ``store`` and replay the log after it, up to
-    the end or to the first damage (returned, not raised). Changes nothing on disk."""
+    the end or to the first damage (returned, not raised). Changes nothing on disk. Without a
+    store, the records are only checked."""
     version = 0
     if snapshot is not None:
         version = snapshot_version(snapshot)
-        store.bulk_extend(ox.parse(path=str(snapshot), format=ox.RdfFormat.N_QUADS))
+        if store is not None:
+            store.bulk_extend(ox.parse(path=str(snapshot), format=ox.RdfFormat.N_QUADS))
     logs = {start: path for start, path in log_files(data_dir).items() if start >= version}
     result = Scan(version, log_path(data_dir, version), 0)
     if not logs:
@@ -366,7 +371,7 @@ def scan(data_dir: Path, store: ox.Store, snapshot: Path | None) -> Scan:
             while True:
                 offset = stream.tell()
                 try:
-                    record = read_record(stream)
+                    record = read_record(stream, parse=store is not None)
                 except TornRecord:
                     size = path.stat().st_size
                     if start == last:
@@ -386,7 +391,8 @@ def scan(data_dir: Path, store: ox.Store, snapshot: Path | None) -> Scan:
                     reason = f"it holds version {record.version} where {result.version + 1} belongs"
                     result.damage = _damage(path, offset, result.version, reason)
                     return result
-                record.apply(store)
+                if store is not None:
+                    record.apply(store)
                 result.version = record.version
                 result.records_replayed += 1
             result.log_offset = offset
@@ -447,6 +453,18 @@ def recover(data_dir: Path, store: ox.Store) -> Recovered:
         torn_file=found.torn_file,
         torn_offset=found.torn_offset,
     )
+
+
+def verify(data_dir: Path) -> None:
+    """Check the files a start would read (the newest snapshot's checksum, every record's) without
+    loading anything; raise ``ChangeLogCorrupt`` at damage that is not a torn tail."""
+    snapshots = snapshot_files(data_dir)
+    snapshot = snapshots[max(snapshots)][0] if snapshots else None
+    if snapshot is not None:
+        check_snapshot(snapshot)
+    found = scan(data_dir, None, snapshot)
+    if found.damage is not None:
+        raise found.damage
 
 
 def write_snapshot(store: ox.Store, target: Path) -> None:

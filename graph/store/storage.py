@@ -18,7 +18,8 @@ import os
 import tempfile
 from pathlib import Path
 
-from ijkg.graph.errors import StorageFailed, StorageFull, StoreLocked
+from ijkg.graph.errors import StorageFailed, StorageFull, StoreDamaged, StoreLocked
+from ijkg.graph.store.changelog import ChangeLogCorrupt, verify
 
 #: errno values that mean "no room": a full disk, a quota, a file size limit (RLIMIT_FSIZE).
 NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
@@ -90,12 +91,13 @@ def take_lock(data_dir: Path) -> int:
     return fd
 
 
-def preflight(data_dir: Path) -> None:
+def preflight(data_dir: Path, *, check_files: bool = True) -> None:
     """Check that this process could open the store in ``data_dir``: the directory exists (or can
-    be made), files can be created in it, and no other process holds its lock.
+    be made), files can be created in it, no other process holds its lock, and its files are not
+    damaged (unless ``check_files`` is false: checksums only, nothing is loaded).
 
-    Raises ``StoreLocked`` or ``StorageFailed``/``StorageFull``. It takes the lock only for the
-    check; the engine takes it again for good (and says the same if it lost a race).
+    Raises ``StoreLocked``, ``StoreDamaged`` or ``StorageFailed``/``StorageFull``. It takes the
+    lock only for the check; the engine takes it again for good (and checks again as it loads).
     """
     try:
         data_dir.mkdir(parents=True, exist_ok=True)
@@ -114,5 +116,10 @@ def preflight(data_dir: Path) -> None:
             raise storage_error(exc.errno, exc.strerror or str(exc), data_dir) from None
         os.close(probe_fd)
         os.unlink(probe)
+        if check_files:
+            try:
+                verify(data_dir)
+            except ChangeLogCorrupt as exc:
+                raise StoreDamaged(damaged_message(data_dir, str(exc))) from None
     finally:
         os.close(fd)  # closing releases the lock
