@@ -161,6 +161,10 @@ class Engine:
             # Nothing was written (the log cut the partial record off): the store is unchanged.
             self.write_error = _io_error(exc)
             raise
+        except ValueError as exc:
+            # A record the log could not read back (metadata past its 4 GiB header): refused
+            # before anything was written.
+            return {"ok": False, "error": "refused", "message": str(exc)}
         self.write_error = None
         self.union_triples += Record(version, removes, adds).apply(self.store)
         if self.log.size > max(self.snapshot_bytes, self._snapshot_retry_at):

@@ -12,7 +12,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from ijkg.graph.store import union
+from ijkg.graph.store import changelog, union
 from ijkg.graph.store.changelog import (
     ChangeLogCorrupt,
     ChangeLogReader,
@@ -273,3 +273,20 @@ def test_zeros_where_the_last_records_were_are_damage_and_repair_keeps_what_prec
     store = ox.Store()
     assert recover(tmp_path, store).version == 3
     assert contents(store) == {quad(1), quad(2), quad(3)}
+
+
+def test_a_record_the_log_could_not_read_back_is_refused_before_anything_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reading has no limit that writing does not check first: past the header's length field
+    (4 GiB; lowered here to make it testable), the write fails and the log is unchanged."""
+    write_log(tmp_path, 2)
+    before = log_path(tmp_path, 0).read_bytes()
+    monkeypatch.setattr(changelog, "_MAX_HEADER", 1_000)
+    log = ChangeLogWriter(tmp_path, recover(tmp_path, ox.Store()), fsync=False)
+    with pytest.raises(ValueError, match="too large to record"):
+        log.append([], [quad(3)], {"title": "x" * 1_000})
+    assert log.append([], [quad(3)], {"title": "short"}) == 3
+    log.close()
+    assert log_path(tmp_path, 0).read_bytes().startswith(before)
+    assert recover(tmp_path, ox.Store()).version == 3
