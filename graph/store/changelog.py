@@ -358,6 +358,10 @@ def scan(data_dir: Path, store: ox.Store | None, snapshot: Path | None) -> Scan:
         return result
     last = max(logs)
     for start, path in logs.items():
+        if start < result.version and path.stat().st_size == 0:
+            # An empty log left by a snapshot that failed (and could not remove it): records
+            # went on landing in the log before it.
+            continue
         if start != result.version:
             result.damage = ChangeLogCorrupt(
                 f"the change log {path.name} starts at version {start}, but the records before "

@@ -290,3 +290,16 @@ def test_a_record_the_log_could_not_read_back_is_refused_before_anything_is_writ
     log.close()
     assert log_path(tmp_path, 0).read_bytes().startswith(before)
     assert recover(tmp_path, ox.Store()).version == 3
+
+
+def test_an_empty_log_left_by_a_failed_snapshot_is_not_damage(tmp_path: Path) -> None:
+    write_log(tmp_path, 3)
+    log_path(tmp_path, 2).touch()  # a snapshot at 2 failed after creating its log
+    store = ox.Store()
+    recovered = recover(tmp_path, store)
+    assert (recovered.version, recovered.log_file) == (3, log_path(tmp_path, 0))
+    assert contents(store) == {quad(1), quad(2), quad(3)}
+    # but a log that is not empty where none belongs is damage
+    log_path(tmp_path, 2).write_bytes(encode_record(3, b"", serialize_quads([quad(3)])))
+    with pytest.raises(ChangeLogCorrupt, match=r"changes-000000000002\.log starts at version 2"):
+        recover(tmp_path, ox.Store())
