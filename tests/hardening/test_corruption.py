@@ -4,6 +4,7 @@ from the readable part and keeps the damaged files; a torn tail is cut off and l
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Callable
@@ -15,7 +16,7 @@ import pytest
 from ijkg.graph.errors import StoreDamaged
 from ijkg.graph.store.base import Delta
 from ijkg.graph.store.changelog import encode_record, log_path, serialize_quads, snapshot_path
-from tests.conftest import SyncStore, run_ijkg, start_server
+from tests.conftest import SyncStore, run_ijkg, start_server, stop_server
 
 pytestmark = pytest.mark.embedded
 
@@ -190,3 +191,16 @@ def test_a_torn_tail_is_cut_off_and_logged(
     assert stats.details["recovery"]["torn_bytes_dropped"] == len(record) // 2
     assert numbers(reopened) == {1, 2, 3}
     assert log.stat().st_size == intact
+    reopened.close()
+
+    # and in the service's own log, as a JSON line
+    with log.open("ab") as stream:
+        stream.write(record[:30])
+    server = start_server(data_dir, tmp_path / "serve.log", {"IJKG_FSYNC": "false"})
+    stop_server(server)
+    lines = [json.loads(line) for line in (tmp_path / "serve.log").read_text().splitlines()[1:]]
+    (logged,) = [line for line in lines if line.get("logger") == "ijkg.store"]
+    assert logged["level"] == "warning"
+    assert logged["message"].endswith(
+        f"was cut off (changes-000000000000.log, 30 bytes from byte {intact})"
+    )
