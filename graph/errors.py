@@ -4,6 +4,7 @@ IjkgError
 ├── StoreError
 │   ├── StoreLocked ............ another process has the data directory open
 │   ├── StoreUnavailable ....... the store engine is down or unreachable
+│   │   ├── StoreDamaged ....... the store's files are damaged: it did not start (ijkg repair)
 │   │   └── StorageFailed ...... the data directory cannot be written (read-only, I/O error)
 │   │       └── StorageFull .... no space left for the store's files (disk full, quota)
 │   └── VersionConflict ........ the graph moved since the version the writer expected
@@ -43,6 +44,12 @@ class StoreLocked(StoreError):
 
 class StoreUnavailable(StoreError):
     """The store engine is not running or stopped answering."""
+
+
+class StoreDamaged(StoreUnavailable):
+    """The store's files are damaged in a way that is not a torn tail (a record or snapshot that
+    fails its checksum, a missing log file): the store did not start and nothing was changed on
+    disk. ``ijkg repair`` rebuilds it from what is readable."""
 
 
 class StorageFailed(StoreUnavailable):
