@@ -18,10 +18,11 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import pyoxigraph as ox
 
@@ -29,10 +30,12 @@ from ijkg.graph.errors import BadRequest, Conflict, NotFound, TooLarge, VersionC
 from ijkg.graph.gate import CHANGES_GRAPH, Gate, GateReport, is_data
 from ijkg.graph.ingest import PoisonTerm, problem_with
 from ijkg.graph.namespaces import ID_BASE, IJKG, entity_iri
+from ijkg.graph.sparql_build import sparql_iri
 from ijkg.graph.store.base import Commit, Delta, Store, quad_pattern
 from ijkg.graph.store.changelog import parse_quads, serialize_quads
 from ijkg.graph.terms import to_rdflib
 
+T = TypeVar("T")
 Status = Literal["proposed", "merged", "rejected"]
 WritePath = Literal["change", "update", "graph-store", "load", "revert"]
 
@@ -47,6 +50,87 @@ class ChangeConflict(Conflict):
 
 class ChangeTooLarge(TooLarge):
     """The change has more quads than a change may have."""
+
+
+class BadMetadata(BadRequest):
+    """A change's title, description, source, author or a rejection's reason is too long, or
+    holds a control character or a bidirectional-text control."""
+
+
+#: Limits of a change's metadata, in characters.
+MAX_TITLE_CHARS = 300
+MAX_DESCRIPTION_CHARS = 10_000
+MAX_SOURCE_CHARS = 4_096
+MAX_AUTHOR_CHARS = 200
+MAX_REASON_CHARS = 2_000
+#: Bidirectional-text controls: they make text display as other text (a title that reads
+#: "exe.txt" shown as "txt.exe").
+_BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+_MULTILINE = frozenset({"description", "reason"})
+
+
+def _refused_char(char: str, *, multiline: bool) -> bool:
+    if multiline and char in "\n\t":
+        return False
+    return char in _BIDI or unicodedata.category(char) in ("Cc", "Cs")
+
+
+def check_metadata(
+    *,
+    title: str | None = None,
+    description: str | None = None,
+    source: str | None = None,
+    author: str | None = None,
+    reason: str | None = None,
+) -> None:
+    """Raise ``BadMetadata`` if a piece of a change's metadata is over its limit or holds a
+    control character (NUL, ESC ...; a description and a reason may have lines and tabs), a
+    lone surrogate or a bidirectional-text control (U+202E ...).
+
+    >>> check_metadata(title="Semiconductor MoC", description="Signed.\\nAt the summit.")
+    >>> check_metadata(title="evil\\u202etxt.exe")
+    Traceback (most recent call last):
+    ...
+    ijkg.graph.changes.BadMetadata: the title holds the control character U+202E at 4 ...
+    """
+    fields = (
+        ("title", title, MAX_TITLE_CHARS),
+        ("description", description, MAX_DESCRIPTION_CHARS),
+        ("source", source, MAX_SOURCE_CHARS),
+        ("author", author, MAX_AUTHOR_CHARS),
+        ("reason", reason, MAX_REASON_CHARS),
+    )
+    for name, value, limit in fields:
+        if value is None:
+            continue
+        if len(value) > limit:
+            raise BadMetadata(
+                f"the {name} has {len(value):,} characters; a change's {name} may have {limit:,}"
+            )
+        multiline = name in _MULTILINE
+        for position, char in enumerate(value):
+            if _refused_char(char, multiline=multiline):
+                raise BadMetadata(
+                    f"the {name} holds the control character U+{ord(char):04X} at {position} "
+                    "(control characters and bidirectional-text controls are refused)"
+                )
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+def clean_metadata(text: str, limit: int, *, multiline: bool = True) -> str:
+    """Metadata the service writes from other text (an update's text as its description): the
+    characters ``check_metadata`` refuses replaced by U+FFFD, cut to ``limit``.
+
+    >>> clean_metadata("INSERT DATA { <a> <b> \\"\\x1b[31m\\" }", 100)
+    'INSERT DATA { <a> <b> "\ufffd[31m" }'
+    """
+    cleaned = "".join(
+        "\ufffd" if _refused_char(c, multiline=multiline) else c for c in text[: limit + 1]
+    )
+    return _clip(cleaned, limit)
 
 
 _GRAPH = ox.NamedNode(CHANGES_GRAPH)
@@ -407,9 +491,7 @@ async def list_changes(
 _ATTEMPTS = 3
 
 
-async def _retrying(
-    attempt: Callable[[], Awaitable[tuple[Change, Commit, GateReport]]], *, pinned: bool
-) -> tuple[Change, Commit, GateReport]:
+async def _retrying(attempt: Callable[[], Awaitable[T]], *, pinned: bool) -> T:
     """Run a validate-and-commit attempt again when another writer (another service worker on
     the same external store) moved the graph in between: each attempt validates against the
     graph as it is then. A client that pinned the version (``If-Match``) gets the conflict."""
@@ -442,7 +524,11 @@ class Changes:
         target_graph: str | None = None,
         reverts: str | None = None,
     ) -> Change:
-        """Record a proposal (nothing enters the data until it is merged)."""
+        """Record a proposal (nothing enters the data until it is merged).
+
+        Raises ``BadMetadata`` for a title, description, source or author over its limit or with
+        control characters, before anything else is looked at."""
+        check_metadata(title=title, description=description, source=source, author=author)
         if not title.strip():
             raise ChangeConflict("a change needs a title")
         if source:
@@ -504,11 +590,18 @@ class Changes:
 
         async def attempt() -> tuple[Change, Commit, GateReport]:
             async with self.gate.lock:
+                # The version first, then the change's state: the commit is conditional on that
+                # version, so a transition another process made after it is seen on the retry.
+                version = await self.store.version()
                 change = await get_change(self.store, slug)
                 if change.status != "proposed":
                     raise ChangeConflict(f"change {slug} is {change.status}, not proposed")
                 return await self._apply(
-                    change, who=who, expected_version=expected_version, status_from="proposed"
+                    change,
+                    who=who,
+                    expected_version=expected_version,
+                    status_from="proposed",
+                    version=version,
                 )
 
         return await _retrying(attempt, pinned=expected_version is not None)
@@ -520,9 +613,15 @@ class Changes:
         who: str,
         expected_version: int | None,
         status_from: Status | None,
+        version: int | None = None,
+        report: GateReport | None = None,
     ) -> tuple[Change, Commit, GateReport]:
+        """Validate and commit ``change`` with its history, on ``version`` (read now if not
+        given; a caller that checked the change's state reads it before that). ``report`` is
+        the change's report on that version, when the caller has it already."""
         started = _now()
-        version = await self.store.version()
+        if version is None:
+            version = await self.store.version()
         if expected_version is not None and expected_version != version:
             raise VersionConflict(expected_version, version)
         history_removes: list[ox.Quad] = []
@@ -535,7 +634,9 @@ class Changes:
                 ox.Quad(ox.NamedNode(change.iri), status, _status(status_from), _GRAPH)
             )
         history_adds.append(ox.Quad(ox.NamedNode(change.iri), status, _status("merged"), _GRAPH))
-        gate_report = await self.gate.check(self.store, change.delta)
+        gate_report = (
+            report if report is not None else await self.gate.check(self.store, change.delta)
+        )
         merge = MergeRecord(
             iri=entity_iri("merge", change.slug),
             who=who,
@@ -583,6 +684,7 @@ class Changes:
     ) -> tuple[Change, Commit, GateReport]:
         """A write that does not start as a proposal (update, graph store, load): validated,
         applied and recorded as a change merged on arrival."""
+        check_metadata(title=title, description=description, source=source, author=who)
         _check_size(delta, self.max_quads)
         if source:
             source_term(source)
@@ -594,7 +696,7 @@ class Changes:
 
     async def write_computed(
         self,
-        effect: Callable[[], Awaitable[tuple[Delta, int]]],
+        effect: Callable[[bool], Awaitable[tuple[Delta, int]]],
         *,
         check: Callable[[Delta], None],
         who: str,
@@ -606,83 +708,179 @@ class Changes:
         """A write whose change depends on the graph (a SPARQL Update's effect, a Graph Store PUT
         that replaces what a graph holds): ``effect`` computes it and the version it was computed
         on, ``check`` vets it (graph protections), then it is validated and applied like
-        ``write``. Computing it under the writers' lock keeps another writer of this process from
-        making it stale before it lands (concurrent updates would otherwise mostly end in 409,
-        and two concurrent PUTs of a graph could both land, leaving their union); a writer in
-        another process (an external store) is caught by the version check, and the change is
-        computed again. A client that pinned a version (``expected_version``) gets the conflict.
-        """
+        ``write``.
 
-        async def attempt() -> tuple[Change, Commit, GateReport, Delta]:
+        The effect is computed, and validated, *outside* the writers' lock — a slow update does
+        not hold up every other writer for its whole time limit — and applied under the lock
+        only if the graph is still at the version it was computed on. When other writes landed
+        meanwhile it is computed again; after ``_ATTEMPTS`` such rounds it is computed under the
+        lock, where ``effect(True)`` must bound its time more tightly, so that it cannot be
+        overtaken for ever. A writer in another process (an external store) is caught by the
+        store's version check the same way. A client that pinned a version
+        (``expected_version``) gets the conflict instead.
+        """
+        check_metadata(title=title, description=description, author=who)
+
+        def vetted(delta: Delta, version: int) -> Change:
+            if expected_version is not None and version != expected_version:
+                raise VersionConflict(expected_version, version)
+            check(delta)
+            _check_size(delta, self.max_quads)
+            return _arriving(delta, who, via, title, description, None)
+
+        async def optimistic() -> tuple[Change, Commit, GateReport, Delta] | None:
+            delta, version = await effect(False)
+            change = vetted(delta, version)
+            report = await self.gate.check(self.store, change.delta)
             async with self.gate.lock:
-                delta, version = await effect()
-                if expected_version is not None and version != expected_version:
-                    raise VersionConflict(expected_version, version)
-                check(delta)
-                _check_size(delta, self.max_quads)
-                change = _arriving(delta, who, via, title, description, None)
+                if await self.store.version() != version:
+                    return None  # overtaken: computed again
+                applied = await self._apply(
+                    change, who=who, expected_version=version, status_from=None, report=report
+                )
+                return (*applied, delta)
+
+        async def locked() -> tuple[Change, Commit, GateReport, Delta]:
+            async with self.gate.lock:
+                delta, version = await effect(True)
+                change = vetted(delta, version)
                 applied = await self._apply(
                     change, who=who, expected_version=version, status_from=None
                 )
                 return (*applied, delta)
 
-        for remaining in range(_ATTEMPTS - 1, -1, -1):
+        for _attempt in range(_ATTEMPTS):
             try:
-                return await attempt()
+                done = await optimistic()
             except VersionConflict:
-                if expected_version is not None or not remaining:
+                if expected_version is not None:
                     raise
-        raise AssertionError("unreachable")  # pragma: no cover
+                continue
+            if done is not None:
+                return done
+            if expected_version is not None:
+                raise VersionConflict(expected_version, await self.store.version())
+        return await _retrying(locked, pinned=expected_version is not None)
 
     async def reject(self, slug: str, *, who: str, reason: str = "") -> Change:
-        async with self.gate.lock:
-            change = await get_change(self.store, slug, with_quads=False)
-            if change.status != "proposed":
-                raise ChangeConflict(f"change {slug} is {change.status}, not proposed")
-            iri = ox.NamedNode(change.iri)
-            status = _ijkg("changeStatus")
-            adds = [ox.Quad(iri, status, _status("rejected"), _GRAPH)]
-            if reason:
-                adds.append(ox.Quad(iri, _RDFS_LABEL, ox.Literal(f"rejected: {reason}"), _GRAPH))
-            await self.store.commit(
-                Delta(
-                    removes=(ox.Quad(iri, status, _status("proposed"), _GRAPH),), adds=tuple(adds)
-                ),
-                meta={"who": who, "why": f"reject change {slug}"},
-            )
+        """Close a proposal. Checked and applied under the writers' lock, on the version its
+        state was read at: a change merged or rejected meanwhile (here or by another process)
+        is a ``ChangeConflict``."""
+        check_metadata(reason=reason)
+
+        async def attempt() -> None:
+            async with self.gate.lock:
+                version = await self.store.version()
+                change = await get_change(self.store, slug, with_quads=False)
+                if change.status != "proposed":
+                    raise ChangeConflict(f"change {slug} is {change.status}, not proposed")
+                iri = ox.NamedNode(change.iri)
+                status = _ijkg("changeStatus")
+                adds = [ox.Quad(iri, status, _status("rejected"), _GRAPH)]
+                if reason:
+                    label = ox.Literal(f"rejected: {reason}")
+                    adds.append(ox.Quad(iri, _RDFS_LABEL, label, _GRAPH))
+                removes = (ox.Quad(iri, status, _status("proposed"), _GRAPH),)
+                await self.store.commit(
+                    Delta(removes=removes, adds=tuple(adds)),
+                    expected_version=version,
+                    meta={"who": who, "why": f"reject change {slug}"},
+                )
+
+        await _retrying(attempt, pinned=False)
         return await get_change(self.store, slug, with_quads=False)
 
     async def revert(
         self, slug: str, *, who: str, expected_version: int | None = None
     ) -> tuple[Change, Commit, GateReport]:
-        """Undo a merged change with a new change (its inverse), validated and merged."""
-        original = await get_change(self.store, slug)
-        if original.status != "merged":
-            raise ChangeConflict(f"change {slug} is {original.status}; only merged changes revert")
-        if original.reverted_by:
-            raise ChangeConflict(f"change {slug} was already reverted by {original.reverted_by}")
-        inverse = original.delta.inverse()
-        change = Change(
-            slug=new_slug(),
-            title=f"Revert: {original.title}",
-            description=f"Undoes change {slug}.",
-            source=original.source,
-            author=who,
-            created=_now(),
-            status="merged",
-            write_path="revert",
-            removes=inverse.removes,
-            adds=inverse.adds,
-            reverts=slug,
-        )
+        """Undo a merged change with a new change (its inverse), validated and merged.
+
+        Checked and applied under the writers' lock, on the version the change's state was read
+        at: a change that is not merged, was reverted already, or whose triples changed since
+        (a later write added or removed one of them) is a ``ChangeConflict`` — a revert never
+        undoes a later write, and a change is reverted once."""
 
         async def attempt() -> tuple[Change, Commit, GateReport]:
             async with self.gate.lock:
+                version = await self.store.version()
+                original = await get_change(self.store, slug)
+                if original.status != "merged":
+                    raise ChangeConflict(
+                        f"change {slug} is {original.status}; only merged changes revert"
+                    )
+                if original.reverted_by:
+                    raise ChangeConflict(
+                        f"change {slug} was already reverted by {original.reverted_by}"
+                    )
+                await self._check_unchanged_since(original)
+                inverse = original.delta.inverse()
+                change = Change(
+                    slug=new_slug(),
+                    title=_clip(f"Revert: {original.title}", MAX_TITLE_CHARS),
+                    description=f"Undoes change {slug}.",
+                    source=original.source,
+                    author=who,
+                    created=_now(),
+                    status="merged",
+                    write_path="revert",
+                    removes=inverse.removes,
+                    adds=inverse.adds,
+                    reverts=slug,
+                )
                 return await self._apply(
-                    change, who=who, expected_version=expected_version, status_from=None
+                    change,
+                    who=who,
+                    expected_version=expected_version,
+                    status_from=None,
+                    version=version,
                 )
 
         return await _retrying(attempt, pinned=expected_version is not None)
+
+    async def _check_unchanged_since(self, original: Change) -> None:
+        """Raise ``ChangeConflict`` if the triples ``original`` added or removed are not as it
+        left them: one of its additions is gone or one of its removals is back, or a later merge
+        wrote one of them (even if it ended as it was)."""
+        adds, removes = set(original.adds), set(original.removes)
+        if adds or removes:
+            present = set(await self.store.match([quad_pattern(q) for q in (*adds, *removes)]))
+            gone, back = adds - present, removes & present
+            if gone or back:
+                changed = sorted(gone | back, key=str)
+                raise ChangeConflict(
+                    f"change {original.slug} cannot be reverted: {len(changed)} of its triples "
+                    f"changed since it was merged (e.g. {_quad_text(changed[0])}); a revert "
+                    "would undo a later write. Propose the change you want instead."
+                )
+        merge = original.merge
+        touched = sorted(n.value for n in _touched(original.delta))
+        if merge is None or not touched:
+            return
+        entities = " ".join(sparql_iri(iri) for iri in touched)
+        rows = await self.store.select(
+            f"""SELECT DISTINCT ?change WHERE {{ GRAPH <{CHANGES_GRAPH}> {{
+                  VALUES ?entity {{ {entities} }}
+                  ?entity ijkg:changedBy ?merge .
+                  ?merge prov:used ?change ; ijkg:versionBefore ?before .
+                  FILTER(?before >= {int(merge.version_after)}) }} }}"""
+        )
+        mine = adds | removes
+        for row in rows:
+            later = _slug_of(str(row["change"]))
+            if later == original.slug:
+                continue
+            quads = await _quads_of(self.store, str(row["change"]), "additions")
+            quads += await _quads_of(self.store, str(row["change"]), "removals")
+            if mine & set(quads):
+                raise ChangeConflict(
+                    f"change {original.slug} cannot be reverted: change {later}, merged after "
+                    "it, wrote the same triples; a revert would undo it. Propose the change "
+                    "you want instead."
+                )
+
+
+def _quad_text(quad: ox.Quad) -> str:
+    return serialize_quads([quad]).decode().strip()[:300]
 
 
 def rdflib_touched(delta: Delta) -> list[str]:

@@ -29,6 +29,7 @@ from rdflib import Literal as RdfLiteral
 from rdflib.term import Node
 
 from ijkg.graph.errors import NotFound
+from ijkg.graph.gate import CHANGES_GRAPH
 from ijkg.graph.jsonld import context_terms
 from ijkg.graph.namespaces import ID_BASE, IJKG, PREFIXES
 from ijkg.graph.sparql_build import ENTITY_IRI_PATTERN, sparql_iri, sparql_string
@@ -198,6 +199,9 @@ class EntityDescription:
     incoming_truncated: bool
     claims: list[ClaimInfo]
     neighbours: dict[str, Resource]
+    #: The merges that touched the entity, as the service's history records them (read from
+    #: the changes graph alone, with their labels and times from there).
+    history: list[Resource] = field(default_factory=list)
 
     @property
     def kind(self) -> str:
@@ -262,6 +266,34 @@ async def _claim_triples(store: Store, iri: str) -> list[dict[str, Any]]:
         limits=store.internal_limits(),
     )
     return _rows(answer.body)
+
+
+HISTORY_LIMIT: Final = 200
+
+
+async def history(store: Store, iri: str, limit: int = HISTORY_LIMIT) -> list[Resource]:
+    """The merges that touched ``iri``, newest first, from the service's changes graph only:
+    what other graphs say about a merge (or that an entity was changed by one) is not history."""
+    entity = sparql_iri(iri)
+    answer = await store.query(
+        f"""PREFIX ijkg: <{IJKG}> PREFIX prov: <{PROV}>
+            SELECT ?merge ?label ?ended WHERE {{ GRAPH <{CHANGES_GRAPH}> {{
+              {entity} ijkg:changedBy ?merge . ?merge a ijkg:Merge .
+              OPTIONAL {{ ?merge <{RDFS}label> ?label }}
+              OPTIONAL {{ ?merge prov:endedAtTime ?ended }} }} }}
+            ORDER BY DESC(?ended) LIMIT {int(limit)}""",
+        limits=store.internal_limits(),
+    )
+    merges: dict[str, Resource] = {}
+    for row in _rows(answer.body):
+        merge = row["merge"]["value"]
+        node = merges.setdefault(merge, Resource(merge, {RDF_TYPE: [URIRef(IJKG + "Merge")]}))
+        for name, predicate in (("label", RDFS + "label"), ("ended", PROV + "endedAtTime")):
+            if name in row:
+                value = from_sparql_json(row[name])
+                if value not in node.facts.setdefault(predicate, []):
+                    node.facts[predicate].append(value)
+    return list(merges.values())
 
 
 async def summaries(store: Store, iris: set[str]) -> dict[str, Resource]:
@@ -371,12 +403,12 @@ async def describe(
 ) -> EntityDescription:
     """What the graph says about ``iri``; ``NotFound`` when it is in no triple."""
     if with_claims:
-        (link_rows, version), claim_rows = await asyncio.gather(
-            _links(store, iri, incoming_limit), _claim_triples(store, iri)
+        (link_rows, version), claim_rows, merges = await asyncio.gather(
+            _links(store, iri, incoming_limit), _claim_triples(store, iri), history(store, iri)
         )
     else:
         link_rows, version = await _links(store, iri, incoming_limit)
-        claim_rows = []
+        claim_rows, merges = [], []
     outgoing: list[tuple[str, Node]] = []
     incoming: list[tuple[str, str]] = []
     for row in link_rows:
@@ -419,6 +451,7 @@ async def describe(
         incoming_truncated=truncated,
         claims=claims,
         neighbours=neighbours,
+        history=merges,
     )
 
 

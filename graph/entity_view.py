@@ -124,17 +124,14 @@ def entity_view(description: EntityDescription, vocabulary: Vocabulary) -> dict[
     types = vocabulary.main_types(own.types)
     properties: dict[str, list[dict[str, Any]]] = {}
     history: list[dict[str, Any]] = []
+    for merge in description.history:
+        ended = merge.values(PROV + "endedAtTime")
+        history.append(
+            {**link(merge.iri, merge, vocabulary), "time": str(ended[0]) if ended else None}
+        )
     for predicate, value in description.outgoing:
-        if predicate == CHANGED_BY and isinstance(value, URIRef):
-            node = description.node(str(value))
-            ended = node.values(PROV + "endedAtTime")
-            history.append(
-                {
-                    **link(str(value), node, vocabulary),
-                    "time": str(ended[0]) if ended else None,
-                }
-            )
-            continue
+        if predicate == CHANGED_BY:
+            continue  # the history above, from the service's own records
         if predicate == RDF_TYPE:
             continue
         properties.setdefault(predicate, []).append(_value(value, description, vocabulary))

@@ -13,6 +13,13 @@ neighbourhood those nodes need from the graph-after-the-change (the store seen t
 and validates only them. Shapes whose reads cannot be bounded are validated on the whole graph, and
 the report says which and why. Validating the change on its own would miss everything it connects
 to (the types of nodes already in the graph, for a start), so that is never the method.
+
+The class hierarchy validation uses is the packaged ontology's together with the
+``rdfs:subClassOf`` triples of the store's ontology graph and data graphs, as they would be after
+the change: a class axiom written into the store counts like one in the package (as it does for a
+query that follows ``a/rdfs:subClassOf*``). A change that alters the hierarchy makes every
+instance of a class whose superclasses change a touched node, as if its type had changed, so the
+nodes it now is (or no longer is) a target of are validated again.
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import pyoxigraph as ox
-from rdflib import RDF, RDFS, Graph, URIRef
+from rdflib import RDF, RDFS, BNode, Graph, URIRef
 from rdflib.namespace import OWL, SH
 
 from ijkg.graph.errors import ValidationFailed, VersionConflict
@@ -87,23 +94,53 @@ class GateReport:
         }
 
 
-def _superclasses(ontology_graph: Graph) -> dict[Any, set[Any]]:
-    """Every class of the ontology with all its superclasses (itself included)."""
+def _superclasses(pairs: Iterable[tuple[Any, Any]]) -> dict[Any, set[Any]]:
+    """Every class with all its superclasses (itself included), from (subclass, superclass)
+    pairs; cycles are fine (every class on one has the same superclasses)."""
     direct: dict[Any, set[Any]] = defaultdict(set)
-    for sub, sup in ontology_graph.subject_objects(RDFS.subClassOf):
+    for sub, sup in pairs:
         direct[sub].add(sup)
     closure: dict[Any, set[Any]] = {}
-
-    def ancestors(cls: Any) -> set[Any]:
-        if cls not in closure:
-            closure[cls] = {cls}
-            for parent in direct.get(cls, ()):
-                closure[cls] |= ancestors(parent)
-        return closure[cls]
-
-    for cls in list(direct):
-        ancestors(cls)
+    for start in list(direct):
+        seen = {start}
+        pending = [start]
+        while pending:
+            for parent in direct.get(pending.pop(), ()):
+                if parent not in seen:
+                    seen.add(parent)
+                    pending.append(parent)
+        closure[start] = seen
     return closure
+
+
+_SUBCLASS_OF = ox.NamedNode(str(RDFS.subClassOf))
+_ONTOLOGY_NODE = ox.NamedNode(ONTOLOGY_GRAPH)
+
+
+def is_schema_source(quad: ox.Quad) -> bool:
+    """A quad whose class axioms validation reads: in a data graph or the ontology graph."""
+    return is_data(quad) or quad.graph_name == _ONTOLOGY_NODE
+
+
+@dataclass(frozen=True)
+class Hierarchy:
+    """The class hierarchy before and after a change: (subclass, superclass) pairs as rdflib
+    terms, the package's and the store's."""
+
+    before: frozenset[tuple[Any, Any]]
+    after: frozenset[tuple[Any, Any]]
+    extra: frozenset[tuple[Any, Any]]  # pairs after the change that the package does not hold
+
+    def changed_classes(self) -> set[Any]:
+        """The classes whose superclasses differ before and after the change."""
+        if self.before == self.after:
+            return set()
+        old, new = _superclasses(self.before), _superclasses(self.after)
+        return {c for c in set(old) | set(new) if old.get(c, {c}) != new.get(c, {c})}
+
+
+def _pair(quad: ox.Quad) -> tuple[Any, Any]:
+    return to_rdflib(quad.subject), to_rdflib(quad.object)
 
 
 @dataclass(frozen=True)
@@ -238,7 +275,10 @@ class Gate:
                 continue
             self.untargeted_shapes.add(triple)
         self._targets = [_Targets.of(self.shapes, s) for s in self.reads.incremental]
-        self._superclasses = _superclasses(self.ontology)
+        self._package_pairs = frozenset(
+            (s, o) for s, o in self.ontology.subject_objects(RDFS.subClassOf)
+        )
+        self._superclasses = _superclasses(self._package_pairs)
         # The ontology as data the neighbourhood reads from, and only its class hierarchy mixed
         # into each validation (mixing all of it would have pyshacl validate every ontology term
         # as data on every check, which is most of a small check's cost).
@@ -336,14 +376,69 @@ class Gate:
 
     # --- validation ----------------------------------------------------------------------------
 
+    async def class_hierarchy(self, store: Store, delta: Delta) -> Hierarchy:
+        """The class hierarchy before and after ``delta``: the package's, and the class axioms
+        of the store's ontology and data graphs."""
+        stored = {
+            q for q in await store.match([(None, _SUBCLASS_OF, None, None)]) if is_schema_source(q)
+        }
+        removes = {q for q in delta.removes if q.predicate == _SUBCLASS_OF}
+        adds = {q for q in delta.adds if q.predicate == _SUBCLASS_OF and is_schema_source(q)}
+        before = {_pair(q) for q in stored}
+        after = {_pair(q) for q in (stored - removes) | adds}
+        return Hierarchy(
+            before=frozenset(self._package_pairs | before),
+            after=frozenset(self._package_pairs | after),
+            extra=frozenset(after - self._package_pairs),
+        )
+
+    def _hierarchy_graph(self, hierarchy: Hierarchy) -> Graph:
+        if not hierarchy.extra:
+            return self.hierarchy
+        graph = Graph()
+        for sub, sup in hierarchy.after:
+            graph.add((sub, RDFS.subClassOf, sup))
+        return graph
+
+    def _ontology_after(self, hierarchy: Hierarchy) -> Graph:
+        """The ontology mixed into whole-graph validation: the package's, with the store's
+        class axioms."""
+        if not hierarchy.extra:
+            return self.ontology
+        graph = Graph()
+        for triple in self.ontology:
+            graph.add(triple)
+        for sub, sup in hierarchy.extra:
+            graph.add((sub, RDFS.subClassOf, sup))
+        return graph
+
+    async def _retyped(self, view: AfterChange, hierarchy: Hierarchy) -> list[ox.Quad]:
+        """The type triples of every instance of a class whose superclasses the change alters:
+        for validation these nodes changed type."""
+        classes = [
+            to_oxigraph(c)
+            for c in hierarchy.changed_classes()
+            if isinstance(c, URIRef | BNode)  # a literal is no class of anything
+        ]
+        if not classes:
+            return []
+        rdf_type = ox.NamedNode(RDF_TYPE)
+        return sorted(
+            await view.match([(None, rdf_type, c, None) for c in classes]),
+            key=str,
+        )
+
     async def check(self, store: Store, delta: Delta) -> GateReport:
         """The SHACL report for the graph as it would be after ``delta``; writes nothing.
 
         Raises ``PoisonTerm`` if the change adds a term the graph refuses to hold at all."""
         check_terms(delta.adds)
         view = AfterChange(store, delta, self._ontology_store)
-        changed = [*view.removes, *view.adds]
+        hierarchy = await self.class_hierarchy(store, delta)
+        changed = [*view.removes, *view.adds, *await self._retyped(view, hierarchy)]
         focus = await self.focus_nodes(view, changed)
+        superclasses = _superclasses(hierarchy.after) if hierarchy.extra else self._superclasses
+        mixed = self._hierarchy_graph(hierarchy)
         results: list[ValidationResult] = []
         triples = 0
         if focus and self.reads.incremental:
@@ -358,9 +453,9 @@ class Gate:
                     graph.add(_triple(quad))
                 triples += len(graph)
                 wanted = {to_rdflib(n) for n in batch}
-                pairs = self._targeted_pairs(graph, wanted)
+                pairs = self._targeted_pairs(graph, wanted, superclasses)
                 report = await asyncio.to_thread(
-                    validate_targeted, graph, self.untargeted_shapes, pairs, self.hierarchy
+                    validate_targeted, graph, self.untargeted_shapes, pairs, mixed
                 )
                 keep = {n.n3() for n in wanted}
                 results += [r for r in report.results if r.focus_node in keep]
@@ -375,7 +470,7 @@ class Gate:
                 validate,
                 everything,
                 shapes=self.shapes,
-                ontology_graph=self.ontology,
+                ontology_graph=self._ontology_after(hierarchy),
                 use_shapes=[URIRef(str(s)) for s in self.reads.fallback],
             )
             results += report.results
@@ -392,13 +487,15 @@ class Gate:
             whole_graph_shapes=whole,
         )
 
-    def _targeted_pairs(self, graph: Graph, focus: set[Any]) -> list[tuple[Any, Any]]:
+    def _targeted_pairs(
+        self, graph: Graph, focus: set[Any], superclasses: dict[Any, set[Any]]
+    ) -> list[tuple[Any, Any]]:
         """(shape, focus node) for every focus node a shape's own targets select in ``graph``."""
         pairs = []
         for node in focus:
             types: set[Any] = set()
             for cls in graph.objects(node, RDF.type):
-                types |= self._superclasses.get(cls, {cls})
+                types |= superclasses.get(cls, {cls})
             for targets in self._targets:
                 if targets.selects(graph, node, types):
                     pairs.append((targets.shape, node))
@@ -406,12 +503,14 @@ class Gate:
 
     async def check_full(self, store: Store, delta: Delta) -> ValidationReport:
         """The same question answered by validating the whole graph after the change (slow; the
-        reference the incremental answer is tested against)."""
+        reference the incremental answer is tested against): every data graph, with the
+        package's ontology and the class axioms of the store's ontology graph mixed in."""
         everything = Graph()
         for quad in await AfterChange(store, delta).all_quads():
             everything.add(_triple(quad))
+        ontology_graph = self._ontology_after(await self.class_hierarchy(store, delta))
         return await asyncio.to_thread(
-            validate, everything, shapes=self.shapes, ontology_graph=self.ontology
+            validate, everything, shapes=self.shapes, ontology_graph=ontology_graph
         )
 
     async def commit(

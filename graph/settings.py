@@ -126,6 +126,13 @@ class Settings(BaseSettings):
     query_timeout_s: float = Field(
         10.0, gt=0, description="Time limit of one query; past it the query is stopped (503)."
     )
+    update_lock_timeout_s: float = Field(
+        2.0,
+        gt=0,
+        description="Time limit of an update's effect when it is computed while holding the "
+        "writers' lock (after other writes overtook it three times outside it); other writers "
+        "wait at most this long for it.",
+    )
     query_memory_mb: int = Field(
         1024, ge=64, description="Memory one query may allocate beyond the store itself."
     )

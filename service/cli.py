@@ -32,8 +32,16 @@ from rich.text import Text
 
 from ijkg.graph import backup
 from ijkg.graph.bootstrap import ensure_bundle
-from ijkg.graph.changes import Change, Changes, ChangeTooLarge
+from ijkg.graph.changes import (
+    MAX_TITLE_CHARS,
+    BadMetadata,
+    Change,
+    Changes,
+    ChangeTooLarge,
+    clean_metadata,
+)
 from ijkg.graph.errors import (
+    Forbidden,
     IjkgError,
     QueryError,
     QuerySyntaxError,
@@ -52,7 +60,7 @@ from ijkg.graph.formats import (
 )
 from ijkg.graph.gate import Gate, GateReport
 from ijkg.graph.loading import read_rdf_file
-from ijkg.graph.protection import ProtectedGraph, check_write
+from ijkg.graph.protection import check_write
 from ijkg.graph.query import QueryPolicy, run_query
 from ijkg.graph.rdfio import find_line
 from ijkg.graph.settings import Settings
@@ -354,7 +362,9 @@ def load(
     except (RdfSyntaxError, UnsupportedFormat, OSError) as exc:
         raise _fail(str(exc), 2) from None
     settings = _settings(data_dir)
-    title = "ijkg load " + " ".join(f.name for f in files)
+    title = clean_metadata(
+        "ijkg load " + " ".join(f.name for f in files), MAX_TITLE_CHARS, multiline=False
+    )
 
     with Progress(
         "[progress.description]{task.description}",
@@ -387,7 +397,7 @@ def load(
             bar.stop()
             _print_report(exc.report, files, "text")
             raise _fail("nothing was loaded", 1) from None
-        except (StoreError, ProtectedGraph, ChangeTooLarge) as exc:
+        except (StoreError, Forbidden, ChangeTooLarge, BadMetadata) as exc:
             raise _fail(str(exc), 2) from None
     new = len({q for q in change.adds})
     out.print(

@@ -18,6 +18,7 @@ from ijkg.graph.changes import (
     Change,
     Changes,
     Status,
+    check_metadata,
     get_change,
     list_changes,
 )
@@ -25,7 +26,7 @@ from ijkg.graph.errors import BadRequest, RdfSyntaxError, UnsupportedFormat, Val
 from ijkg.graph.explain import Explainer, submitted_graph
 from ijkg.graph.formats import JSONLD, TURTLE, bare_media_type, rdf_syntax_for_media_type
 from ijkg.graph.gate import Gate, GateReport
-from ijkg.graph.protection import check_write
+from ijkg.graph.protection import ProtectedTerm, check_write, needs_admin
 from ijkg.graph.rdfio import ParseOptions, parse_quads
 from ijkg.graph.store.base import Delta
 from ijkg.graph.store.changelog import serialize_quads
@@ -330,6 +331,7 @@ async def propose(
         )
     if not title:
         raise RdfSyntaxError("a change needs a title (the 'title' parameter)")
+    check_metadata(title=title, description=description, source=source, author=writer.name)
     placed = await changes_of(request).placed(delta, graph)
     check_write(placed, admin=writer.admin)
     # A proposal that would break the graph as it is now is refused with its report; fix it and
@@ -408,9 +410,17 @@ async def reject(
     request: Request,
     change_id: str,
     writer: WriterDep,
+    store: StoreDep,
     reason: Annotated[str, Query()] = "",
 ) -> Response:
-    """Close a proposal without merging it."""
+    """Close a proposal without merging it. A change only the admin may write (to the ontology,
+    the shapes or the project's terms) is merged or rejected by the admin only (403)."""
+    original = await get_change(store, change_id)
+    if not writer.admin and needs_admin(original.delta):
+        raise ProtectedTerm(
+            f"change {change_id} writes what only the admin may write (the ontology, the shapes "
+            "or the project's own terms): merging or rejecting it needs the admin role"
+        )
     change = await changes_of(request).reject(change_id, who=writer.name, reason=reason)
     return JSONResponse(change_out(change))
 

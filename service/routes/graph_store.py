@@ -15,7 +15,7 @@ import pyoxigraph as ox
 from fastapi import APIRouter, Header, Query, Request
 from starlette.responses import Response
 
-from ijkg.graph.changes import new_slug
+from ijkg.graph.changes import MAX_TITLE_CHARS, clean_metadata, new_slug
 from ijkg.graph.errors import BadRequest, NotAcceptable, NotFound
 from ijkg.graph.formats import RDF_SYNTAXES, rdf_syntax_for_media_type
 from ijkg.graph.namespaces import graph_iri
@@ -116,8 +116,9 @@ async def _write(
     if body:
         adds = await read_rdf(request, settings, default_graph=target, single_graph=True)
 
-    async def effect() -> tuple[Delta, int]:
-        # What the graph holds now (under the writers' lock): a PUT replaces exactly that.
+    async def effect(_under_lock: bool) -> tuple[Delta, int]:
+        # What the graph holds now: a PUT replaces exactly that (applied only if the graph is
+        # still at this version, otherwise read again).
         version = await store.version()
         existing = await store.graph_quads(target) if replace else []
         if not body and not existing:
@@ -129,7 +130,7 @@ async def _write(
         check=lambda delta: check_write(delta, admin=writer.admin),
         who=writer.name,
         via="graph-store",
-        title=f"Graph Store {what} <{target}>",
+        title=clean_metadata(f"Graph Store {what} <{target}>", MAX_TITLE_CHARS, multiline=False),
         expected_version=expected,
     )
     response = await write_response(request, change, gate, delta)

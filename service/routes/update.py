@@ -7,12 +7,14 @@ other change. A rejected update answers 422 with the report and leaves the store
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Header, Request
 from starlette.responses import Response
 
+from ijkg.graph.changes import clean_metadata
 from ijkg.graph.errors import QueryRefused, UnsupportedFormat
 from ijkg.graph.formats import bare_media_type
 from ijkg.graph.protection import SERVICE_GRAPHS, check_write
@@ -104,12 +106,19 @@ async def update(
     stats = await store.stats()
     insisted = expected_version(if_match, stats.store_id, stats.version)
 
-    async def effect() -> tuple[Delta, int]:
+    async def effect(under_lock: bool) -> tuple[Delta, int]:
+        # Computed outside the writers' lock with the query time limit; under it (when other
+        # writes kept overtaking it) with the shorter limit, so other writers wait no longer.
+        limits = store.limits
+        if under_lock:
+            timeout = min(limits.timeout_s, settings.update_lock_timeout_s)
+            limits = dataclasses.replace(limits, timeout_s=timeout)
         return await store.update_effect(
             decoded,
             write_graph=settings.write_graph,
             max_quads=settings.max_change_quads,
             keep_graphs=SERVICE_GRAPHS,
+            limits=limits,
             base_iri=endpoint_url(request),
             using=using,
         )
@@ -120,7 +129,7 @@ async def update(
         who=writer.name,
         via="update",
         title="SPARQL Update",
-        description=decoded[:2000],
+        description=clean_metadata(decoded, 2000),
         expected_version=insisted,
     )
     return await write_response(request, change, gate, delta)

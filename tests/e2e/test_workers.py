@@ -151,3 +151,57 @@ def test_concurrent_conflicting_merges_through_two_workers_are_serialised(
     # validated after the first and would give Japan two English labels.
     assert sorted(outcomes)[0] == 200 and sorted(outcomes)[1] in (409, 422), outcomes
     assert len(labels(base)) == 1
+
+
+def test_concurrent_transitions_through_two_workers_land_once(
+    two_workers: tuple[str, OxigraphServer],
+) -> None:
+    """Merges and rejections of one proposal, then reverts of the merged change, sent at the same
+    moment through both workers (each on its own connection): exactly one of each lands, the
+    others get 409, and the history holds one status and one revert."""
+    base, _ = two_workers
+    triple = '<https://example.org/race> <https://example.org/p> "x" .'
+
+    def propose(client: httpx.Client) -> str:
+        answer = client.post(
+            "/changes",
+            params={"title": "a race"},
+            content=triple,
+            headers={**TOKEN, "Content-Type": "application/n-triples"},
+        )
+        assert answer.status_code == 201, answer.text
+        return str(answer.json()["id"])
+
+    with httpx.Client(base_url=base, timeout=60) as client:
+        change = propose(client)
+
+    def race(paths: list[str]) -> list[int]:
+        barrier = threading.Barrier(len(paths))
+        outcomes: list[int] = []
+
+        def post(path: str) -> None:
+            with httpx.Client(base_url=base, timeout=60) as own:
+                barrier.wait(30)
+                outcomes.append(own.post(path, headers=TOKEN).status_code)
+
+        threads = [threading.Thread(target=post, args=(p,)) for p in paths]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(120)
+        return sorted(outcomes)
+
+    closing = race([f"/changes/{change}/{a}" for a in ["merge", "reject"] * 4])
+    assert closing == [200] + [409] * 7, closing
+    with httpx.Client(base_url=base, timeout=60) as client:
+        status = client.get(f"/changes/{change}").json()["status"]
+        if status == "rejected":  # merge it through a new proposal, to race its reverts
+            change = propose(client)
+            assert client.post(f"/changes/{change}/merge", headers=TOKEN).status_code == 200
+    reverts = race([f"/changes/{change}/revert"] * 6)
+    assert reverts == [200] + [409] * 5, reverts
+    with httpx.Client(base_url=base, timeout=60) as client:
+        listed = client.get("/changes", params={"limit": 500}).json()
+        assert len([c for c in listed if c["reverts"] == change]) == 1
+        answer = client.get("/sparql", params={"query": f"ASK {{ {triple[:-2]} }}"})
+        assert answer.json()["boolean"] is False

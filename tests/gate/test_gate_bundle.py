@@ -1,6 +1,7 @@
 """The incremental gate agrees with full pyshacl validation on the real shapes and the bundled
 graph: a random walk of changes made of the graph's own material (its entities, predicates,
-classes and literals), each judged both ways.
+classes and literals) and of class axioms (the graph's classes and new ones made subclasses of
+each other), each judged both ways.
 
 A full validation of the bundle takes about two seconds, so CI walks ``IJKG_GATE_WALK`` steps
 (default 30); run it with more (``IJKG_GATE_WALK=500``) when the gate or the shapes change.
@@ -22,6 +23,8 @@ from tests.conftest import SyncStore
 
 STEPS = int(os.environ.get("IJKG_GATE_WALK", "30"))
 RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+SUBCLASS_OF = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#subClassOf")
+NEW_CLASSES = [ox.NamedNode(f"https://example.org/class/{n}") for n in ("A", "B")]
 XSD = "http://www.w3.org/2001/XMLSchema#"
 
 
@@ -68,7 +71,17 @@ class Material:
         for _ in range(rng.randint(1, 4)):
             kind = rng.random()
             graph = rng.choice(self.graphs)
-            if kind < 0.3:
+            if kind < 0.08:
+                # a class axiom: the graph's classes and new ones, made subclasses of each other
+                # (or one added before taken away), and sometimes an instance of a new class
+                axioms = [q for q in current if q.predicate == SUBCLASS_OF]
+                if axioms and rng.random() < 0.3:
+                    removes.append(rng.choice(axioms))
+                classes = self.classes + NEW_CLASSES
+                adds.append(ox.Quad(rng.choice(classes), SUBCLASS_OF, rng.choice(classes), graph))
+                if rng.random() < 0.5:
+                    adds.append(ox.Quad(rng.choice(self.subjects), RDF_TYPE, NEW_CLASSES[0], graph))
+            elif kind < 0.3:
                 removes.append(rng.choice(current))
             elif kind < 0.45:
                 subject = rng.choice(self.subjects)

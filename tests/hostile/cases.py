@@ -38,6 +38,8 @@ CATEGORIES = (
     "sparql-injection",
     "oversized",
     "slow-clients",
+    "project-terms",
+    "forged-history",
 )
 DRIVERS = ("http", "raw", "concurrent", "slow")
 
