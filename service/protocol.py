@@ -34,6 +34,7 @@ from ijkg.graph.settings import Settings
 _TIMEOUT_ANSWER = (
     b"HTTP/1.1 408 Request Timeout\r\n"
     b"Content-Type: text/plain; charset=utf-8\r\n"
+    b"X-Content-Type-Options: nosniff\r\n"
     b"Connection: close\r\n"
     b"Content-Length: 41\r\n\r\n"
     b"the request did not arrive in time (408)\n"
