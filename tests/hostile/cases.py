@@ -38,6 +38,7 @@ CATEGORIES = (
     "sparql-injection",
     "oversized",
     "slow-clients",
+    "request-smuggling",
 )
 DRIVERS = ("http", "raw", "concurrent", "slow")
 
