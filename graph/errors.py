@@ -16,6 +16,10 @@ IjkgError
 │   ├── QueryOverloaded ........ too many queries at once
 │   ├── QueryAborted ........... the query's worker died (memory limit or crash)
 │   └── ResultTooLarge ......... the result is over its row or byte cap
+├── ValidationLimit
+│   ├── ValidationTimeout ...... a validation stopped at its time limit
+│   ├── ValidationOverloaded ... too many validations at once
+│   └── ValidationAborted ...... the validation's process died (memory limit or crash)
 ├── RdfSyntaxError ............. malformed RDF (line, column)
 ├── UnsupportedFormat .......... no parser/serialiser for a media type or file
 │   └── NotAcceptable .......... no acceptable serialisation for this kind of answer
@@ -124,6 +128,29 @@ class QueryAborted(QueryError):
 
 class ResultTooLarge(QueryError):
     """The result is over the configured row or byte cap (never truncated silently)."""
+
+
+class ValidationLimit(IjkgError):
+    """A validation of submitted RDF was stopped by one of its limits; nothing was written."""
+
+
+class ValidationTimeout(ValidationLimit):
+    """The validation was stopped at its time limit (its process was killed)."""
+
+    def __init__(self, timeout_s: float) -> None:
+        super().__init__(
+            f"the validation was stopped after its time limit of {timeout_s:g} s; "
+            "send a smaller submission"
+        )
+        self.timeout_s = timeout_s
+
+
+class ValidationOverloaded(ValidationLimit):
+    """Every validation process is busy; try again shortly."""
+
+
+class ValidationAborted(ValidationLimit):
+    """The process running the validation died (memory limit or crash); the service goes on."""
 
 
 class RdfSyntaxError(IjkgError):
