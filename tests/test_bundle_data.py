@@ -284,6 +284,21 @@ def test_every_sentence_that_carries_content_is_evidence() -> None:
     assert not {sid for sid in used if sid.startswith("N")}, "noise used as evidence"
 
 
+def test_the_names_in_the_article_graph_are_the_articles_words() -> None:
+    """Alternative and short names in the article's graph are names the article uses; names from
+    other sources ("SSGP", "counter-terrorism") belong to the context graph."""
+    g = graph(ARTICLE_GRAPH)
+
+    def fold(text: str) -> str:
+        return " ".join(text.replace("\u00a0", " ").casefold().split())
+
+    text = fold(source_text("india-japan-new-chapter.txt"))
+    names = [(s, o) for p in (SKOS.altLabel, IJ.shortName) for s, o in g.subject_objects(p)]
+    assert len(names) > 10
+    for subject, name in names:
+        assert fold(str(name)) in text, (subject, str(name))
+
+
 def test_surface_and_attribution_texts_occur_in_the_quoted_sentence() -> None:
     g = graph(ARTICLE_GRAPH)
     for claim in claims(g):

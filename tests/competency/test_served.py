@@ -100,6 +100,9 @@ def test_a_plain_query_does_not_say_takaichi_committed_to_the_29_august_outcomes
                FILTER NOT EXISTS {{ ?claim ijkg:curationStatus ?any }} }}""",
     )
     assert reaffirmed, "the reaffirmation is an accepted claim"
+    # nor is she said to have committed to the Joint Vision's Ecological Legacy projects (S34)
+    commits = select(server, PREFIXES + f"SELECT ?o WHERE {{ <{takaichi}> ijkg:commitsTo ?o }}")
+    assert commits == [{"o": vision}], commits
     # nor anyone else on the article's word: the only committers left are the context's
     jdsc = ID + "agreement/india-japan-joint-declaration-on-security-cooperation-2025"
     assert select(server, PREFIXES + f"SELECT ?who WHERE {{ ?who ijkg:commitsTo <{jdsc}> }}") == []
