@@ -4,6 +4,7 @@ IjkgError
 ├── StoreError
 │   ├── StoreLocked ............ another process has the data directory open
 │   ├── StoreUnavailable ....... the store engine is down or unreachable
+│   │   ├── StoreDamaged ....... the store's files are damaged: it did not start (ijkg repair)
 │   │   └── StorageFailed ...... the data directory cannot be written (read-only, I/O error)
 │   │       └── StorageFull .... no space left for the store's files (disk full, quota)
 │   └── VersionConflict ........ the graph moved since the version the writer expected
@@ -15,6 +16,10 @@ IjkgError
 │   ├── QueryOverloaded ........ too many queries at once
 │   ├── QueryAborted ........... the query's worker died (memory limit or crash)
 │   └── ResultTooLarge ......... the result is over its row or byte cap
+├── ValidationLimit
+│   ├── ValidationTimeout ...... a validation stopped at its time limit
+│   ├── ValidationOverloaded ... too many validations at once
+│   └── ValidationAborted ...... the validation's process died (memory limit or crash)
 ├── RdfSyntaxError ............. malformed RDF (line, column)
 ├── UnsupportedFormat .......... no parser/serialiser for a media type or file
 │   └── NotAcceptable .......... no acceptable serialisation for this kind of answer
@@ -43,6 +48,12 @@ class StoreLocked(StoreError):
 
 class StoreUnavailable(StoreError):
     """The store engine is not running or stopped answering."""
+
+
+class StoreDamaged(StoreUnavailable):
+    """The store's files are damaged in a way that is not a torn tail (a record or snapshot that
+    fails its checksum, a missing log file): the store did not start and nothing was changed on
+    disk. ``ijkg repair`` rebuilds it from what is readable."""
 
 
 class StorageFailed(StoreUnavailable):
@@ -117,6 +128,29 @@ class QueryAborted(QueryError):
 
 class ResultTooLarge(QueryError):
     """The result is over the configured row or byte cap (never truncated silently)."""
+
+
+class ValidationLimit(IjkgError):
+    """A validation of submitted RDF was stopped by one of its limits; nothing was written."""
+
+
+class ValidationTimeout(ValidationLimit):
+    """The validation was stopped at its time limit (its process was killed)."""
+
+    def __init__(self, timeout_s: float) -> None:
+        super().__init__(
+            f"the validation was stopped after its time limit of {timeout_s:g} s; "
+            "send a smaller submission"
+        )
+        self.timeout_s = timeout_s
+
+
+class ValidationOverloaded(ValidationLimit):
+    """Every validation process is busy; try again shortly."""
+
+
+class ValidationAborted(ValidationLimit):
+    """The process running the validation died (memory limit or crash); the service goes on."""
 
 
 class RdfSyntaxError(IjkgError):

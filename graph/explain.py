@@ -20,6 +20,7 @@ from rdflib.namespace import SH, XSD
 from rdflib.term import Node
 from rdflib.util import from_n3
 
+from ijkg.graph.gate import GateReport
 from ijkg.graph.store.base import Store
 from ijkg.graph.terms import to_rdflib
 from ijkg.graph.validation import ValidationReport, ValidationResult
@@ -257,3 +258,15 @@ def submitted_graph(quads: list[Any]) -> Graph:
     for quad in quads:
         graph.add((to_rdflib(quad.subject), to_rdflib(quad.predicate), to_rdflib(quad.object)))
     return graph
+
+
+def gate_report_json(gate: GateReport, explained: list[Explained]) -> dict[str, Any]:
+    """A gate's report as the JSON the service answers with: the verdict, how it was obtained,
+    and every result explained."""
+    return {
+        "conforms": gate.conforms,
+        "violations": len(gate.report.violations),
+        "warnings": len(gate.report.warnings),
+        **gate.describe(),
+        "results": [e.as_json() for e in explained],
+    }

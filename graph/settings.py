@@ -151,6 +151,24 @@ class Settings(BaseSettings):
     max_result_bytes: int = Field(
         64 * 1024 * 1024, ge=1024, description="Largest serialised result, in bytes."
     )
+    # --- validation of submitted RDF (POST /validate) ---------------------------------------
+    validate_workers: int = Field(
+        1,
+        ge=1,
+        le=16,
+        description="Processes validating submitted RDF (POST /validate) in parallel; a "
+        "validation past its limits has its process killed and replaced. More validations at "
+        "once get 503.",
+    )
+    validate_timeout_s: float = Field(
+        30.0, gt=0, description="Time limit of one validation; past it the validation is stopped."
+    )
+    validate_memory_mb: int = Field(
+        1024, ge=64, description="Memory one validation may allocate beyond its process's own."
+    )
+    max_validate_quads: int = Field(
+        50_000, ge=1, description="Most quads one validation may submit; more are refused (413)."
+    )
     allow_federation: bool = Field(
         False,
         description="Let queries use SERVICE to call other SPARQL endpoints. Off by default: "

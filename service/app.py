@@ -17,6 +17,7 @@ from ijkg.graph.gate import Gate
 from ijkg.graph.service_description import ServiceLimits
 from ijkg.graph.settings import Settings
 from ijkg.graph.store import open_store
+from ijkg.graph.validation_pool import ValidationPool
 from ijkg.service import middleware, problems
 from ijkg.service.routes import (
     api,
@@ -60,7 +61,14 @@ def create_app(settings: Settings) -> FastAPI:
             app.state.changes = Changes(
                 store, gate, max_quads=settings.max_change_quads, default_graph=settings.write_graph
             )
-            yield
+            # Submitted RDF is validated in processes of their own (POST /validate).
+            pool = ValidationPool(settings)
+            app.state.validation_pool = pool
+            pool.start()
+            try:
+                yield
+            finally:
+                await pool.close()
         finally:
             await store.close()
 

@@ -19,6 +19,7 @@ from typing import Annotated, Any, TypeVar
 import httpx
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -27,6 +28,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from ijkg.graph import backup
 from ijkg.graph.bootstrap import ensure_bundle
@@ -64,10 +66,11 @@ from ijkg.graph.rdfio import find_line
 from ijkg.graph.settings import Settings
 from ijkg.graph.store import Store, open_store
 from ijkg.graph.store.base import Commit, Delta
-from ijkg.graph.store.changelog import serialize_quads
+from ijkg.graph.store.changelog import ChangeLogCorrupt, serialize_quads
 from ijkg.graph.store.storage import preflight
 from ijkg.graph.terms import from_sparql_json
 from ijkg.graph.validation import ValidationReport, ValidationResult, report_graph
+from ijkg.service.terminal import printable
 
 app = typer.Typer(
     name="ijkg",
@@ -127,7 +130,7 @@ def _with_store(settings: Settings, work: Callable[[Store], Awaitable[T]]) -> T:
 
 
 def _fail(message: str, code: int) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    err.print(f"[bold red]error:[/] {escape(printable(message))}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -244,9 +247,9 @@ def _print_report(report: ValidationReport, files: list[Path], fmt: str) -> None
         colour = "red" if result.severity == "Violation" else "yellow"
         shape = result.source_shape.strip("<>").rsplit("#", 1)[-1]
         path_text = f" {result.path}" if result.path else ""
+        details = printable(f"{shape}: {result.focus_node}{path_text}: {result.message}")
         out.print(
-            f"{where}[{colour}]{result.severity}[/] {shape}: {result.focus_node}{path_text}: "
-            f"{result.message}",
+            f"{escape(printable(where))}[{colour}]{result.severity}[/] {escape(details)}",
             highlight=False,
         )
     verdict = "conforms" if report.conforms else "does not conform"
@@ -488,7 +491,9 @@ def _print_table(data: dict[str, Any]) -> None:
     table = Table(*variables, show_lines=False)
     rows = data["results"]["bindings"]
     for row in rows:
-        table.add_row(*(str(from_sparql_json(row[v])) if v in row else "" for v in variables))
+        table.add_row(
+            *(Text(printable(str(from_sparql_json(row[v])))) if v in row else "" for v in variables)
+        )
     out.print(table)
     out.print(f"{len(rows)} row(s)", highlight=False)
 
@@ -551,6 +556,63 @@ def restore(
     )
 
 
+@app.command()
+def repair(
+    data_dir: DataDir = None,
+    yes: Annotated[
+        bool,
+        typer.Option("--yes", help="Do it (without it: say what would be done, change nothing)."),
+    ] = False,
+) -> None:
+    """Rebuild a damaged embedded store from its last good snapshot and every readable record,
+    when the store refuses to start because its files are damaged. The damaged files are moved
+    into damaged-<time>/ in the store's directory, never deleted. Stop ``ijkg serve`` first."""
+    from ijkg.graph.store import repair as repairing
+
+    settings = _settings(data_dir)
+    if settings.store != "embedded":
+        raise _fail(
+            "ijkg repair works on the embedded store; an external store has its own tools", 2
+        )
+    directory = settings.data_dir
+    if not directory.is_dir():
+        raise _fail(f"there is no store in {directory}", 2)
+    try:
+        if yes:
+            result = repairing.repair(directory)
+        else:
+            preflight(directory, check_files=False)
+            result = repairing.plan(directory)
+    except (StoreError, OSError, ChangeLogCorrupt) as exc:
+        raise _fail(str(exc), 2) from None
+    if not result.needed:
+        out.print(
+            f"the store in {directory} is not damaged (version {result.version}); nothing to do",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
+        return
+    for damage in result.damage:
+        err.print(f"damaged: {damage}", highlight=False, markup=False, soft_wrap=True)
+    if not yes:
+        out.print(
+            f"a repair would rebuild the store at version {result.version}: {result.lost()}; "
+            "nothing was changed: run again with --yes to do it",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(1)
+    out.print(
+        f"repaired: the store in {directory} is at version {result.version}; {result.lost()}; "
+        f"the files it replaced are in {result.aside}",
+        highlight=False,
+        markup=False,
+        soft_wrap=True,
+    )
+
+
 async def _open_bare(settings: Settings, work: Callable[[Store], Awaitable[T]]) -> T:
     """Run ``work`` on the store without loading the bundle first (a restore brings its own)."""
     store = await open_store(settings)
@@ -604,12 +666,19 @@ def _call(method: str, url: str, path: str, token: str | None = None, **params: 
 
 
 def _change_line(change: dict[str, Any]) -> str:
+    """One line for a change, every field from the service made printable (see ``terminal``):
+    print it with ``markup=False``."""
     merge = change.get("merge") or {}
     versions = f" v{merge['versionBefore']}→v{merge['versionAfter']}" if merge else ""
-    return (
+    return printable(
         f"{change['id']}  {change['status']:<8} {change['writePath']:<11} {change['author']:<10} "
-        f"{change['created'][:19]}{versions}  {change['title']}"
+        f"{str(change['created'])[:19]}{versions}  {change['title']}"
     )
+
+
+def _say(text: str) -> None:
+    """Print text that came from the service: no markup, no highlighting, no wrapping."""
+    out.print(text, markup=False, highlight=False, soft_wrap=True)
 
 
 @changes_app.command("list")
@@ -621,19 +690,20 @@ def changes_list(
 ) -> None:
     """List changes, newest first."""
     for change in _call("GET", url, "/changes", status=status, touching=touching, limit=limit):
-        out.print(_change_line(change), highlight=False)
+        _say(_change_line(change))
 
 
 @changes_app.command("show")
 def changes_show(change_id: str, url: ServiceUrl = "http://127.0.0.1:8000") -> None:
     """Show a change: its status, history, diff and (if proposed) its report as of now."""
     change = _call("GET", url, f"/changes/{change_id}")
-    out.print(_change_line(change), highlight=False)
+    _say(_change_line(change))
     if change.get("description"):
-        out.print(change["description"], highlight=False)
+        _say(printable(change["description"], multiline=True))
     for sign, key in (("-", "removals"), ("+", "additions")):
-        for line in change[key].splitlines():
-            out.print(f"{sign} {line}", highlight=False, markup=False)
+        for line in change[key].split("\n"):
+            if line:
+                _say(printable(f"{sign} {line}"))
     if change.get("report"):
         report = change["report"]
         out.print(
@@ -648,9 +718,7 @@ def changes_merge(
     change_id: str, url: ServiceUrl = "http://127.0.0.1:8000", token: Token = None
 ) -> None:
     """Merge a proposed change (validated again against the current graph)."""
-    out.print(
-        _change_line(_call("POST", url, f"/changes/{change_id}/merge", token)), highlight=False
-    )
+    _say(_change_line(_call("POST", url, f"/changes/{change_id}/merge", token)))
 
 
 @changes_app.command("reject")
@@ -661,10 +729,7 @@ def changes_reject(
     reason: Annotated[str, typer.Option(help="Why")] = "",
 ) -> None:
     """Reject a proposed change."""
-    out.print(
-        _change_line(_call("POST", url, f"/changes/{change_id}/reject", token, reason=reason)),
-        highlight=False,
-    )
+    _say(_change_line(_call("POST", url, f"/changes/{change_id}/reject", token, reason=reason)))
 
 
 @changes_app.command("revert")
@@ -672,9 +737,7 @@ def changes_revert(
     change_id: str, url: ServiceUrl = "http://127.0.0.1:8000", token: Token = None
 ) -> None:
     """Revert a merged change with a new, validated change that undoes it."""
-    out.print(
-        _change_line(_call("POST", url, f"/changes/{change_id}/revert", token)), highlight=False
-    )
+    _say(_change_line(_call("POST", url, f"/changes/{change_id}/revert", token)))
 
 
 def main() -> None:

@@ -68,7 +68,7 @@ PAGE_POLICY: Final = "; ".join(
         "connect-src 'self'",
         "base-uri 'none'",
         "form-action 'self'",
-        "frame-ancestors 'self'",
+        "frame-ancestors 'none'",
     ]
 )
 

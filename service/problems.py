@@ -109,6 +109,12 @@ def to_problem(exc: errors.IjkgError) -> Response:
         return problem(503, "overloaded", "Too many queries", detail, headers=_RETRY)
     if isinstance(exc, errors.QueryAborted):
         return problem(503, "query-aborted", "Query stopped", detail, headers=_RETRY)
+    if isinstance(exc, errors.ValidationTimeout):
+        return problem(503, "validation-timeout", "Validation timed out", detail, headers=_RETRY)
+    if isinstance(exc, errors.ValidationOverloaded):
+        return problem(503, "overloaded", "Too many validations", detail, headers=_RETRY)
+    if isinstance(exc, errors.ValidationLimit):
+        return problem(503, "validation-aborted", "Validation stopped", detail, headers=_RETRY)
     if isinstance(exc, errors.ResultTooLarge):
         return problem(422, "result-too-large", "Result too large", detail)
     if isinstance(exc, errors.NotAcceptable):

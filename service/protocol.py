@@ -15,6 +15,11 @@ connections:
   taking any more of it (uvicorn would otherwise hold the unsent part of the answer, up to the
   result byte cap, in memory for as long as the client likes).
 
+A request with both ``Content-Length`` and ``Transfer-Encoding`` (the stuff of request smuggling:
+a proxy in front may frame it by the other header) is refused with 400 and the connection closed,
+as RFC 9112 (section 6.1) asks; h11 would frame it by ``Transfer-Encoding`` and keep the
+connection open for whatever follows.
+
 A body that the handler does read has its own deadline (``IJKG_BODY_TIMEOUT_S``, in
 ``ijkg.service.bodies``): 408 problem details. ``IJKG_MAX_CONNECTIONS`` (uvicorn's
 ``limit_concurrency``) caps the connections a process holds at once; past it new requests get 503.
@@ -34,10 +39,31 @@ from ijkg.graph.settings import Settings
 _TIMEOUT_ANSWER = (
     b"HTTP/1.1 408 Request Timeout\r\n"
     b"Content-Type: text/plain; charset=utf-8\r\n"
+    b"X-Content-Type-Options: nosniff\r\n"
     b"Connection: close\r\n"
     b"Content-Length: 41\r\n\r\n"
     b"the request did not arrive in time (408)\n"
 )
+
+
+_BOTH_LENGTHS = (
+    "a request may not have both Content-Length and Transfer-Encoding (RFC 9112, section 6.1)"
+)
+
+
+class _StrictConnection(h11.Connection):
+    """h11's server side, refusing a request whose body is framed twice."""
+
+    refusal: str | None = None
+
+    def next_event(self) -> Any:
+        event = super().next_event()
+        if isinstance(event, h11.Request):
+            names = {name.lower() for name, _value in event.headers}
+            if b"content-length" in names and b"transfer-encoding" in names:
+                self.refusal = _BOTH_LENGTHS
+                raise h11.RemoteProtocolError(_BOTH_LENGTHS, 400)
+        return event
 
 
 @functools.cache
@@ -52,6 +78,10 @@ class GuardedH11Protocol(H11Protocol):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.conn = _StrictConnection(
+            h11.SERVER,
+            self.config.h11_max_incomplete_event_size or 16 * 1024,  # h11's own default
+        )
         self.deadline_s = _settings().header_timeout_s
         self.send_timeout_s = _settings().send_timeout_s
         self._deadline: asyncio.TimerHandle | None = None
@@ -113,6 +143,11 @@ class GuardedH11Protocol(H11Protocol):
         super().resume_writing()
 
     # --- uvicorn's protocol hooks ---------------------------------------------------------------
+
+    def send_400_response(self, msg: str) -> None:
+        # uvicorn answers every malformed request with the same words; say which rule it broke.
+        refusal = self.conn.refusal if isinstance(self.conn, _StrictConnection) else None
+        super().send_400_response(refusal or msg)
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)

@@ -36,7 +36,7 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "connect-src 'self'",
         "base-uri 'none'",
         "form-action 'self'",
-        "frame-ancestors 'self'",
+        "frame-ancestors 'none'",
     ]
 )
 

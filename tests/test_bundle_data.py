@@ -30,6 +30,8 @@ DCTERMS = Namespace("http://purl.org/dc/terms/")
 ARTICLE = URIRef(ID_BASE + "source/india-japan-new-chapter")
 ARTICLE_MEETING = URIRef(ID_BASE + "meeting/modi-takaichi-2025-11-23")
 DISPUTED = URIRef(ID_BASE + "concept/status-disputed")
+UNCONFIRMED = URIRef(ID_BASE + "concept/status-unconfirmed")
+HEDGE = URIRef(ID_BASE + "concept/modality-hedge")
 WIKIDATA = "http://www.wikidata.org/"
 
 # Predicates that organise or name things rather than state facts of a source: their triples need
@@ -282,6 +284,21 @@ def test_every_sentence_that_carries_content_is_evidence() -> None:
     assert not {sid for sid in used if sid.startswith("N")}, "noise used as evidence"
 
 
+def test_the_names_in_the_article_graph_are_the_articles_words() -> None:
+    """Alternative and short names in the article's graph are names the article uses; names from
+    other sources ("SSGP", "counter-terrorism") belong to the context graph."""
+    g = graph(ARTICLE_GRAPH)
+
+    def fold(text: str) -> str:
+        return " ".join(text.replace("\u00a0", " ").casefold().split())
+
+    text = fold(source_text("india-japan-new-chapter.txt"))
+    names = [(s, o) for p in (SKOS.altLabel, IJ.shortName) for s, o in g.subject_objects(p)]
+    assert len(names) > 10
+    for subject, name in names:
+        assert fold(str(name)) in text, (subject, str(name))
+
+
 def test_surface_and_attribution_texts_occur_in_the_quoted_sentence() -> None:
     g = graph(ARTICLE_GRAPH)
     for claim in claims(g):
@@ -307,8 +324,9 @@ def test_claims_and_the_triples_of_their_graph_agree(graph_iri: str) -> None:
         if triple[0] is None:
             assert g.value(claim, IJ.about) is not None, claim
             continue
-        disputed = (claim, IJ.curationStatus, DISPUTED) in g
-        assert (triple in g) != disputed, f"{claim}: asserted={triple in g}, disputed={disputed}"
+        # the status is the curators' judgement, stated in the context graph for the article's claims
+        flagged = merged().value(claim, IJ.curationStatus) is not None
+        assert (triple in g) != flagged, f"{claim}: asserted={triple in g}, flagged={flagged}"
         reified.add(triple)
     for s, p, o in g:
         if p in BOOKKEEPING or kind_of(s) in STRUCTURAL_KINDS or kind_of(s) is None:
@@ -319,12 +337,65 @@ def test_claims_and_the_triples_of_their_graph_agree(graph_iri: str) -> None:
 def test_disputed_claims_are_kept_in_a_conflict_that_prefers_another_claim() -> None:
     g = graph(CONTEXT_GRAPH)
     disputed = set(g.subjects(IJ.curationStatus, DISPUTED))
-    assert disputed
+    assert len(disputed) > 10
     for claim in disputed:
-        conflicts = list(g.subjects(IJ.conflictingClaim, claim))
+        conflicts = list(g.subjects(IJ.disputedClaim, claim))
         assert conflicts, claim
-        preferred = {g.value(c, IJ.preferredClaim) for c in conflicts}
-        assert preferred - {None, claim}, claim
+        for conflict in conflicts:
+            assert (conflict, IJ.conflictingClaim, claim) in g, (conflict, claim)
+            preferred = set(g.objects(conflict, IJ.preferredClaim))
+            assert preferred and claim not in preferred, (conflict, claim)
+
+
+def test_every_conflict_names_the_claim_it_disputes_and_what_is_preferred() -> None:
+    g = graph(CONTEXT_GRAPH)
+    conflicts = list(g.subjects(RDF.type, IJ.Conflict))
+    assert len(conflicts) >= 10
+    for conflict in conflicts:
+        disputed = set(g.objects(conflict, IJ.disputedClaim))
+        preferred = set(g.objects(conflict, IJ.preferredClaim))
+        assert disputed and preferred, conflict
+        for claim in disputed:
+            assert (claim, IJ.curationStatus, DISPUTED) in g, claim
+        # what the context says instead comes from the context
+        for claim in preferred:
+            assert (claim, RDF.type, IJ.Claim) in g, (conflict, claim)
+
+
+def test_no_article_claim_the_context_disputes_or_cannot_confirm_is_a_plain_triple() -> None:
+    """The default graph is the union of the named graphs: a flagged claim's triple must be in none
+    of them unless another, accepted claim of that graph asserts it."""
+    article = graph(ARTICLE_GRAPH)
+    status = {c: merged().value(c, IJ.curationStatus) for c in claims(article)}
+    flagged = {c for c, s in status.items() if s is not None}
+    assert len(flagged) >= 25
+    accepted: set[tuple[object, object, object]] = set()
+    for g in graphs().values():
+        for claim in claims(g):
+            if merged().value(claim, IJ.curationStatus) is None and g.value(claim, RDF.subject):
+                accepted.add(
+                    (g.value(claim, RDF.subject), g.value(claim, RDF.predicate),
+                     g.value(claim, RDF.object))
+                )  # fmt: skip
+    for claim in flagged:
+        triple = (
+            article.value(claim, RDF.subject),
+            article.value(claim, RDF.predicate),
+            article.value(claim, RDF.object),
+        )
+        if triple[0] is None:
+            continue
+        assert triple not in merged() or triple in accepted, (claim, triple)
+    # hedged statements are flagged: they are the author's guess
+    for claim in article.subjects(IJ.modality, HEDGE):
+        assert claim in flagged, claim
+
+
+def test_no_entity_carries_two_modalities() -> None:
+    g = merged()
+    for node in set(g.subjects(IJ.modality, None)):
+        modalities = set(g.objects(node, IJ.modality))
+        assert len(modalities) == 1, (node, modalities)
 
 
 def test_conflicts_set_the_article_against_the_context() -> None:

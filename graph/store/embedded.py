@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import shutil
 import signal
@@ -31,6 +32,7 @@ from ijkg.graph.errors import (
     QuerySyntaxError,
     QueryTimeout,
     ResultTooLarge,
+    StoreDamaged,
     StoreError,
     StoreLocked,
     StoreUnavailable,
@@ -50,8 +52,10 @@ from ijkg.graph.store.base import (
     StoreStats,
 )
 from ijkg.graph.store.changelog import parse_quads, serialize_quads
-from ijkg.graph.store.storage import storage_error
+from ijkg.graph.store.storage import damaged_message, storage_error
 from ijkg.graph.store.worker import ANY
+
+log = logging.getLogger("ijkg.store")
 
 _ENGINE_START_TIMEOUT_S = 600.0  # recovery of a large store may take a while; it says when done
 
@@ -146,14 +150,20 @@ class EmbeddedStore(Store):
             if ready.get("error") == "io":
                 raise storage_error(ready.get("errno"), ready["message"], self.settings.data_dir)
             if ready.get("error") == "corrupt":
-                raise StoreUnavailable(
-                    f"the store in {self.settings.data_dir} is damaged: {ready['message']}; "
-                    "restore it from a backup (ijkg restore)"
-                )
+                raise StoreDamaged(damaged_message(self.settings.data_dir, ready["message"]))
             raise StoreUnavailable(ready.get("message", "the store engine failed to start"))
         self._version = int(ready["version"])
         self._store_id = str(ready["store_id"])
         self.recovery = dict(ready.get("recovery", {}))
+        if self.recovery.get("torn_bytes_dropped"):
+            log.warning(
+                "the store in %s was stopped in the middle of a write: its last, unacknowledged "
+                "record was incomplete and was cut off (%s, %d bytes from byte %d)",
+                self.settings.data_dir,
+                self.recovery["torn_file"],
+                self.recovery["torn_bytes_dropped"],
+                self.recovery["torn_offset"],
+            )
         await self._control_call({"op": "spawn", "n": self.settings.query_workers})
         # Wait until the first worker has connected, so the first query does not race start-up.
         # (It may have said hello before the engine's reply to "spawn" came: then it is idle.)

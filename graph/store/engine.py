@@ -90,6 +90,8 @@ class Engine:
             "seconds": round(time.monotonic() - started, 3),
             "records_replayed": recovered.records_replayed,
             "torn_bytes_dropped": recovered.torn_bytes_dropped,
+            "torn_file": recovered.torn_file.name if recovered.torn_file else None,
+            "torn_offset": recovered.torn_offset,
         }
         self.log = ChangeLogWriter(self.data_dir, recovered, fsync=args.fsync)
         self.union_triples = union.count(self.store)
@@ -159,6 +161,10 @@ class Engine:
             # Nothing was written (the log cut the partial record off): the store is unchanged.
             self.write_error = _io_error(exc)
             raise
+        except ValueError as exc:
+            # A record the log could not read back (metadata past its 4 GiB header): refused
+            # before anything was written.
+            return {"ok": False, "error": "refused", "message": str(exc)}
         self.write_error = None
         self.union_triples += Record(version, removes, adds).apply(self.store)
         if self.log.size > max(self.snapshot_bytes, self._snapshot_retry_at):

@@ -18,7 +18,8 @@ import os
 import tempfile
 from pathlib import Path
 
-from ijkg.graph.errors import StorageFailed, StorageFull, StoreLocked
+from ijkg.graph.errors import StorageFailed, StorageFull, StoreDamaged, StoreLocked
+from ijkg.graph.store.changelog import ChangeLogCorrupt, verify
 
 #: errno values that mean "no room": a full disk, a quota, a file size limit (RLIMIT_FSIZE).
 NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
@@ -33,6 +34,22 @@ def locked_message(data_dir: Path | str, holder: str) -> str:
     return (
         f"the store in {data_dir} is in use by process {holder}: one process owns a store; "
         "stop it first, or use its HTTP API"
+    )
+
+
+def damaged_message(data_dir: Path | str, damage: str) -> str:
+    """What a process that finds the store damaged says: what, where, and how to recover.
+
+    >>> message = damaged_message("/srv/ijkg", "changes-000000000000.log is damaged at byte 9")
+    >>> message.startswith("the store in /srv/ijkg did not start: changes-000000000000.log is")
+    True
+    >>> "`ijkg repair --data-dir /srv/ijkg --yes`" in message
+    True
+    """
+    return (
+        f"the store in {data_dir} did not start: {damage}; nothing was changed on disk: "
+        f"`ijkg repair --data-dir {data_dir} --yes` rebuilds it from the last good snapshot and "
+        "every readable record (and keeps the damaged files), or restore a backup (ijkg restore)"
     )
 
 
@@ -59,12 +76,28 @@ def storage_error(code: int | None, detail: str, data_dir: Path | str) -> Storag
     )
 
 
-def preflight(data_dir: Path) -> None:
-    """Check that this process could open the store in ``data_dir``: the directory exists (or can
-    be made), files can be created in it, and no other process holds its lock.
+def take_lock(data_dir: Path) -> int:
+    """Take the data directory's lock for good (the returned descriptor holds it until closed),
+    or raise ``StoreLocked`` saying who holds it."""
+    fd = os.open(data_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "another process"
+        os.close(fd)
+        raise StoreLocked(locked_message(data_dir, holder)) from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, str(os.getpid()).encode(), 0)
+    return fd
 
-    Raises ``StoreLocked`` or ``StorageFailed``/``StorageFull``. It takes the lock only for the
-    check; the engine takes it again for good (and says the same if it lost a race).
+
+def preflight(data_dir: Path, *, check_files: bool = True) -> None:
+    """Check that this process could open the store in ``data_dir``: the directory exists (or can
+    be made), files can be created in it, no other process holds its lock, and its files are not
+    damaged (unless ``check_files`` is false: checksums only, nothing is loaded).
+
+    Raises ``StoreLocked``, ``StoreDamaged`` or ``StorageFailed``/``StorageFull``. It takes the
+    lock only for the check; the engine takes it again for good (and checks again as it loads).
     """
     try:
         data_dir.mkdir(parents=True, exist_ok=True)
@@ -83,5 +116,10 @@ def preflight(data_dir: Path) -> None:
             raise storage_error(exc.errno, exc.strerror or str(exc), data_dir) from None
         os.close(probe_fd)
         os.unlink(probe)
+        if check_files:
+            try:
+                verify(data_dir)
+            except ChangeLogCorrupt as exc:
+                raise StoreDamaged(damaged_message(data_dir, str(exc))) from None
     finally:
         os.close(fd)  # closing releases the lock

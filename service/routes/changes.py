@@ -23,14 +23,14 @@ from ijkg.graph.changes import (
     list_changes,
 )
 from ijkg.graph.errors import BadRequest, RdfSyntaxError, UnsupportedFormat, ValidationFailed
-from ijkg.graph.explain import Explainer, submitted_graph
+from ijkg.graph.explain import Explainer, gate_report_json, submitted_graph
 from ijkg.graph.formats import JSONLD, TURTLE, bare_media_type, rdf_syntax_for_media_type
 from ijkg.graph.gate import Gate, GateReport
 from ijkg.graph.protection import ProtectedTerm, check_write, needs_admin
 from ijkg.graph.rdfio import ParseOptions, parse_quads
 from ijkg.graph.store.base import Delta
 from ijkg.graph.store.changelog import serialize_quads
-from ijkg.graph.validation import report_graph
+from ijkg.graph.validation_pool import Part, Submission, ValidationPool
 from ijkg.service.auth import WriterDep
 from ijkg.service.bodies import read_body
 from ijkg.service.deps import SettingsDep, StoreDep
@@ -167,20 +167,17 @@ def gate_of(request: Request) -> Gate:
     return gate
 
 
-def _parse_text(payload: RdfText | None, graph: str | None) -> list[ox.Quad]:
+def _text_part(role: str, payload: RdfText | None, graph: str | None) -> list[Part]:
     if payload is None:
         return []
-    syntax = rdf_syntax_for_media_type(payload.format)
-    return parse_quads(
-        payload.data.encode(),
-        ParseOptions(syntax=syntax, default_graph=graph, source="change document"),
-    )
+    return [Part(role, payload.format, payload.data.encode(), "change document", graph)]
 
 
-async def read_change(
+async def read_parts(
     request: Request, max_bytes: int, *, removing: bool = False
-) -> tuple[ChangeDocument | None, Delta]:
-    """The change in a request: a JSON change document, or an RDF body (to add, or to remove)."""
+) -> tuple[ChangeDocument | None, tuple[Part, ...]]:
+    """The change in a request, unparsed: a JSON change document's RDF texts, or an RDF body
+    (to add, or to remove)."""
     media_type = request.headers.get("content-type", "")
     body = await read_body(request, max_bytes)
     if bare_media_type(media_type) == "application/json":
@@ -188,36 +185,40 @@ async def read_change(
             document = ChangeDocument.model_validate_json(body)
         except ValueError as exc:
             raise RdfSyntaxError(f"not a change document: {exc}") from None
-        return document, Delta(
-            removes=tuple(_parse_text(document.remove, document.graph)),
-            adds=tuple(_parse_text(document.add, document.graph)),
-        )
+        parts = _text_part("remove", document.remove, document.graph)
+        parts += _text_part("add", document.add, document.graph)
+        return document, tuple(parts)
     if not is_rdf(media_type):
         raise UnsupportedFormat(
             f"send RDF (text/turtle, application/trig, application/n-triples, "
             f"application/n-quads, application/ld+json, application/rdf+xml) or a JSON change "
             f"document (application/json), not {media_type or 'no content type'}"
         )
-    quads = tuple(
-        parse_quads(
-            body,
-            ParseOptions(rdf_syntax_for_media_type(media_type), source="request body"),
+    return None, (Part("remove" if removing else "add", media_type, body, "request body"),)
+
+
+async def read_change(
+    request: Request, max_bytes: int, *, removing: bool = False
+) -> tuple[ChangeDocument | None, Delta]:
+    """The change in a request, parsed: a JSON change document, or an RDF body."""
+    document, parts = await read_parts(request, max_bytes, removing=removing)
+    removes: list[ox.Quad] = []
+    adds: list[ox.Quad] = []
+    for part in parts:
+        options = ParseOptions(
+            rdf_syntax_for_media_type(part.media_type),
+            default_graph=part.graph,
+            source=part.source,
         )
-    )
-    return None, Delta(removes=quads) if removing else Delta(adds=quads)
+        (removes if part.role == "remove" else adds).extend(parse_quads(part.data, options))
+    return document, Delta(removes=tuple(removes), adds=tuple(adds))
 
 
 async def report_out(request: Request, gate: GateReport, delta: Delta) -> dict[str, Any]:
     explainer: Explainer = request.app.state.explainer
     submitted = submitted_graph(list(delta.adds))
     explained = await explainer.explain(request.app.state.store, gate.report, submitted)
-    return {
-        "conforms": gate.conforms,
-        "violations": len(gate.report.violations),
-        "warnings": len(gate.report.warnings),
-        **gate.describe(),
-        "results": [e.as_json() for e in explained],
-    }
+    return gate_report_json(gate, explained)
 
 
 # --- POST /validate -----------------------------------------------------------------------------
@@ -233,8 +234,9 @@ async def report_out(request: Request, gate: GateReport, delta: Delta) -> dict[s
             "content": {"text/turtle": {}, "application/ld+json": {}},
         },
         400: {"description": "Malformed RDF (line and column)"},
-        413: {"description": "Body too large"},
+        413: {"description": "Body too large, or more quads than one validation may check"},
         415: {"description": "Unsupported media type"},
+        503: {"description": "Stopped at its time or memory limit, or every validator is busy"},
     },
 )
 async def validate_submission(
@@ -252,16 +254,15 @@ async def validate_submission(
     Example: `curl -X POST http://127.0.0.1:8000/validate -H 'Content-Type: text/turtle'
     --data-binary @new-agreement.ttl`
     """
-    _, delta = await read_change(request, settings.max_body_bytes, removing=mode == "remove")
-    delta = await changes_of(request).placed(delta)
-    gate = await gate_of(request).check(store, delta)
+    _, parts = await read_parts(request, settings.max_body_bytes, removing=mode == "remove")
     wanted = negotiate(
         request.headers.get("accept"), ["application/json", TURTLE.media_type, JSONLD.media_type]
     )
-    if wanted in (TURTLE.media_type, JSONLD.media_type):
-        syntax = "turtle" if wanted == TURTLE.media_type else "json-ld"
-        return Response(report_graph(gate.report).serialize(format=syntax), media_type=wanted)
-    return JSONResponse(await report_out(request, gate, delta))
+    pool: ValidationPool = request.app.state.validation_pool
+    verdict = await pool.validate(
+        store, Submission(parts, wanted or "application/json"), graph=settings.write_graph
+    )
+    return Response(verdict.body, media_type=verdict.media_type)
 
 
 # --- /changes -----------------------------------------------------------------------------------

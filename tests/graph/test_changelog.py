@@ -76,7 +76,9 @@ def test_a_torn_last_record_is_cut_off_and_the_log_continues(tmp_path: Path) -> 
     assert contents(again) == {quad(1), quad(2), quad(3)}
 
 
-def test_a_record_with_a_bad_checksum_is_not_applied(tmp_path: Path) -> None:
+def test_a_complete_record_with_a_bad_checksum_stops_recovery_and_stays_on_disk(
+    tmp_path: Path,
+) -> None:
     log, _ = writer(tmp_path)
     log.append([], [quad(1)])
     path = log.path
@@ -84,9 +86,9 @@ def test_a_record_with_a_bad_checksum_is_not_applied(tmp_path: Path) -> None:
     data = bytearray(path.read_bytes())
     data[-5] ^= 0x01  # flip a bit in the payload
     path.write_bytes(bytes(data))
-    store = ox.Store()
-    assert recover(tmp_path, store).version == 0
-    assert contents(store) == set()
+    with pytest.raises(ChangeLogCorrupt, match=r"changes-000000000000\.log is damaged at byte 0 "):
+        recover(tmp_path, ox.Store())
+    assert path.read_bytes() == bytes(data)
 
 
 def test_snapshot_then_recovery_uses_it_and_drops_old_files(tmp_path: Path) -> None:
@@ -94,14 +96,22 @@ def test_snapshot_then_recovery_uses_it_and_drops_old_files(tmp_path: Path) -> N
     for i in range(5):
         log.append([], [quad(i)])
         union.add(store, [quad(i)])
-    log.snapshot(store)
-    log.append([quad(0)], [quad(9)])
+    log.snapshot(store)  # version 5
+    log.append([], [quad(7)])
+    union.add(store, [quad(7)])
+    log.snapshot(store)  # version 6: the generation before it (snapshot 5, log 5) stays
+    log.append([quad(0), quad(7)], [quad(9)])
     log.close()
     names = sorted(p.name for p in tmp_path.iterdir())
-    assert names == ["changes-000000000005.log", "snapshot-000000000005.nq"]
+    assert names == [
+        "changes-000000000005.log",
+        "changes-000000000006.log",
+        "snapshot-000000000005.sealed.nq",
+        "snapshot-000000000006.sealed.nq",
+    ]
     again = ox.Store()
     recovered = recover(tmp_path, again)
-    assert recovered.version == 6
+    assert recovered.version == 7
     assert recovered.records_replayed == 1
     assert contents(again) == {quad(1), quad(2), quad(3), quad(4), quad(9)}
 

@@ -212,11 +212,15 @@ def test_a_clean_shutdown_folds_a_long_log_into_a_snapshot(
     first = open_test_store(data_dir, snapshot_every_mb=1)  # an eighth of it: 128 KiB of log
     first.run(first.store.commit, Delta(adds=quads(5000)))
     first.close()
-    assert sorted(p.name for p in data_dir.glob("snapshot-*")) == ["snapshot-000000000001.nq"]
+    assert sorted(p.name for p in data_dir.glob("snapshot-*")) == [
+        "snapshot-000000000001.sealed.nq"
+    ]
     second = open_test_store(data_dir, snapshot_every_mb=1)
     stats = second.run(second.store.stats)
     assert (stats.version, stats.quads) == (1, 5000)
     assert stats.details["recovery"]["records_replayed"] == 0  # read from the snapshot
     second.run(second.store.commit, Delta(adds=quads(1, start=9000)))
     second.close()  # a short log is left as it is
-    assert sorted(p.name for p in data_dir.glob("snapshot-*")) == ["snapshot-000000000001.nq"]
+    assert sorted(p.name for p in data_dir.glob("snapshot-*")) == [
+        "snapshot-000000000001.sealed.nq"
+    ]

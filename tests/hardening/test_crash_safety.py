@@ -52,8 +52,13 @@ class Writers:
         assert line, "the writer process died"
         return line.strip()
 
-    def run_until_killed(self, first: int, seed: int, delay_s: float) -> list[int]:
-        """One writer, killed (with its engine and workers) after ``delay_s``; its acks."""
+    def run_until_killed(self, first: int, seed: int, acks_first: int, delay_s: float) -> list[int]:
+        """One writer, killed (with its engine and workers) ``delay_s`` after its first
+        ``acks_first`` acknowledgements (or when it dies by itself); its acks.
+
+        Counting acknowledgements rather than seconds makes how far each writer gets the same on a
+        fast machine and on a loaded one; the delay after them still lands the kill at a random
+        moment of the next commit."""
         assert self.process.stdin is not None
         self.process.stdin.write(f"RUN {first} {seed}\n")
         self.process.stdin.flush()
@@ -70,11 +75,18 @@ class Writers:
                 raise AssertionError(f"the writer died before it was ready: {lines}")
             else:
                 lines.append(line)
-        time.sleep(delay_s)
-        with contextlib.suppress(ProcessLookupError):  # it may have killed itself already
-            os.killpg(pid, signal.SIGKILL)
-        while (line := self._line()) != "DONE":
-            lines.append(line)
+        done = False
+        while len(lines) < acks_first and not done:
+            line = self._line()
+            done = line == "DONE"
+            if not done:
+                lines.append(line)
+        if not done:
+            time.sleep(delay_s)
+            with contextlib.suppress(ProcessLookupError):  # it may have killed itself already
+                os.killpg(pid, signal.SIGKILL)
+            while (line := self._line()) != "DONE":
+                lines.append(line)
         acks = []
         for line in lines:
             kind, _, number = line.partition(" ")
@@ -126,8 +138,11 @@ def test_every_acknowledged_change_survives_sigkill_whole(
     writers = Writers(data_dir)
     try:
         for cycle in range(CYCLES):
-            # up to a second: a large change takes about half of one, so most writers get past it
-            acks = writers.run_until_killed(next_number, cycle, rng.uniform(0.05, 1.0))
+            # a few commits, then up to half a second (about the time of a large change), so kills
+            # land before the first commit, between commits and in the middle of one
+            acks = writers.run_until_killed(
+                next_number, cycle, rng.randrange(4), rng.uniform(0.0, 0.5)
+            )
             assert acks == list(range(next_number, next_number + len(acks)))
             acknowledged.update(acks)
             labels, notes, sizes = present(recovered(data_dir))

@@ -40,6 +40,7 @@ CATEGORIES = (
     "slow-clients",
     "project-terms",
     "forged-history",
+    "request-smuggling",
 )
 DRIVERS = ("http", "raw", "concurrent", "slow")
 
