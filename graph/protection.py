@@ -8,10 +8,11 @@ Update, the Graph Store Protocol, ``ijkg load``) against the quads a write adds 
   service itself and by no write path.
 - **The project's own terms** — the ``ijkg:`` namespace and every term the packaged ontology
   defines (its classes, properties, schemes and concepts) — are defined by the admin alone, in any
-  graph: a writer may not say anything *about* them (a triple with one as its subject), nor hang a
-  term under or beside them with a schema property (``rdfs:subClassOf``, ``rdfs:subPropertyOf``,
-  ``owl:equivalentClass``, ``rdfs:domain`` ... with one as its object). Otherwise a writer could
-  make every pillar an agreement with one triple, which no shape about instances would notice.
+  graph: a writer may not say anything *about* them (a triple with one as its subject), nor
+  write a schema property (``rdfs:subClassOf``, ``rdfs:subPropertyOf``, ``owl:equivalentClass``,
+  ``rdfs:domain`` ...) that relates a term to one of them or to a term the ontology builds on
+  (``skos:Concept``, ``prov:Entity`` ...), or that changes such a term. Otherwise a writer could
+  make every pillar an agreement with one triple.
 - **The history's vocabulary** is written by the service alone, by no one else, in any graph and
   on any subject: the properties and classes of change and merge records (``ijkg:changedBy``,
   ``ijkg:changeStatus``, ``ijkg:Merge`` ..., the terms of the ontology's history module), the PROV
@@ -179,13 +180,29 @@ def _history_problem(quad: ox.Quad) -> str | None:
     return None
 
 
+@lru_cache(maxsize=1)
+def ontology_signature() -> frozenset[str]:
+    """Every IRI the packaged ontology mentions: its own terms and those it builds on
+    (``skos:Concept``, ``prov:Entity`` ...). A class axiom on one of those changes the project's
+    hierarchy as surely as one on a project term (``skos:Concept rdfs:subClassOf X`` makes every
+    pillar an X)."""
+    return frozenset(
+        str(term) for triple in ontology() for term in triple if isinstance(term, URIRef)
+    )
+
+
 def _project_problem(quad: ox.Quad) -> str | None:
     subject, obj = _iri(quad.subject), _iri(quad.object)
     if subject is not None and is_project_term(subject):
         return f"<{subject}> is a term of the project's ontology"
     predicate = quad.predicate.value
-    if obj is not None and predicate in SCHEMA_PROPERTIES and is_project_term(obj):
+    if predicate not in SCHEMA_PROPERTIES:
+        return None
+    signature = ontology_signature()
+    if obj is not None and (is_project_term(obj) or obj in signature):
         return f"<{predicate}> <{obj}> relates a term to the project's ontology"
+    if subject is not None and subject in signature:
+        return f"<{subject}> <{predicate}> changes a term the project's ontology builds on"
     return None
 
 
