@@ -3,8 +3,8 @@ killed (SIGKILL): every acknowledged write is there afterwards, the long title i
 the log's record header was read with a 64 KiB limit, and the store came back at the version
 before the long title, with /health ok.) A title now has at most ``MAX_TITLE_CHARS`` characters,
 so the 5,500 emoji that reached that limit are refused at the door (400): the title here is the
-longest one accepted; records of any length reading back is held by ``tests/graph/
-test_changelog.py``."""
+longest one accepted. That records of any length read back is held by the doctests of
+``ijkg.graph.store.changelog`` (a record with a 20,000-emoji title)."""
 
 from __future__ import annotations
 
