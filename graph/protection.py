@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from functools import lru_cache
+from itertools import pairwise
 
 import pyoxigraph as ox
 from rdflib import Graph, URIRef
@@ -244,6 +245,37 @@ def check_write(delta: Delta, *, admin: bool) -> None:
             "defining the project's own terms (their classes, hierarchy and definitions) needs "
             "a token with the admin role: " + "; ".join(project)
         )
+
+
+#: Graph management that empties every graph, the ontology and shapes graphs included (the default
+#: graph is the union of them all): ``DROP ALL``, ``CLEAR NAMED``, ``DROP DEFAULT``, ``MOVE DEFAULT
+#: TO ...`` and their ``SILENT`` forms.
+_EMPTIES_EVERY_GRAPH = {("DROP", "ALL"), ("DROP", "NAMED"), ("DROP", "DEFAULT"), ("CLEAR", "ALL")}
+_EMPTIES_EVERY_GRAPH |= {("CLEAR", "NAMED"), ("CLEAR", "DEFAULT"), ("MOVE", "DEFAULT")}
+
+
+def check_update_text(keywords: list[str], *, admin: bool) -> None:
+    """Raise ``ProtectedGraph`` for an update that empties every graph, unless by the admin.
+
+    Its effect would say the same, but only after reading every quad of the store, which a loaded
+    machine may not finish within the time limit: what the text alone decides is refused at once.
+
+    >>> try:
+    ...     check_update_text(["CLEAR", "SILENT", "ALL"], admin=False)
+    ... except ProtectedGraph as refused:
+    ...     print(refused)
+    CLEAR ALL empties the ontology and shapes graphs too: it needs a token with the admin role
+    >>> check_update_text(["CLEAR", "GRAPH"], admin=False)
+    """
+    if admin:
+        return
+    operations = [word for word in keywords if word != "SILENT"]
+    for operation, target in pairwise(operations):
+        if (operation, target) in _EMPTIES_EVERY_GRAPH:
+            raise ProtectedGraph(
+                f"{operation} {target} empties the ontology and shapes graphs too: "
+                "it needs a token with the admin role"
+            )
 
 
 def needs_admin(delta: Delta) -> bool:
