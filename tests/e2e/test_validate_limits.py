@@ -13,7 +13,7 @@ import pytest
 from tests.conftest import Server, start_server, stop_server
 
 QUAD_CAP = 40_000
-TIMEOUT_S = 3.0
+TIMEOUT_S = 10.0
 PROBLEM = "application/problem+json"
 ONTOLOGY = "https://w3id.org/ijkg/ontology#"
 SMALL = f"<https://example.org/lonely> a <{ONTOLOGY}BilateralAgreement> .".encode()
@@ -93,6 +93,26 @@ def test_a_submission_over_the_quad_cap_is_refused(validating: Server) -> None:
     small_validation_works(validating)
 
 
+def replaced(server: Server) -> int:
+    with server.client() as client:
+        return int(client.get("/health").json()["validation"]["replaced"])
+
+
+def test_a_refused_submission_does_not_cost_a_worker(validating: Server) -> None:
+    before = replaced(validating)
+    for body, content_type in [
+        (b"<https://example.org/a> <https://example.org/p> .", "text/turtle"),
+        (
+            b'{"title": "t", "add": {"format": "text/turtle", "data": "@prefix"}}',
+            "application/json",
+        ),
+        (b'<javascript:alert(1)> <https://example.org/p> "x" .', "application/n-triples"),
+    ]:
+        assert validate(validating, body, content_type).status_code in (400, 415, 422)
+    small_validation_works(validating)
+    assert replaced(validating) == before
+
+
 def test_a_validation_past_its_time_limit_is_stopped_and_the_pool_recovers(
     validating: Server,
 ) -> None:
@@ -101,6 +121,7 @@ def test_a_validation_past_its_time_limit_is_stopped_and_the_pool_recovers(
     assert validating.alive()
     # Its process was killed and replaced: the next submission is validated.
     small_validation_works(validating)
+    assert replaced(validating) >= 1
 
 
 def test_sparql_is_answered_while_big_validations_run(validating: Server) -> None:
