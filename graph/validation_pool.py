@@ -38,6 +38,7 @@ log = logging.getLogger("ijkg")
 
 _WAIT_S = 1.0  # how long a submission may wait for a free worker before the service says busy
 _START_S = 120.0  # how long a worker may take to start (it loads the shapes and the ontology)
+_RETRY_S = 5.0  # how long after a failed start the pool tries again
 
 
 @dataclass(frozen=True)
@@ -145,12 +146,16 @@ class ValidationPool:
             hello, _ = await asyncio.wait_for(wire.aread(worker.reader), _START_S)
             worker.isolated = bool(hello.get("isolated"))
         except (OSError, TimeoutError, asyncio.IncompleteReadError, ValueError) as exc:
-            log.error("a validation worker did not start: %r", exc)
+            log.error("a validation worker did not start (trying again shortly): %r", exc)
             if worker is not None:
                 await self._bury(worker)
-            return
+            worker = None
         finally:
             self._starting -= 1
+        if worker is None:
+            await asyncio.sleep(_RETRY_S)
+            self._spawn()
+            return
         if self._closed:
             await self._bury(worker)
             return

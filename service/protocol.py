@@ -1,4 +1,4 @@
-"""uvicorn's HTTP/1.1 protocol with deadlines for slow clients.
+"""uvicorn's HTTP/1.1 protocol, guarded: deadlines, per-address connection caps, strict framing.
 
 uvicorn bounds the memory of a connection (h11 buffers at most 16 KiB of an unfinished request
 head) but not its time: a connection that sends nothing, or a header byte every few seconds
@@ -110,7 +110,8 @@ def _settings() -> Settings:
 
 
 class GuardedH11Protocol(H11Protocol):
-    """``H11Protocol`` that closes connections whose request does not arrive in time."""
+    """``H11Protocol`` that closes connections whose request does not arrive in time, refuses a
+    client address more connections than its share, and refuses bodies framed twice."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
