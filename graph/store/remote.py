@@ -635,15 +635,7 @@ class _Lookup:
         scratch = ox.Store()
         union.add(scratch, [q for q in fetched if q not in effect.removed])
         union.add(scratch, [q for q in effect.added if q.predicate.value in predicates])
-        kwargs: dict[str, Any] = {}
-        if step.default_graphs is not None or step.named_graphs is not None:
-            kwargs["default_graph"] = [ox.NamedNode(g) for g in step.default_graphs or ()]
-            if step.named_graphs is not None:
-                kwargs["named_graphs"] = [ox.NamedNode(g) for g in step.named_graphs]
-        solutions = scratch.query(step.bounded_select(limit), **kwargs)
-        if not isinstance(solutions, ox.QuerySolutions):
-            raise QueryError("an update's WHERE gave no solutions")
-        return list(solutions)
+        return _scratch_solutions(scratch, step, limit)
 
     async def match(self, patterns: Sequence[Pattern]) -> list[ox.Quad]:
         return await self.store.match(patterns)
@@ -653,3 +645,18 @@ class _Lookup:
 
     async def graph_quads(self, name: str) -> list[ox.Quad]:
         return await self.store.graph_quads(name)
+
+
+def _scratch_solutions(scratch: ox.Store, step: PatternStep, limit: int) -> list[ox.QuerySolution]:
+    """The step's solutions on ``scratch``, read whole here. A function of its own: the caller's
+    frame outlives it (rdflib's parser leaves reference cycles through the frames it was called
+    from), and pyoxigraph's solution iterator must not be dropped later on another thread."""
+    kwargs: dict[str, Any] = {}
+    if step.default_graphs is not None or step.named_graphs is not None:
+        kwargs["default_graph"] = [ox.NamedNode(g) for g in step.default_graphs or ()]
+        if step.named_graphs is not None:
+            kwargs["named_graphs"] = [ox.NamedNode(g) for g in step.named_graphs]
+    solutions = scratch.query(step.bounded_select(limit), **kwargs)
+    if not isinstance(solutions, ox.QuerySolutions):
+        raise QueryError("an update's WHERE gave no solutions")
+    return list(solutions)

@@ -9,6 +9,7 @@ that ``ALL``, ``NAMED`` and ``DEFAULT`` leave it alone."""
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -215,3 +216,13 @@ def test_both_stores_refuse_the_same_updates(stores: dict[str, SyncStore], updat
     for store in stores.values():
         with pytest.raises(QueryRefused):
             effect(store, update)
+
+
+def test_no_solution_iterator_outlives_an_effect(stores: dict[str, SyncStore]) -> None:
+    """pyoxigraph's solution iterators belong to the thread that made them (here: the event
+    loop's). One left in a reference cycle would be dropped by the garbage collector on whatever
+    thread runs it next — this one, below — which pytest reports as an error."""
+    for update in REFERENCE:
+        if ";" in update:  # a WHERE after a change: evaluated on a scratch store
+            effect(stores["sparql"], update)
+    gc.collect()
