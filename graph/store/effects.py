@@ -126,6 +126,8 @@ async def compute(
 
 
 class _Run:
+    """One computation: the lookup, the effect so far and the rules of the graphs."""
+
     def __init__(
         self, lookup: Lookup, effect: Effect, write_graph: ox.NamedNode, keep: frozenset[str]
     ) -> None:
@@ -136,11 +138,11 @@ class _Run:
 
     async def step(self, step: Step) -> None:
         if isinstance(step, DataStep):
-            await self.remove_present(await self.everywhere(step.delete))
+            self.remove_present(await self.everywhere(step.delete))
             await self.add([self.placed(quad) for quad in step.insert])
         elif isinstance(step, ClearStep):
             for name in await self.graphs(step.target):
-                await self.remove_present(await self.graph(name))
+                self.remove_present(await self.graph(name))
         elif isinstance(step, CopyStep):
             into = ox.NamedNode(step.target)
             copied = [
@@ -149,7 +151,7 @@ class _Run:
                 for quad in await self.graph(name)
             ]
             if step.replace:
-                await self.remove_present(await self.graph(step.target))
+                self.remove_present(await self.graph(step.target))
             await self.add(copied)
         else:
             await self.pattern(step)
@@ -170,7 +172,7 @@ class _Run:
             )
             if len(deletes) + len(inserts) > budget:
                 raise too_large(budget)
-        await self.remove_present(await self.everywhere(deletes))
+        self.remove_present(await self.everywhere(deletes))
         await self.add(inserts)
 
     def placed(self, quad: ox.Quad) -> ox.Quad:
@@ -187,7 +189,7 @@ class _Run:
         for quad in unique:
             effect.add(quad, stored=quad in stored)
 
-    async def remove_present(self, quads: Iterable[ox.Quad]) -> None:
+    def remove_present(self, quads: Iterable[ox.Quad]) -> None:
         """Remove quads just read from the store as changed so far."""
         for quad in quads:
             self.effect.remove(quad, stored=True)
