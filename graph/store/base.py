@@ -160,9 +160,10 @@ class Store(ABC):
         using: Dataset | None = None,
     ) -> tuple[Delta, int]:
         """What the SPARQL Update ``update`` would remove and add, computed on the current graph
-        without writing anything (see ``ijkg.graph.update``), and the version it was computed on.
-        ``CLEAR ALL`` and the like leave ``keep_graphs`` alone. ``base_iri`` resolves relative
-        IRIs; ``using`` is the protocol's using-graph-uri / using-named-graph-uri dataset.
+        without writing anything (by ``ijkg.graph.store.effects``, the same for every store), and
+        the version it was computed on. ``CLEAR ALL`` and the like leave ``keep_graphs`` alone.
+        ``base_iri`` resolves relative IRIs; ``using`` is the protocol's using-graph-uri /
+        using-named-graph-uri dataset.
         Raises the query errors, with ``ResultTooLarge`` when the effect is over ``max_quads``."""
 
     @abstractmethod

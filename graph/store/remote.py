@@ -67,18 +67,10 @@ from ijkg.graph.store.base import (
     StoreStats,
     quad_pattern,
 )
+from ijkg.graph.store.effects import Effect, compute
 from ijkg.graph.store.results import write_boolean, write_solutions, write_triples
 from ijkg.graph.store.slots import SharedSlots
-from ijkg.graph.update import (
-    ClearStep,
-    CopyStep,
-    DataStep,
-    PatternStep,
-    check_syntax,
-    instantiate,
-    plan_update,
-    too_large,
-)
+from ijkg.graph.store.update_plan import PatternStep, check_syntax, plan_update
 
 GENID = "https://w3id.org/ijkg/.well-known/genid/"
 SYS = SYSTEM_GRAPH + "#"
@@ -529,56 +521,13 @@ class SparqlStore(Store):
             else (list(using.default_graphs or ()), list(using.named_graphs or ()))
         )
         steps = plan_update(update, base_iri=base_iri, using=protocol)
-        effect = _Effect(self, max_quads)
-        target = ox.NamedNode(write_graph)
-        keep = frozenset(keep_graphs)
-        changed = False
-        for step in steps:
-            if isinstance(step, PatternStep):
-                dataset = None
-                if step.default_graphs is not None or step.named_graphs is not None:
-                    dataset = Dataset(
-                        tuple(step.default_graphs or ()), tuple(step.named_graphs or ())
-                    )
-                if changed:
-                    solutions = await effect.solutions_after(step.select, dataset)
-                else:
-                    # At most one solution more than the effect may have quads: past that the
-                    # update is refused, and the store need not find (nor send) the rest.
-                    solutions = await self._solutions(
-                        step.bounded_select(max_quads + 1), dataset, limits
-                    )
-                    if len(solutions) > max_quads:
-                        raise too_large(max_quads)
-                deletes: list[ox.Quad] = []
-                inserts: list[ox.Quad] = []
-                for solution in solutions:
-                    deletes += instantiate(step.delete, solution, fresh_blank_nodes=False)
-                    inserts += (
-                        effect.placed(quad, target)
-                        for quad in instantiate(step.insert, solution, fresh_blank_nodes=True)
-                    )
-                    if len(deletes) + len(inserts) > max_quads:
-                        raise too_large(max_quads)
-                await effect.remove_all(await effect.everywhere(deletes), present=True)
-                await effect.add_all(inserts)
-            elif isinstance(step, DataStep):
-                await effect.remove_all(await effect.everywhere(step.delete), present=True)
-                await effect.add_all([effect.placed(quad, target) for quad in step.insert])
-            elif isinstance(step, ClearStep):
-                for graph in await effect.graphs(step.target, keep):
-                    await effect.remove_all(await effect.graph(graph), present=True)
-            elif isinstance(step, CopyStep):
-                into = ox.NamedNode(step.target)
-                sources = await effect.graphs(step.source, keep)
-                for graph in sources:
-                    await effect.add_all(
-                        [
-                            ox.Quad(quad.subject, quad.predicate, quad.object, into)
-                            for quad in await effect.graph(graph)
-                        ]
-                    )
-            changed = changed or bool(effect.added or effect.removed)
+        effect = await compute(
+            steps,
+            _Lookup(self, limits),
+            write_graph=write_graph,
+            max_quads=max_quads,
+            keep=keep_graphs,
+        )
         return Delta(tuple(effect.removed), tuple(effect.added)), version
 
     async def graph_quads(self, graph: str) -> list[ox.Quad]:
@@ -636,58 +585,42 @@ def _parsed_results(body: bytes) -> ox.QuerySolutions | ox.QueryBoolean:
     return parsed
 
 
-class _Effect:
-    """The net change of an update being computed against a remote store (nothing is written)."""
+class _Lookup:
+    """How the effect of an update is looked up on a remote store (see ``effects``): quads are
+    asked of the store a batch at a time; nothing is written, so a ``WHERE`` that follows a
+    change in the same request is evaluated on a scratch copy of the quads it can match."""
 
-    def __init__(self, store: SparqlStore, max_quads: int) -> None:
+    def __init__(self, store: SparqlStore, limits: QueryLimits) -> None:
         self.store = store
-        self.max_quads = max_quads
-        self.added: dict[ox.Quad, None] = {}
-        self.removed: dict[ox.Quad, None] = {}
+        self.limits = limits
 
-    def _check(self) -> None:
-        if len(self.added) + len(self.removed) > self.max_quads:
-            raise too_large(self.max_quads)
+    async def solutions(
+        self, step: PatternStep, limit: int, effect: Effect
+    ) -> list[ox.QuerySolution]:
+        dataset = None
+        if step.default_graphs is not None or step.named_graphs is not None:
+            dataset = Dataset(tuple(step.default_graphs or ()), tuple(step.named_graphs or ()))
+        if not effect:
+            # At most ``limit`` solutions: past that the update is refused, and the store need
+            # not find (nor send) the rest.
+            return await self.store._solutions(step.bounded_select(limit), dataset, self.limits)
+        return await self._solutions_after(step, limit, effect)
 
-    async def _in_store(self, quads: Iterable[ox.Quad]) -> set[ox.Quad]:
-        """Which of ``quads`` the store holds: one request per 500 (not one per quad)."""
-        unknown = [q for q in dict.fromkeys(quads) if q not in self.added and q not in self.removed]
-        return set(await self.store.match([quad_pattern(q) for q in unknown]))
-
-    async def add_all(self, quads: Sequence[ox.Quad]) -> None:
-        stored = await self._in_store(quads)
-        for quad in quads:
-            if quad in self.added or (quad in stored and quad not in self.removed):
-                continue  # there already
-            if quad in self.removed:
-                del self.removed[quad]
-            else:
-                self.added[quad] = None
-                self._check()
-
-    async def remove_all(self, quads: Sequence[ox.Quad], *, present: bool = False) -> None:
-        """Remove ``quads`` (``present``: they were just read from the effect's view)."""
-        stored = set(quads) if present else await self._in_store(quads)
-        for quad in quads:
-            if quad in self.added:
-                del self.added[quad]
-            elif quad in stored and quad not in self.removed:
-                self.removed[quad] = None
-                self._check()
-
-    async def solutions_after(self, select: str, dataset: Dataset | None) -> list[ox.QuerySolution]:
+    async def _solutions_after(
+        self, step: PatternStep, limit: int, effect: Effect
+    ) -> list[ox.QuerySolution]:
         """The solutions of an operation's WHERE on the store as the earlier operations of the
         same request left it. The store cannot be asked (nothing is written yet), so the quads
         the WHERE's patterns can match are fetched by predicate, this request's effect is applied
         to them in a scratch store, and the WHERE runs there. A WHERE that could match any
         predicate (a variable or negated predicate) is refused."""
         try:
-            patterns = list(triple_patterns(prepareQuery(select).algebra, graphs=True))
+            patterns = list(triple_patterns(prepareQuery(step.select).algebra, graphs=True))
             predicates = {
-                step.predicate
+                path_step.predicate
                 for _, path, _ in patterns
                 for steps in sparql_path(path)
-                for step in steps
+                for path_step in steps
             }
         except (Unbounded, ParseBaseException, ValueError, SyntaxError) as exc:
             raise QueryRefused(
@@ -697,58 +630,33 @@ class _Effect:
         fetched = await self.store.match(
             [(None, ox.NamedNode(p), None, None) for p in sorted(predicates)]
         )
-        if len(fetched) > self.max_quads * 10:
+        if len(fetched) > effect.max_quads * 10:
             raise ResultTooLarge("the update's WHERE would read too much of the store; split it")
         scratch = ox.Store()
-        union.add(scratch, [q for q in fetched if q not in self.removed])
-        union.add(scratch, [q for q in self.added if q.predicate.value in predicates])
-        kwargs: dict[str, Any] = {}
-        if dataset is not None:
-            kwargs["default_graph"] = [ox.NamedNode(g) for g in dataset.default_graphs or ()]
-            kwargs["named_graphs"] = [ox.NamedNode(g) for g in dataset.named_graphs or ()]
-        solutions = scratch.query(select, **kwargs)
-        if not isinstance(solutions, ox.QuerySolutions):
-            raise QueryError("an update's WHERE gave no solutions")
-        return list(solutions)
+        union.add(scratch, [q for q in fetched if q not in effect.removed])
+        union.add(scratch, [q for q in effect.added if q.predicate.value in predicates])
+        return _scratch_solutions(scratch, step, limit)
 
-    @staticmethod
-    def placed(quad: ox.Quad, target: ox.NamedNode) -> ox.Quad:
-        if isinstance(quad.graph_name, ox.DefaultGraph):
-            return ox.Quad(quad.subject, quad.predicate, quad.object, target)
-        return quad
+    async def match(self, patterns: Sequence[Pattern]) -> list[ox.Quad]:
+        return await self.store.match(patterns)
 
-    async def everywhere(self, quads: Sequence[ox.Quad]) -> list[ox.Quad]:
-        """The quads present (in the store as changed so far) that removing ``quads`` removes:
-        a quad in the default graph (the union) is removed from every named graph that holds
-        its triple. Asked of the store a batch at a time."""
-        unique = list(dict.fromkeys(quads))
-        found = await self.store.match(
-            [quad_pattern(q, any_graph=isinstance(q.graph_name, ox.DefaultGraph)) for q in unique]
-        )
-        union = {
-            (q.subject, q.predicate, q.object)
-            for q in unique
-            if isinstance(q.graph_name, ox.DefaultGraph)
-        }
-        wanted = set(unique)
-        found += [
-            q for q in self.added if q in wanted or (q.subject, q.predicate, q.object) in union
-        ]
-        return [q for q in dict.fromkeys(found) if q not in self.removed]
+    async def graph_names(self) -> list[str]:
+        return await self.store.graph_names()
 
-    async def graphs(self, ref: str, keep: frozenset[str]) -> list[str]:
-        if ref in ("DEFAULT", "ALL", "NAMED"):
-            names = set(await self.store.graph_names()) | {
-                q.graph_name.value for q in self.added if isinstance(q.graph_name, ox.NamedNode)
-            }
-            return sorted(n for n in names if n not in keep)
-        return [ref]
+    async def graph_quads(self, name: str) -> list[ox.Quad]:
+        return await self.store.graph_quads(name)
 
-    async def graph(self, name: str) -> list[ox.Quad]:
-        quads = [q for q in await self.store.graph_quads(name) if q not in self.removed]
-        quads += [
-            q
-            for q in self.added
-            if isinstance(q.graph_name, ox.NamedNode) and q.graph_name.value == name
-        ]
-        return list(dict.fromkeys(quads))
+
+def _scratch_solutions(scratch: ox.Store, step: PatternStep, limit: int) -> list[ox.QuerySolution]:
+    """The step's solutions on ``scratch``, read whole here. A function of its own: the caller's
+    frame outlives it (rdflib's parser leaves reference cycles through the frames it was called
+    from), and pyoxigraph's solution iterator must not be dropped later on another thread."""
+    kwargs: dict[str, Any] = {}
+    if step.default_graphs is not None or step.named_graphs is not None:
+        kwargs["default_graph"] = [ox.NamedNode(g) for g in step.default_graphs or ()]
+        if step.named_graphs is not None:
+            kwargs["named_graphs"] = [ox.NamedNode(g) for g in step.named_graphs]
+    solutions = scratch.query(step.bounded_select(limit), **kwargs)
+    if not isinstance(solutions, ox.QuerySolutions):
+        raise QueryError("an update's WHERE gave no solutions")
+    return list(solutions)

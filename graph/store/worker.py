@@ -22,8 +22,8 @@ from ijkg.graph.formats import RdfSyntax, ResultsFormat, rdf_syntax_for_name, re
 from ijkg.graph.namespaces import PREFIXES
 from ijkg.graph.store import wire
 from ijkg.graph.store.changelog import ChangeLogReader, parse_quads, serialize_quads
+from ijkg.graph.store.effects import update_effect
 from ijkg.graph.store.results import write_boolean, write_solutions, write_triples
-from ijkg.graph.update import update_effect
 
 #: The wildcard of a ``match`` pattern.
 ANY = "urn:x-ijkg-any"

@@ -12,7 +12,8 @@ from ijkg.graph.errors import QueryRefused, QuerySyntaxError, ResultTooLarge
 from ijkg.graph.namespaces import SYSTEM_GRAPH
 from ijkg.graph.store import union
 from ijkg.graph.store.base import Delta
-from ijkg.graph.update import PatternStep, plan_update, update_effect
+from ijkg.graph.store.effects import update_effect
+from ijkg.graph.store.update_plan import PatternStep, plan_update
 from tests.conftest import SyncStore
 
 EX = "http://example.org/"
