@@ -95,7 +95,7 @@ def external_settings(data_dir: Path) -> dict[str, str]:
 
 def store_settings(data_dir: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = {"data_dir": data_dir, "query_workers": 2, "fsync": False}
-    external = external_settings(data_dir)
+    external = {} if overrides.get("store") == "memory" else external_settings(data_dir)
     if external:
         values.update(
             store="sparql",
@@ -106,7 +106,23 @@ def store_settings(data_dir: Path, **overrides: Any) -> Settings:
     return Settings(**values)
 
 
+#: Fixtures that start real processes: a test that uses one (directly or through another fixture)
+#: is ``slow`` and left out of the fast tier (``pytest -m "not slow"``).
+SLOW_FIXTURES = frozenset({"server", "browser", "canary", "open_test_store", "bundled_store"})
+#: Folders whose every test runs real servers or processes (hostile clients, crashes, W3C suites
+#: over HTTP, benchmarks).
+SLOW_FOLDERS = frozenset({"hardening", "hostile", "conformance", "bench"})
+
+
+def is_slow(item: pytest.Item) -> bool:
+    fixtures = set(getattr(item, "fixturenames", ()))
+    return bool(fixtures & SLOW_FIXTURES) or item.path.parent.name in SLOW_FOLDERS
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if is_slow(item):
+            item.add_marker(pytest.mark.slow)
     if TEST_STORE == "embedded":
         return
     skip = pytest.mark.skip(reason="tests the embedded engine itself, not an external store")
@@ -122,15 +138,16 @@ def _stop_external_stores() -> Iterator[None]:
         release_external(data_dir)
 
 
-@pytest.fixture
-def open_test_store(portal: BlockingPortal, tmp_path: Path) -> Iterator[Callable[..., SyncStore]]:
-    """Open stores on fresh directories (or a given one); all are closed after the test."""
+def _store_opener(
+    portal: BlockingPortal, tmp_path: Path, **fixed: Any
+) -> Iterator[Callable[..., SyncStore]]:
     opened: list[SyncStore] = []
 
     def factory(
         data_dir: Path | None = None, *, bundle: bool = False, **overrides: Any
     ) -> SyncStore:
-        settings = store_settings(data_dir or tmp_path / f"store-{len(opened)}", **overrides)
+        directory = data_dir or tmp_path / f"store-{len(opened)}"
+        settings = store_settings(directory, **overrides, **fixed)
         store = portal.call(open_store, settings)
         sync = SyncStore(portal, store, settings)
         opened.append(sync)
@@ -142,6 +159,18 @@ def open_test_store(portal: BlockingPortal, tmp_path: Path) -> Iterator[Callable
     for sync in opened:
         sync.close()
         release_external(sync.settings.data_dir)
+
+
+@pytest.fixture
+def open_test_store(portal: BlockingPortal, tmp_path: Path) -> Iterator[Callable[..., SyncStore]]:
+    """Open stores on fresh directories (or a given one); all are closed after the test."""
+    yield from _store_opener(portal, tmp_path)
+
+
+@pytest.fixture
+def open_memory_store(portal: BlockingPortal, tmp_path: Path) -> Iterator[Callable[..., SyncStore]]:
+    """Open in-process stores (``IJKG_STORE=memory``): no process, nothing on disk."""
+    yield from _store_opener(portal, tmp_path, store="memory")
 
 
 @pytest.fixture(scope="session")

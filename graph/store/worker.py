@@ -9,11 +9,13 @@ the engine forks a replacement.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import resource
 import socket
-from typing import Any
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
 
 import pyoxigraph as ox
 
@@ -21,7 +23,7 @@ from ijkg.graph.errors import QueryRefused, QuerySyntaxError, ResultTooLarge
 from ijkg.graph.formats import RdfSyntax, ResultsFormat, rdf_syntax_for_name, results_format_for
 from ijkg.graph.namespaces import PREFIXES
 from ijkg.graph.store import wire
-from ijkg.graph.store.changelog import ChangeLogReader, parse_quads, serialize_quads
+from ijkg.graph.store.changelog import parse_quads, serialize_quads
 from ijkg.graph.store.results import write_boolean, write_solutions, write_triples
 from ijkg.graph.update import update_effect
 
@@ -64,12 +66,31 @@ def _graphs(names: list[str] | None) -> list[ox.NamedNode | ox.BlankNode | ox.De
     return None if names is None else [ox.NamedNode(n) for n in names]
 
 
-class Worker:
-    """Answers requests from the service on one socket, one at a time."""
+class Replica(Protocol):
+    """How a worker's store keeps up with the writer: ``ChangeLogReader`` in a forked worker
+    (it replays the change log); the in-process store has nothing to catch up with."""
 
-    def __init__(self, store: ox.Store, log: ChangeLogReader) -> None:
+    @property
+    def version(self) -> int: ...
+
+    def catch_up(self, store: ox.Store, min_version: int) -> int: ...
+
+
+class Worker:
+    """Answers requests from the service on one socket, one at a time.
+
+    ``memory_budget=False`` leaves the per-request memory cap (``RLIMIT_AS``) off: the cap is set
+    on the whole process, which only a worker process of its own can afford."""
+
+    def __init__(self, store: ox.Store, log: Replica, *, memory_budget: bool = True) -> None:
         self.store = store
         self.log = log
+        self.memory_budget = memory_budget
+
+    def _budget(self, megabytes: int) -> AbstractContextManager[None]:
+        if self.memory_budget:
+            return _MemoryBudget(megabytes)
+        return contextlib.nullcontext()
 
     def handle(self, header: dict[str, Any], body: bytes) -> tuple[dict[str, Any], bytes]:
         self.log.catch_up(self.store, int(header.get("min_version", 0)))
@@ -119,7 +140,7 @@ class Worker:
         if request.get("prefixes"):
             kwargs["prefixes"] = PREFIXES
         version = self.log.version
-        with _MemoryBudget(int(request["memory_mb"])):
+        with self._budget(int(request["memory_mb"])):
             result = self.store.query(request["sparql"], **kwargs)
             if isinstance(result, ox.QuerySolutions):
                 if results_fmt is None:
@@ -158,7 +179,7 @@ class Worker:
 
     def _update_effect(self, request: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
         version = self.log.version
-        with _MemoryBudget(int(request["memory_mb"])):
+        with self._budget(int(request["memory_mb"])):
             removes, adds = update_effect(
                 self.store,
                 request["update"],
