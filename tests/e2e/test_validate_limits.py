@@ -12,6 +12,8 @@ import pytest
 
 from tests.conftest import Server, start_server, stop_server
 
+pytestmark = pytest.mark.slow  # starts real servers of its own
+
 QUAD_CAP = 40_000
 TIMEOUT_S = 3.0
 PROBLEM = "application/problem+json"
