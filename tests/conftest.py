@@ -173,6 +173,15 @@ def open_memory_store(portal: BlockingPortal, tmp_path: Path) -> Iterator[Callab
     yield from _store_opener(portal, tmp_path, store="memory")
 
 
+@pytest.fixture(params=["memory", pytest.param("real", marks=pytest.mark.slow)])
+def open_any_store(request: pytest.FixtureRequest) -> Callable[..., SyncStore]:
+    """Like ``open_test_store``, for tests of the logic above the store: each runs on the
+    in-process store (fast tier) and on the suite's real store (full suite)."""
+    name = "open_memory_store" if request.param == "memory" else "open_test_store"
+    opener: Callable[..., SyncStore] = request.getfixturevalue(name)
+    return opener
+
+
 @pytest.fixture(scope="session", params=["memory", pytest.param("real", marks=pytest.mark.slow)])
 def bundled_store(
     request: pytest.FixtureRequest, portal: BlockingPortal, tmp_path_factory: pytest.TempPathFactory

@@ -25,14 +25,6 @@ WRITE = "https://example.org/write"
 COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s <https://example.org/p> ?o }"
 
 
-@pytest.fixture(params=["memory", pytest.param("real", marks=pytest.mark.slow)])
-def open_store(request: pytest.FixtureRequest) -> Callable[..., SyncStore]:
-    """Opens the in-process store, or the store the suite runs on."""
-    name = "open_memory_store" if request.param == "memory" else "open_test_store"
-    opener: Callable[..., SyncStore] = request.getfixturevalue(name)
-    return opener
-
-
 def quads(n: int, start: int = 0, graph: ox.NamedNode = G) -> tuple[ox.Quad, ...]:
     return tuple(
         ox.Quad(ox.NamedNode(f"https://example.org/s{i}"), P, ox.Literal(str(i)), graph)
@@ -45,9 +37,9 @@ def count(store: SyncStore, query: str = COUNT) -> int:
 
 
 def test_commits_are_counted_and_a_no_op_keeps_the_version(
-    open_store: Callable[..., SyncStore],
+    open_any_store: Callable[..., SyncStore],
 ) -> None:
-    store = open_store()
+    store = open_any_store()
     start = store.run(store.store.version)
     commit = store.run(store.store.commit, Delta(adds=quads(10)))
     assert (commit.version_before, commit.version_after, commit.added) == (start, start + 1, 10)
@@ -57,8 +49,10 @@ def test_commits_are_counted_and_a_no_op_keeps_the_version(
     assert store.run(store.store.version) == start + 1
 
 
-def test_removes_then_adds_count_what_really_changed(open_store: Callable[..., SyncStore]) -> None:
-    store = open_store()
+def test_removes_then_adds_count_what_really_changed(
+    open_any_store: Callable[..., SyncStore],
+) -> None:
+    store = open_any_store()
     store.run(store.store.commit, Delta(adds=quads(3)))
     commit = store.run(
         store.store.commit, Delta(removes=quads(2) + quads(1, start=50), adds=quads(1, start=7))
@@ -69,9 +63,9 @@ def test_removes_then_adds_count_what_really_changed(open_store: Callable[..., S
 
 
 def test_a_stale_expected_version_is_a_conflict_and_writes_nothing(
-    open_store: Callable[..., SyncStore],
+    open_any_store: Callable[..., SyncStore],
 ) -> None:
-    store = open_store()
+    store = open_any_store()
     start = store.run(store.store.version)
     store.run(store.store.commit, Delta(adds=quads(1)))
     with pytest.raises(errors.VersionConflict) as raised:
@@ -82,8 +76,8 @@ def test_a_stale_expected_version_is_a_conflict_and_writes_nothing(
     assert ok.version_after == start + 2
 
 
-def test_the_default_graph_is_the_union_as_a_set(open_store: Callable[..., SyncStore]) -> None:
-    store = open_store()
+def test_the_default_graph_is_the_union_as_a_set(open_any_store: Callable[..., SyncStore]) -> None:
+    store = open_any_store()
     both = quads(1)[0], quads(1, graph=H)[0]
     store.run(store.store.commit, Delta(adds=(*both, *quads(1, start=2))))
     assert count(store) == 2  # s0 is in two graphs, once in the union
@@ -95,8 +89,8 @@ def test_the_default_graph_is_the_union_as_a_set(open_store: Callable[..., SyncS
     assert names == [G.value]  # h, now empty, is no longer listed
 
 
-def test_datasets_narrow_the_default_graph(open_store: Callable[..., SyncStore]) -> None:
-    store = open_store()
+def test_datasets_narrow_the_default_graph(open_any_store: Callable[..., SyncStore]) -> None:
+    store = open_any_store()
     store.run(store.store.commit, Delta(adds=(*quads(2), *quads(1, start=5, graph=H))))
     only_h = store.run(
         store.store.query,
@@ -113,8 +107,8 @@ def test_datasets_narrow_the_default_graph(open_store: Callable[..., SyncStore])
     assert [(b["g"]["value"], b["n"]["value"]) for b in bindings] == [(G.value, "2")]
 
 
-def test_the_default_graph_cannot_be_written(open_store: Callable[..., SyncStore]) -> None:
-    store = open_store()
+def test_the_default_graph_cannot_be_written(open_any_store: Callable[..., SyncStore]) -> None:
+    store = open_any_store()
     default = ox.Quad(ox.NamedNode("https://example.org/s"), P, ox.Literal("x"), ox.DefaultGraph())
     version = store.run(store.store.version)
     # (the embedded store says StoreError, an external one QueryRefused: both refuse it)
@@ -125,9 +119,9 @@ def test_the_default_graph_cannot_be_written(open_store: Callable[..., SyncStore
 
 
 def test_result_caps_give_an_error_never_a_truncated_answer(
-    open_store: Callable[..., SyncStore],
+    open_any_store: Callable[..., SyncStore],
 ) -> None:
-    store = open_store()
+    store = open_any_store()
     store.run(store.store.commit, Delta(adds=quads(50)))
     select = f"SELECT * WHERE {{ ?s <{P.value}> ?o }}"
     limits = QueryLimits(timeout_s=10, memory_mb=512, max_rows=49, max_bytes=1 << 20)
@@ -145,8 +139,8 @@ def test_result_caps_give_an_error_never_a_truncated_answer(
     assert store.run(store.store.query, select, limits=exact).rows == 50
 
 
-def test_formats_syntax_errors_and_not_acceptable(open_store: Callable[..., SyncStore]) -> None:
-    store = open_store()
+def test_formats_syntax_errors_and_not_acceptable(open_any_store: Callable[..., SyncStore]) -> None:
+    store = open_any_store()
     store.run(store.store.commit, Delta(adds=quads(2)))
     csv = store.run(
         store.store.query,
@@ -163,9 +157,9 @@ def test_formats_syntax_errors_and_not_acceptable(open_store: Callable[..., Sync
 
 
 def test_blank_nodes_are_matched_and_removed_as_the_store_knows_them(
-    open_store: Callable[..., SyncStore],
+    open_any_store: Callable[..., SyncStore],
 ) -> None:
-    store = open_store()
+    store = open_any_store()
     store.run(store.store.commit, Delta(adds=(ox.Quad(ox.BlankNode(), P, ox.Literal("b"), G),)))
     (held,) = store.run(store.store.graph_quads, G.value)
     found = store.run(store.store.match, [(held.subject, None, None, G)])
@@ -175,9 +169,9 @@ def test_blank_nodes_are_matched_and_removed_as_the_store_knows_them(
 
 
 def test_an_update_effect_is_computed_without_writing(
-    open_store: Callable[..., SyncStore],
+    open_any_store: Callable[..., SyncStore],
 ) -> None:
-    store = open_store()
+    store = open_any_store()
     store.run(store.store.commit, Delta(adds=quads(3)))
     version = store.run(store.store.version)
     delta, at = store.run(
