@@ -53,7 +53,7 @@ from ijkg.graph.store.base import (
 )
 from ijkg.graph.store.changelog import parse_quads, serialize_quads
 from ijkg.graph.store.storage import damaged_message, storage_error
-from ijkg.graph.store.worker import ANY
+from ijkg.graph.store.worker import encode_patterns
 
 log = logging.getLogger("ijkg.store")
 
@@ -510,16 +510,7 @@ def effect_answer(reply: dict[str, Any], body: bytes) -> tuple[Delta, int]:
 
 def match_request(patterns: Sequence[Pattern]) -> bytes:
     """The body of a ``match`` request: the patterns as N-Quads, wildcards as ``ANY``."""
-    any_term = ox.NamedNode(ANY)
-    return serialize_quads(
-        ox.Quad(
-            s if s is not None else any_term,
-            p if p is not None else any_term,
-            o if o is not None else any_term,
-            g if g is not None else any_term,
-        )
-        for s, p, o, g in patterns
-    )
+    return encode_patterns(patterns)
 
 
 def match_answer(reply: dict[str, Any], body: bytes) -> list[ox.Quad]:

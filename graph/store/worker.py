@@ -14,6 +14,7 @@ import os
 import re
 import resource
 import socket
+from collections.abc import Iterable
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
@@ -23,6 +24,7 @@ from ijkg.graph.errors import QueryRefused, QuerySyntaxError, ResultTooLarge
 from ijkg.graph.formats import RdfSyntax, ResultsFormat, rdf_syntax_for_name, results_format_for
 from ijkg.graph.namespaces import PREFIXES
 from ijkg.graph.store import wire
+from ijkg.graph.store.base import Pattern
 from ijkg.graph.store.changelog import parse_quads, serialize_quads
 from ijkg.graph.store.results import write_boolean, write_solutions, write_triples
 from ijkg.graph.update import update_effect
@@ -60,6 +62,33 @@ def syntax_location(message: str) -> tuple[int | None, int | None]:
     if match is None:
         return None, None
     return int(match.group(1)), int(match.group(2))
+
+
+def encode_patterns(patterns: Iterable[Pattern]) -> bytes:
+    """Patterns as N-Quads whose wildcard positions hold ``<urn:x-ijkg-any>`` (the body of a
+    ``match`` request, here and in the validation workers' channel)."""
+    any_term = ox.NamedNode(ANY)
+    return serialize_quads(
+        ox.Quad(
+            s if s is not None else any_term,
+            p if p is not None else any_term,
+            o if o is not None else any_term,
+            g if g is not None else any_term,
+        )
+        for s, p, o, g in patterns
+    )
+
+
+def decode_patterns(data: bytes) -> list[Pattern]:
+    """The inverse of ``encode_patterns``."""
+
+    def term(value: Any) -> Any:
+        return None if isinstance(value, ox.NamedNode) and value.value == ANY else value
+
+    return [
+        (term(q.subject), term(q.predicate), term(q.object), term(q.graph_name))
+        for q in parse_quads(data)
+    ]
 
 
 def _graphs(names: list[str] | None) -> list[ox.NamedNode | ox.BlankNode | ox.DefaultGraph] | None:
@@ -163,17 +192,8 @@ class Worker:
         """Quads matching patterns given as N-Quads lines whose wildcard positions hold
         ``<urn:x-ijkg-any>`` (direct index lookups, blank nodes included)."""
         found: dict[ox.Quad, None] = {}
-        for pattern in parse_quads(body):
-            subject, predicate, obj, graph = (
-                None if isinstance(t, ox.NamedNode) and t.value == ANY else t
-                for t in (pattern.subject, pattern.predicate, pattern.object, pattern.graph_name)
-            )
-            for quad in self.store.quads_for_pattern(
-                subject,  # type: ignore[arg-type]
-                predicate,  # type: ignore[arg-type]
-                obj,  # type: ignore[arg-type]
-                graph,  # type: ignore[arg-type]
-            ):
+        for subject, predicate, obj, graph in decode_patterns(body):
+            for quad in self.store.quads_for_pattern(subject, predicate, obj, graph):
                 found[quad] = None
         return {"ok": True, "version": self.log.version}, serialize_quads(found)
 
