@@ -82,10 +82,12 @@ class Settings(BaseSettings):
     )
 
     # --- the embedded store ----------------------------------------------------------------
-    store: Literal["embedded", "sparql"] = Field(
+    store: Literal["embedded", "sparql", "memory"] = Field(
         "embedded",
         description="Store implementation: the embedded Oxigraph engine, or any SPARQL 1.1 "
-        "Query + Update endpoint (IJKG_SPARQL_*).",
+        "Query + Update endpoint (IJKG_SPARQL_*), or (for tests and trying the service out) "
+        "memory: Oxigraph in the service's own process, kept nowhere, whose queries cannot be "
+        "stopped at their time limit.",
     )
     sparql_query_url: str | None = Field(
         None, description="SPARQL 1.1 Query endpoint of the external store."

@@ -32,7 +32,8 @@ from ijkg.graph.settings import Settings
 from ijkg.graph.store import wire
 from ijkg.graph.store.base import Store
 from ijkg.graph.store.changelog import serialize_quads
-from ijkg.graph.validation_worker import decode_patterns, error_from_reply
+from ijkg.graph.store.worker import decode_patterns
+from ijkg.graph.validation_worker import error_from_reply
 
 log = logging.getLogger("ijkg")
 

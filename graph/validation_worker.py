@@ -29,7 +29,7 @@ import os
 import resource
 import signal
 import sys
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Sequence
 from typing import Any, BinaryIO
 
 import pyoxigraph as ox
@@ -52,43 +52,16 @@ from ijkg.graph.store.base import (
     Store,
     StoreStats,
 )
-from ijkg.graph.store.changelog import parse_quads, serialize_quads
+from ijkg.graph.store.changelog import parse_quads
 from ijkg.graph.store.sandbox import leave_network
+from ijkg.graph.store.worker import encode_patterns
 from ijkg.graph.validation import report_graph
 
-#: The wildcard of an encoded pattern (as the query workers' ``match``).
-ANY = "urn:x-ijkg-any"
 #: How much lower than the service a worker runs (``nice``): queries go first.
 NICENESS = 10
 
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 _PR_SET_PDEATHSIG = 1
-
-
-def encode_patterns(patterns: Iterable[Pattern]) -> bytes:
-    """Patterns as N-Quads whose wildcard positions hold ``<urn:x-ijkg-any>``."""
-    any_term = ox.NamedNode(ANY)
-    return serialize_quads(
-        ox.Quad(
-            s if s is not None else any_term,
-            p if p is not None else any_term,
-            o if o is not None else any_term,
-            g if g is not None else any_term,
-        )
-        for s, p, o, g in patterns
-    )
-
-
-def decode_patterns(data: bytes) -> list[Pattern]:
-    """The inverse of ``encode_patterns``."""
-
-    def term(value: Any) -> Any:
-        return None if isinstance(value, ox.NamedNode) and value.value == ANY else value
-
-    return [
-        (term(q.subject), term(q.predicate), term(q.object), term(q.graph_name))
-        for q in parse_quads(data)
-    ]
 
 
 # --- errors across the channel -----------------------------------------------------------------

@@ -160,7 +160,7 @@ def serve(
     from ijkg.service.request_log import MAX_HEAD_BYTES
 
     settings = _settings(data_dir, host=host, port=port)
-    if workers > 1 and settings.store == "embedded":
+    if workers > 1 and settings.store != "sparql":
         raise _fail("--workers > 1 needs an external store (IJKG_STORE=sparql)", 2)
     if settings.store == "embedded":
         # A store another process holds, or a directory this one cannot write: say so in one

@@ -95,7 +95,7 @@ def external_settings(data_dir: Path) -> dict[str, str]:
 
 def store_settings(data_dir: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = {"data_dir": data_dir, "query_workers": 2, "fsync": False}
-    external = external_settings(data_dir)
+    external = {} if overrides.get("store") == "memory" else external_settings(data_dir)
     if external:
         values.update(
             store="sparql",
@@ -106,7 +106,23 @@ def store_settings(data_dir: Path, **overrides: Any) -> Settings:
     return Settings(**values)
 
 
+#: Fixtures that start real processes: a test that uses one (directly or through another fixture)
+#: is ``slow`` and left out of the fast tier (``pytest -m "not slow"``).
+SLOW_FIXTURES = frozenset({"server", "browser", "canary", "open_test_store"})
+#: Folders whose every test runs real servers or processes (hostile clients, crashes, W3C suites
+#: over HTTP, benchmarks).
+SLOW_FOLDERS = frozenset({"hardening", "hostile", "conformance", "bench"})
+
+
+def is_slow(item: pytest.Item) -> bool:
+    fixtures = set(getattr(item, "fixturenames", ()))
+    return bool(fixtures & SLOW_FIXTURES) or item.path.parent.name in SLOW_FOLDERS
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if is_slow(item):
+            item.add_marker(pytest.mark.slow)
     if TEST_STORE == "embedded":
         return
     skip = pytest.mark.skip(reason="tests the embedded engine itself, not an external store")
@@ -122,15 +138,16 @@ def _stop_external_stores() -> Iterator[None]:
         release_external(data_dir)
 
 
-@pytest.fixture
-def open_test_store(portal: BlockingPortal, tmp_path: Path) -> Iterator[Callable[..., SyncStore]]:
-    """Open stores on fresh directories (or a given one); all are closed after the test."""
+def _store_opener(
+    portal: BlockingPortal, tmp_path: Path, **fixed: Any
+) -> Iterator[Callable[..., SyncStore]]:
     opened: list[SyncStore] = []
 
     def factory(
         data_dir: Path | None = None, *, bundle: bool = False, **overrides: Any
     ) -> SyncStore:
-        settings = store_settings(data_dir or tmp_path / f"store-{len(opened)}", **overrides)
+        directory = data_dir or tmp_path / f"store-{len(opened)}"
+        settings = store_settings(directory, **overrides, **fixed)
         store = portal.call(open_store, settings)
         sync = SyncStore(portal, store, settings)
         opened.append(sync)
@@ -144,12 +161,35 @@ def open_test_store(portal: BlockingPortal, tmp_path: Path) -> Iterator[Callable
         release_external(sync.settings.data_dir)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
+def open_test_store(portal: BlockingPortal, tmp_path: Path) -> Iterator[Callable[..., SyncStore]]:
+    """Open stores on fresh directories (or a given one); all are closed after the test."""
+    yield from _store_opener(portal, tmp_path)
+
+
+@pytest.fixture
+def open_memory_store(portal: BlockingPortal, tmp_path: Path) -> Iterator[Callable[..., SyncStore]]:
+    """Open in-process stores (``IJKG_STORE=memory``): no process, nothing on disk."""
+    yield from _store_opener(portal, tmp_path, store="memory")
+
+
+@pytest.fixture(params=["memory", pytest.param("real", marks=pytest.mark.slow)])
+def open_any_store(request: pytest.FixtureRequest) -> Callable[..., SyncStore]:
+    """Like ``open_test_store``, for tests of the logic above the store: each runs on the
+    in-process store (fast tier) and on the suite's real store (full suite)."""
+    name = "open_memory_store" if request.param == "memory" else "open_test_store"
+    opener: Callable[..., SyncStore] = request.getfixturevalue(name)
+    return opener
+
+
+@pytest.fixture(scope="session", params=["memory", pytest.param("real", marks=pytest.mark.slow)])
 def bundled_store(
-    portal: BlockingPortal, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest, portal: BlockingPortal, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[SyncStore]:
-    """One store holding the bundled graph, shared by read-only tests."""
-    settings = store_settings(tmp_path_factory.mktemp("bundled"))
+    """One store holding the bundled graph, shared by read-only tests: each test runs on the
+    in-process store (fast tier) and on the suite's real store (full suite)."""
+    memory = {"store": "memory"} if request.param == "memory" else {}
+    settings = store_settings(tmp_path_factory.mktemp("bundled"), **memory)
     store = portal.call(open_store, settings)
     sync = SyncStore(portal, store, settings)
     sync.run(ensure_bundle, store)
@@ -248,6 +288,95 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     running = start_server(root / "store", root / "server.log", {"IJKG_FSYNC": "false"})
     yield running
     stop_server(running)
+
+
+class _InProcessTransport(httpx.BaseTransport):
+    """A synchronous transport onto an app running in the portal's event loop, through
+    ``httpx.ASGITransport``: the body is sent whole and the answer's bytes come back as they were
+    on the wire (still compressed, say), for ``httpx.Client`` to decode as it would a server's."""
+
+    def __init__(self, portal: BlockingPortal, app: Any) -> None:
+        self.portal = portal
+        self.asgi = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        request.read()
+
+        async def send() -> httpx.Response:
+            response = await self.asgi.handle_async_request(request)
+            try:
+                raw = b"".join([chunk async for chunk in response.aiter_raw()])
+            finally:
+                await response.aclose()
+            return httpx.Response(
+                response.status_code,
+                headers=response.headers,
+                stream=httpx.ByteStream(raw),
+                extensions=response.extensions,
+            )
+
+        return self.portal.call(send)
+
+
+@dataclass
+class InProcess:
+    """The service in this test process on the in-process store (``IJKG_STORE=memory``), reached
+    through ``httpx.ASGITransport``: what ``Server`` is for a real ``ijkg serve``, without the
+    server (no sockets, no uvicorn, no store engine)."""
+
+    portal: BlockingPortal
+    app: Any
+    settings: Settings
+    base_url: str = "http://127.0.0.1:8000"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.settings.data_dir
+
+    def client(self, **kwargs: Any) -> httpx.Client:
+        return httpx.Client(
+            base_url=self.base_url,
+            timeout=60,
+            transport=_InProcessTransport(self.portal, self.app),
+            **kwargs,
+        )
+
+
+#: A service under test: a real server or the app in this process (the same tests run on both).
+Service = Server | InProcess
+
+
+def start_in_process(
+    portal: BlockingPortal, data_dir: Path, **overrides: Any
+) -> Iterator[InProcess]:
+    """Start the app in this process on a fresh in-process store (the bundle loaded); stops it
+    (the lifespan's shutdown, validation processes and store closed) when resumed."""
+    from ijkg.service.app import create_app
+
+    settings = Settings(store="memory", data_dir=data_dir, fsync=False, **overrides)
+    app = create_app(settings)
+    with portal.wrap_async_context_manager(app.router.lifespan_context(app)):
+        yield InProcess(portal, app, settings)
+
+
+@pytest.fixture(scope="session")
+def in_process(
+    portal: BlockingPortal, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[InProcess]:
+    """The app in this process with the bundled graph, shared by read-only tests (fast tier)."""
+    yield from start_in_process(portal, tmp_path_factory.mktemp("in-process"))
+
+
+@pytest.fixture(
+    scope="session", params=["in-process", pytest.param("server", marks=pytest.mark.slow)]
+)
+def service(request: pytest.FixtureRequest) -> Service:
+    """Each read-only HTTP test twice: on the app in this process (fast tier) and on a real
+    ``ijkg serve`` (full suite)."""
+    running: Service = request.getfixturevalue(
+        "in_process" if request.param == "in-process" else "server"
+    )
+    return running
 
 
 @pytest.fixture

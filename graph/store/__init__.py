@@ -12,6 +12,10 @@ async def open_store(settings: Settings) -> Store:
         from ijkg.graph.store.remote import SparqlStore
 
         return await SparqlStore.open(settings)
+    if settings.store == "memory":
+        from ijkg.graph.store.memory import MemoryStore
+
+        return await MemoryStore.open(settings)
     from ijkg.graph.store.embedded import EmbeddedStore
 
     return await EmbeddedStore.open(settings)

@@ -53,7 +53,7 @@ from ijkg.graph.store.base import (
 )
 from ijkg.graph.store.changelog import parse_quads, serialize_quads
 from ijkg.graph.store.storage import damaged_message, storage_error
-from ijkg.graph.store.worker import ANY
+from ijkg.graph.store.worker import encode_patterns
 
 log = logging.getLogger("ijkg.store")
 
@@ -316,32 +316,18 @@ class EmbeddedStore(Store):
         prefixes: bool = False,
     ) -> Answer:
         limits = limits or self.limits
-        dataset = dataset or Dataset()
-        header = {
-            "op": "query",
-            "sparql": sparql,
-            "base_iri": base_iri,
-            "default": list(dataset.default_graphs) if dataset.default_graphs is not None else None,
-            "named": list(dataset.named_graphs) if dataset.named_graphs is not None else None,
-            "union": dataset.is_union,
-            "results": results.name if results else None,
-            "rdf": rdf.name if rdf else None,
-            "max_rows": limits.max_rows,
-            "max_bytes": limits.max_bytes,
-            "memory_mb": limits.memory_mb,
-            "min_version": self._version,
-            "prefixes": prefixes,
-        }
+        header = query_request(
+            sparql,
+            results=results,
+            rdf=rdf,
+            dataset=dataset or Dataset(),
+            base_iri=base_iri,
+            limits=limits,
+            prefixes=prefixes,
+            min_version=self._version,
+        )
         reply, body = await self._ask_worker(header, limits.timeout_s)
-        if reply.get("ok"):
-            return Answer(
-                form=reply["form"],
-                media_type=reply["media_type"],
-                body=body,
-                rows=int(reply["rows"]),
-                version=int(reply["version"]),
-            )
-        raise _query_error(reply)
+        return query_answer(reply, body)
 
     async def update_effect(
         self,
@@ -355,46 +341,29 @@ class EmbeddedStore(Store):
         using: Dataset | None = None,
     ) -> tuple[Delta, int]:
         limits = limits or self.limits
-        header = {
-            "op": "update_effect",
-            "update": update,
-            "write_graph": write_graph,
-            "max_quads": max_quads,
-            "keep": sorted(keep_graphs),
-            "base_iri": base_iri,
-            "using": None
-            if using is None
-            else [list(using.default_graphs or ()), list(using.named_graphs or ())],
-            "memory_mb": limits.memory_mb,
-            "min_version": self._version,
-        }
+        header = effect_request(
+            update,
+            write_graph=write_graph,
+            max_quads=max_quads,
+            keep_graphs=keep_graphs,
+            limits=limits,
+            base_iri=base_iri,
+            using=using,
+            min_version=self._version,
+        )
         reply, body = await self._ask_worker(header, limits.timeout_s)
-        if not reply.get("ok"):
-            raise _query_error(reply)
-        rm = int(reply["rm"])
-        delta = Delta(removes=tuple(parse_quads(body[:rm])), adds=tuple(parse_quads(body[rm:])))
-        return delta, int(reply["version"])
+        return effect_answer(reply, body)
 
     async def match(self, patterns: Sequence[Pattern]) -> list[ox.Quad]:
         if not patterns:
             return []
-        any_term = ox.NamedNode(ANY)
-        encoded = serialize_quads(
-            ox.Quad(
-                s if s is not None else any_term,
-                p if p is not None else any_term,
-                o if o is not None else any_term,
-                g if g is not None else any_term,
-            )
-            for s, p, o, g in patterns
-        )
         header = {"op": "match", "min_version": self._version}
         # Lookups are the gate's reads: many patterns at once for a large change, so they run on
         # the generous internal limit, not a researcher's query limit.
-        reply, body = await self._ask_worker(header, self.internal_limits().timeout_s, encoded)
-        if not reply.get("ok"):
-            raise _query_error(reply)
-        return parse_quads(body)
+        reply, body = await self._ask_worker(
+            header, self.internal_limits().timeout_s, match_request(patterns)
+        )
+        return match_answer(reply, body)
 
     async def version(self) -> int:
         return self._version
@@ -456,6 +425,98 @@ class EmbeddedStore(Store):
     @property
     def store_id(self) -> str:
         return self._store_id
+
+
+# --- the worker protocol, seen from the service (``MemoryStore`` speaks it in process too) ------
+
+
+def query_request(
+    sparql: str,
+    *,
+    results: ResultsFormat | None,
+    rdf: RdfSyntax | None,
+    dataset: Dataset,
+    base_iri: str | None,
+    limits: QueryLimits,
+    prefixes: bool,
+    min_version: int,
+) -> dict[str, Any]:
+    """The worker request that runs a query (see ``Worker.handle``)."""
+    return {
+        "op": "query",
+        "sparql": sparql,
+        "base_iri": base_iri,
+        "default": list(dataset.default_graphs) if dataset.default_graphs is not None else None,
+        "named": list(dataset.named_graphs) if dataset.named_graphs is not None else None,
+        "union": dataset.is_union,
+        "results": results.name if results else None,
+        "rdf": rdf.name if rdf else None,
+        "max_rows": limits.max_rows,
+        "max_bytes": limits.max_bytes,
+        "memory_mb": limits.memory_mb,
+        "min_version": min_version,
+        "prefixes": prefixes,
+    }
+
+
+def query_answer(reply: dict[str, Any], body: bytes) -> Answer:
+    """A worker's reply to a query, or its error raised."""
+    if not reply.get("ok"):
+        raise _query_error(reply)
+    return Answer(
+        form=reply["form"],
+        media_type=reply["media_type"],
+        body=body,
+        rows=int(reply["rows"]),
+        version=int(reply["version"]),
+    )
+
+
+def effect_request(
+    update: str,
+    *,
+    write_graph: str,
+    max_quads: int,
+    keep_graphs: Collection[str],
+    limits: QueryLimits,
+    base_iri: str | None,
+    using: Dataset | None,
+    min_version: int,
+) -> dict[str, Any]:
+    """The worker request that computes an update's effect."""
+    return {
+        "op": "update_effect",
+        "update": update,
+        "write_graph": write_graph,
+        "max_quads": max_quads,
+        "keep": sorted(keep_graphs),
+        "base_iri": base_iri,
+        "using": None
+        if using is None
+        else [list(using.default_graphs or ()), list(using.named_graphs or ())],
+        "memory_mb": limits.memory_mb,
+        "min_version": min_version,
+    }
+
+
+def effect_answer(reply: dict[str, Any], body: bytes) -> tuple[Delta, int]:
+    """A worker's reply to ``update_effect``: the delta and the version it was computed on."""
+    if not reply.get("ok"):
+        raise _query_error(reply)
+    rm = int(reply["rm"])
+    delta = Delta(removes=tuple(parse_quads(body[:rm])), adds=tuple(parse_quads(body[rm:])))
+    return delta, int(reply["version"])
+
+
+def match_request(patterns: Sequence[Pattern]) -> bytes:
+    """The body of a ``match`` request: the patterns as N-Quads, wildcards as ``ANY``."""
+    return encode_patterns(patterns)
+
+
+def match_answer(reply: dict[str, Any], body: bytes) -> list[ox.Quad]:
+    if not reply.get("ok"):
+        raise _query_error(reply)
+    return parse_quads(body)
 
 
 def _query_error(reply: dict[str, Any]) -> Exception:

@@ -139,20 +139,12 @@ class Engine:
         if expected is not None and int(expected) != self.log.version:
             return {"ok": False, "error": "conflict", "version": self.log.version}
         rm_len = int(header["rm"])
-        add_quads = parse_quads(body[rm_len:])
-        if any(not union.is_named(q) for q in add_quads):
-            return {
-                "ok": False,
-                "error": "default_graph",
-                "message": "the default graph is the union of the named graphs; write to a named "
-                "graph",
-            }
-        added_set = set(add_quads)
-        # Record exactly what changes, so a record's inverse undoes it exactly: quads removed that
-        # were there (and are not re-added), quads added that were not there.
-        removes = [q for q in dict.fromkeys(parse_quads(body[:rm_len])) if q in self.store]
-        removes = [q for q in removes if q not in added_set]
-        adds = [q for q in dict.fromkeys(add_quads) if q not in self.store]
+        try:
+            removes, adds = union.exact_change(
+                self.store, parse_quads(body[:rm_len]), parse_quads(body[rm_len:])
+            )
+        except union.DefaultGraphWrite as exc:
+            return {"ok": False, "error": "default_graph", "message": str(exc)}
         if not removes and not adds:
             return {"ok": True, "version": self.log.version, "removed": 0, "added": 0}
         try:

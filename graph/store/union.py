@@ -28,6 +28,37 @@ def in_default(quad: ox.Quad) -> ox.Quad:
     return ox.Quad(quad.subject, quad.predicate, quad.object, DEFAULT)
 
 
+class DefaultGraphWrite(ValueError):
+    """A change that would write the default graph, which only mirrors the named graphs."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the default graph is the union of the named graphs; write to a named graph"
+        )
+
+
+def exact_change(
+    store: ox.Store, removes: Iterable[ox.Quad], adds: Iterable[ox.Quad]
+) -> tuple[list[ox.Quad], list[ox.Quad]]:
+    """What a change really does to ``store``, so that a record of it is undone exactly by its
+    inverse: the quads to remove that are there (and are not added back), the quads to add that
+    are not there, each once. Raises ``DefaultGraphWrite`` for a quad to add in the default graph.
+
+    >>> g, s = ox.NamedNode("urn:g"), ox.NamedNode("urn:s")
+    >>> old, new = (ox.Quad(s, s, ox.Literal(v), g) for v in ("old", "new"))
+    >>> store = ox.Store()
+    >>> store.add(old)
+    >>> exact_change(store, [old, old, new], [new, new, old]) == ([], [new])
+    True
+    """
+    adding = list(dict.fromkeys(adds))
+    if any(not is_named(q) for q in adding):
+        raise DefaultGraphWrite
+    added = set(adding)
+    removing = [q for q in dict.fromkeys(removes) if q in store and q not in added]
+    return removing, [q for q in adding if q not in store]
+
+
 def add(store: ox.Store, quads: Iterable[ox.Quad]) -> int:
     """Add named-graph quads, and their triples to the union; returns how many triples the union
     gained."""

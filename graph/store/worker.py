@@ -9,11 +9,14 @@ the engine forks a replacement.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import resource
 import socket
-from typing import Any
+from collections.abc import Iterable
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
 
 import pyoxigraph as ox
 
@@ -21,7 +24,8 @@ from ijkg.graph.errors import QueryRefused, QuerySyntaxError, ResultTooLarge
 from ijkg.graph.formats import RdfSyntax, ResultsFormat, rdf_syntax_for_name, results_format_for
 from ijkg.graph.namespaces import PREFIXES
 from ijkg.graph.store import wire
-from ijkg.graph.store.changelog import ChangeLogReader, parse_quads, serialize_quads
+from ijkg.graph.store.base import Pattern
+from ijkg.graph.store.changelog import parse_quads, serialize_quads
 from ijkg.graph.store.effects import update_effect
 from ijkg.graph.store.results import write_boolean, write_solutions, write_triples
 
@@ -60,16 +64,62 @@ def syntax_location(message: str) -> tuple[int | None, int | None]:
     return int(match.group(1)), int(match.group(2))
 
 
+def encode_patterns(patterns: Iterable[Pattern]) -> bytes:
+    """Patterns as N-Quads whose wildcard positions hold ``<urn:x-ijkg-any>`` (the body of a
+    ``match`` request, here and in the validation workers' channel)."""
+    any_term = ox.NamedNode(ANY)
+    return serialize_quads(
+        ox.Quad(
+            s if s is not None else any_term,
+            p if p is not None else any_term,
+            o if o is not None else any_term,
+            g if g is not None else any_term,
+        )
+        for s, p, o, g in patterns
+    )
+
+
+def decode_patterns(data: bytes) -> list[Pattern]:
+    """The inverse of ``encode_patterns``."""
+
+    def term(value: Any) -> Any:
+        return None if isinstance(value, ox.NamedNode) and value.value == ANY else value
+
+    return [
+        (term(q.subject), term(q.predicate), term(q.object), term(q.graph_name))
+        for q in parse_quads(data)
+    ]
+
+
 def _graphs(names: list[str] | None) -> list[ox.NamedNode | ox.BlankNode | ox.DefaultGraph] | None:
     return None if names is None else [ox.NamedNode(n) for n in names]
 
 
-class Worker:
-    """Answers requests from the service on one socket, one at a time."""
+class Replica(Protocol):
+    """How a worker's store keeps up with the writer: ``ChangeLogReader`` in a forked worker
+    (it replays the change log); the in-process store has nothing to catch up with."""
 
-    def __init__(self, store: ox.Store, log: ChangeLogReader) -> None:
+    @property
+    def version(self) -> int: ...
+
+    def catch_up(self, store: ox.Store, min_version: int) -> int: ...
+
+
+class Worker:
+    """Answers requests from the service on one socket, one at a time.
+
+    ``memory_budget=False`` leaves the per-request memory cap (``RLIMIT_AS``) off: the cap is set
+    on the whole process, which only a worker process of its own can afford."""
+
+    def __init__(self, store: ox.Store, log: Replica, *, memory_budget: bool = True) -> None:
         self.store = store
         self.log = log
+        self.memory_budget = memory_budget
+
+    def _budget(self, megabytes: int) -> AbstractContextManager[None]:
+        if self.memory_budget:
+            return _MemoryBudget(megabytes)
+        return contextlib.nullcontext()
 
     def handle(self, header: dict[str, Any], body: bytes) -> tuple[dict[str, Any], bytes]:
         self.log.catch_up(self.store, int(header.get("min_version", 0)))
@@ -119,7 +169,7 @@ class Worker:
         if request.get("prefixes"):
             kwargs["prefixes"] = PREFIXES
         version = self.log.version
-        with _MemoryBudget(int(request["memory_mb"])):
+        with self._budget(int(request["memory_mb"])):
             result = self.store.query(request["sparql"], **kwargs)
             if isinstance(result, ox.QuerySolutions):
                 if results_fmt is None:
@@ -142,23 +192,14 @@ class Worker:
         """Quads matching patterns given as N-Quads lines whose wildcard positions hold
         ``<urn:x-ijkg-any>`` (direct index lookups, blank nodes included)."""
         found: dict[ox.Quad, None] = {}
-        for pattern in parse_quads(body):
-            subject, predicate, obj, graph = (
-                None if isinstance(t, ox.NamedNode) and t.value == ANY else t
-                for t in (pattern.subject, pattern.predicate, pattern.object, pattern.graph_name)
-            )
-            for quad in self.store.quads_for_pattern(
-                subject,  # type: ignore[arg-type]
-                predicate,  # type: ignore[arg-type]
-                obj,  # type: ignore[arg-type]
-                graph,  # type: ignore[arg-type]
-            ):
+        for subject, predicate, obj, graph in decode_patterns(body):
+            for quad in self.store.quads_for_pattern(subject, predicate, obj, graph):
                 found[quad] = None
         return {"ok": True, "version": self.log.version}, serialize_quads(found)
 
     def _update_effect(self, request: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
         version = self.log.version
-        with _MemoryBudget(int(request["memory_mb"])):
+        with self._budget(int(request["memory_mb"])):
             removes, adds = update_effect(
                 self.store,
                 request["update"],

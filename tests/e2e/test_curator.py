@@ -1,4 +1,5 @@
-"""A curator's session over HTTP, end to end, on a real server: validate, propose, fix, merge,
+"""A curator's session over HTTP, end to end, on a real server and (fast tier) on the app in
+this process: validate, propose, fix, merge,
 see it in SPARQL and in the history, revert; and the rules every write path follows."""
 
 from __future__ import annotations
@@ -10,8 +11,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from anyio.from_thread import BlockingPortal
 
-from tests.conftest import Server, start_server, stop_server
+from tests.conftest import Server, Service, start_in_process, start_server, stop_server
 
 TOKEN = {"Authorization": "Bearer curator-secret"}
 ADMIN = {"Authorization": "Bearer admin-secret"}
@@ -37,15 +39,31 @@ def agreement(date: str) -> str:
     )
 
 
-@pytest.fixture(scope="module")
-def writable(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+WRITE_TOKENS = "curator=curator-secret,editor=editor-secret"
+ADMIN_TOKENS = "admin=admin-secret"
+
+
+@pytest.fixture(
+    scope="module", params=["in-process", pytest.param("server", marks=pytest.mark.slow)]
+)
+def writable(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    portal: BlockingPortal,
+) -> Iterator[Service]:
+    """A service that takes writes: the app in this process, or a real ``ijkg serve``."""
     root = tmp_path_factory.mktemp("writable")
+    if request.param == "in-process":
+        yield from start_in_process(
+            portal, root / "store", write_tokens=WRITE_TOKENS, admin_tokens=ADMIN_TOKENS
+        )
+        return
     server = start_server(
         root / "store",
         root / "server.log",
         {
-            "IJKG_WRITE_TOKENS": "curator=curator-secret,editor=editor-secret",
-            "IJKG_ADMIN_TOKENS": "admin=admin-secret",
+            "IJKG_WRITE_TOKENS": WRITE_TOKENS,
+            "IJKG_ADMIN_TOKENS": ADMIN_TOKENS,
             "IJKG_FSYNC": "false",
         },
     )
@@ -61,7 +79,7 @@ def select(client: httpx.Client, query: str) -> list[dict[str, str]]:
     return [{k: v["value"] for k, v in row.items()} for row in answer.json()["results"]["bindings"]]
 
 
-def test_a_curator_session(writable: Server) -> None:
+def test_a_curator_session(writable: Service) -> None:
     with writable.client() as client:
         # 1. a wrong date type: the report names the shape, the path and the fix; nothing stored
         wrong = client.post(
@@ -146,7 +164,7 @@ def test_a_curator_session(writable: Server) -> None:
         assert {c["id"] for c in touching} == {change["id"], reverted.json()["id"]}
 
 
-def test_reads_are_open_and_writes_need_a_known_token(writable: Server) -> None:
+def test_reads_are_open_and_writes_need_a_known_token(writable: Service) -> None:
     with writable.client() as client:
         assert client.get("/changes").status_code == 200
         missing = client.post(
@@ -165,6 +183,8 @@ def test_reads_are_open_and_writes_need_a_known_token(writable: Server) -> None:
 
 
 def test_a_read_only_service_says_so(server: Server) -> None:
+    # (on the real server only: a session-wide parametrised service here would have pytest
+    # regroup this module's tests and start ``writable`` twice)
     with server.client() as client:
         refused = client.post(
             "/update",
@@ -184,7 +204,7 @@ def test_a_read_only_service_says_so(server: Server) -> None:
         "MOVE <https://w3id.org/ijkg/graph/ontology> TO <https://w3id.org/ijkg/graph/x>",
     ],
 )
-def test_protected_graphs_need_the_admin_role(writable: Server, update: str) -> None:
+def test_protected_graphs_need_the_admin_role(writable: Service, update: str) -> None:
     with writable.client() as client:
         version = client.get("/health").json()["store"]["version"]
         refused = client.post(
@@ -197,7 +217,7 @@ def test_protected_graphs_need_the_admin_role(writable: Server, update: str) -> 
         assert client.get("/health").json()["store"]["version"] == version
 
 
-def test_history_graphs_cannot_be_written_even_by_an_admin(writable: Server) -> None:
+def test_history_graphs_cannot_be_written_even_by_an_admin(writable: Service) -> None:
     with writable.client() as client:
         refused = client.post(
             "/update",
@@ -207,7 +227,7 @@ def test_history_graphs_cannot_be_written_even_by_an_admin(writable: Server) -> 
         assert refused.status_code == 403
 
 
-def test_a_violating_update_changes_nothing_and_reports(writable: Server) -> None:
+def test_a_violating_update_changes_nothing_and_reports(writable: Service) -> None:
     with writable.client() as client:
         version = client.get("/health").json()["store"]["version"]
         refused = client.post(
@@ -228,7 +248,7 @@ def test_a_violating_update_changes_nothing_and_reports(writable: Server) -> Non
         )
 
 
-def test_a_conforming_update_is_applied_and_recorded(writable: Server) -> None:
+def test_a_conforming_update_is_applied_and_recorded(writable: Service) -> None:
     with writable.client() as client:
         label = '"Nihon-koku"@ja'
         applied = client.post(
@@ -245,7 +265,7 @@ def test_a_conforming_update_is_applied_and_recorded(writable: Server) -> None:
         assert rows == [{"g": "https://w3id.org/ijkg/graph/curated"}]
 
 
-def test_if_match_guards_against_a_moved_graph(writable: Server) -> None:
+def test_if_match_guards_against_a_moved_graph(writable: Service) -> None:
     with writable.client() as client:
         stale = '"0000-1"'
         refused = client.post(
@@ -263,7 +283,7 @@ def test_if_match_guards_against_a_moved_graph(writable: Server) -> None:
         assert ok.status_code == 200, ok.text
 
 
-def test_two_conflicting_merges_do_not_both_land(writable: Server) -> None:
+def test_two_conflicting_merges_do_not_both_land(writable: Service) -> None:
     """Each proposal is valid alone; together they give Japan two English labels... so the second
     one to be merged must be refused (422), and the graph still conforms."""
     with writable.client() as client:
@@ -314,7 +334,7 @@ def test_two_conflicting_merges_do_not_both_land(writable: Server) -> None:
         assert client.get("/health").json()["store"]["version"] == version + 1
 
 
-def test_graph_store_protocol(writable: Server, tmp_path: Path) -> None:
+def test_graph_store_protocol(writable: Service, tmp_path: Path) -> None:
     graph = "https://w3id.org/ijkg/graph/test-upload"
     data = PREFIXES + """<https://w3id.org/ijkg/id/state/india> rdfs:comment "A test note"@en ."""
     with writable.client() as client:

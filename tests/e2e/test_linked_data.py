@@ -1,4 +1,5 @@
-"""Linked data over HTTP against a real server: every entity of the bundled graph in every format,
+"""Linked data over HTTP against a real server (and, but for the every-entity checks, on the app
+in this process too, for the fast tier): every entity of the bundled graph in every format,
 JSON-LD against Turtle, the links of every page, problems, caching, the OpenAPI document."""
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from rdflib import Graph, URIRef
 from rdflib.compare import isomorphic, to_isomorphic
 
 from ijkg.graph.terms import quads_to_graph
-from tests.conftest import ENTITY_EVERY, Server
+from tests.conftest import ENTITY_EVERY, Server, Service
 
 # Every entity in every format is some thousands of requests: more than the default time limit
 # on a busy two-core machine.
@@ -37,7 +38,7 @@ FORMATS = {
 RDFLIB = {"turtle": "turtle", "ntriples": "nt", "rdfxml": "xml"}
 
 
-def sparql_column(server: Server, query: str) -> list[str]:
+def sparql_column(server: Service, query: str) -> list[str]:
     with server.client() as client:
         answer = client.get(
             "/sparql",
@@ -67,7 +68,7 @@ def path_of(iri: str) -> str:
     return "/id/" + iri[len(ID) :]
 
 
-def fetch_all(server: Server, urls: list[str], **kwargs: Any) -> dict[str, httpx.Response]:
+def fetch_all(server: Service, urls: list[str], **kwargs: Any) -> dict[str, httpx.Response]:
     """GET every URL (four at a time, over kept-alive connections); the responses by URL."""
     local = threading.local()
     clients: list[httpx.Client] = []
@@ -178,8 +179,8 @@ def test_jsonld_uses_the_context_terms(
 # --- plain JSON ------------------------------------------------------------------------------------
 
 
-def test_a_target_has_typed_values_and_money(server: Server) -> None:
-    with server.client() as client:
+def test_a_target_has_typed_values_and_money(service: Service) -> None:
+    with service.client() as client:
         body = client.get(
             "/id/target/jpy-10-trillion-private-investment", headers={"Accept": "application/json"}
         ).json()
@@ -194,7 +195,7 @@ def test_a_target_has_typed_values_and_money(server: Server) -> None:
     assert ID + "agreement/india-japan-joint-vision-for-the-next-decade" in {
         a["id"] for a in body["incoming"]["hasTarget"]
     }
-    with server.client() as client:
+    with service.client() as client:
         period = client.get("/id/period/next-decade-jpy-10-trillion-target?format=json").json()
         approx = client.get("/id/amount/usd-68-billion-approximate-equivalent?format=json").json()
     assert period["properties"]["hasXSDDuration"] == ["P10Y"]
@@ -202,8 +203,8 @@ def test_a_target_has_typed_values_and_money(server: Server) -> None:
     assert approx["properties"]["approximate"] == [True]
 
 
-def test_a_pillar_lists_the_agreements_that_cover_it(server: Server) -> None:
-    with server.client() as client:
+def test_a_pillar_lists_the_agreements_that_cover_it(service: Service) -> None:
+    with service.client() as client:
         body = client.get("/id/pillar/health", headers={"Accept": "application/json"}).json()
     covering = {a["id"]: a for a in body["incoming"]["coversPillar"]}
     joint_vision = covering[ID + "agreement/india-japan-joint-vision-for-the-next-decade"]
@@ -212,13 +213,13 @@ def test_a_pillar_lists_the_agreements_that_cover_it(server: Server) -> None:
     assert body["properties"]["notation"] == ["6"]
 
 
-def test_dates_are_iso_strings_and_counts_numbers(server: Server) -> None:
+def test_dates_are_iso_strings_and_counts_numbers(service: Service) -> None:
     dated = sparql_column(
-        server,
+        service,
         f"""SELECT ?e WHERE {{ ?e <https://w3id.org/ijkg/ontology#startDate> ?d
              FILTER(STRSTARTS(STR(?e), "{ID}")) }} ORDER BY ?e LIMIT 1""",
     )
-    with server.client() as client:
+    with service.client() as client:
         event = client.get(path_of(dated[0]) + "?format=json").json()
         collection = client.get("/id/collection/joint-vision-pillars?format=json").json()
     (start,) = event["properties"]["startDate"]
@@ -226,8 +227,8 @@ def test_dates_are_iso_strings_and_counts_numbers(server: Server) -> None:
     assert collection["properties"]["statedCount"] == [8]
 
 
-def test_evidence_gives_the_source_and_the_exact_sentence(server: Server) -> None:
-    with server.client() as client:
+def test_evidence_gives_the_source_and_the_exact_sentence(service: Service) -> None:
+    with service.client() as client:
         body = client.get(
             "/id/pillar/health", params={"include": "evidence", "format": "json"}
         ).json()
@@ -256,14 +257,14 @@ def test_evidence_gives_the_source_and_the_exact_sentence(server: Server) -> Non
     ).read_text(encoding="utf-8")
     assert article[0]["sentence"] in source_text
     # Without include=evidence, no statements.
-    with server.client() as client:
+    with service.client() as client:
         plain = client.get("/id/pillar/health?format=json").json()
     assert "statements" not in plain
 
 
-def test_disputed_claims_are_not_asserted(server: Server) -> None:
+def test_disputed_claims_are_not_asserted(service: Service) -> None:
     disputed = sparql_column(
-        server,
+        service,
         """PREFIX ijkg: <https://w3id.org/ijkg/ontology#>
            PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#>
            SELECT ?s WHERE { ?c ijkg:curationStatus <https://w3id.org/ijkg/id/concept/status-disputed> ;
@@ -271,7 +272,7 @@ def test_disputed_claims_are_not_asserted(server: Server) -> None:
              FILTER NOT EXISTS { ?s ?p ?o } } LIMIT 1""",
     )
     assert disputed, "the context graph has a disputed claim whose triple is left out"
-    with server.client() as client:
+    with service.client() as client:
         body = client.get(
             path_of(disputed[0]), params={"include": "evidence", "format": "json"}
         ).json()
@@ -290,8 +291,8 @@ def test_disputed_claims_are_not_asserted(server: Server) -> None:
         "/api/entities/state/atlantis",
     ],
 )
-def test_unknown_entities_are_404_problems(server: Server, path: str) -> None:
-    with server.client() as client:
+def test_unknown_entities_are_404_problems(service: Service, path: str) -> None:
+    with service.client() as client:
         answer = client.get(path, headers={"Accept": "application/json"})
     assert answer.status_code == 404
     assert answer.headers["content-type"] == "application/problem+json"
@@ -305,9 +306,9 @@ def test_unknown_entities_are_404_problems(server: Server, path: str) -> None:
     [({"Accept": "image/png"}, {}), ({}, {"format": "pdf"}), ({"Accept": "text/csv"}, {})],
 )
 def test_nothing_acceptable_is_406_with_the_alternatives(
-    server: Server, headers: dict[str, str], params: dict[str, str]
+    service: Service, headers: dict[str, str], params: dict[str, str]
 ) -> None:
-    with server.client() as client:
+    with service.client() as client:
         answer = client.get("/id/state/japan", headers=headers, params=params)
     assert answer.status_code == 406
     problem = answer.json()
@@ -326,9 +327,9 @@ def test_nothing_acceptable_is_406_with_the_alternatives(
         ("application/n-triples", "application/n-triples"),
     ],
 )
-def test_content_negotiation(server: Server, accept: str | None, expected: str) -> None:
+def test_content_negotiation(service: Service, accept: str | None, expected: str) -> None:
     headers = {"Accept": accept} if accept else {}
-    with server.client() as client:
+    with service.client() as client:
         answer = client.get("/id/state/japan", headers=headers)
     assert answer.status_code == 200
     assert answer.headers["content-type"].split(";")[0] == expected
@@ -337,8 +338,8 @@ def test_content_negotiation(server: Server, accept: str | None, expected: str) 
         assert f'</id/state/japan?format={name}>; rel="alternate"; type="{media}"' in links
 
 
-def test_format_parameter_wins_over_accept(server: Server) -> None:
-    with server.client() as client:
+def test_format_parameter_wins_over_accept(service: Service) -> None:
+    with service.client() as client:
         answer = client.get("/id/state/japan?format=ttl", headers={"Accept": "text/html"})
     assert answer.headers["content-type"].startswith("text/turtle")
     assert (
@@ -346,8 +347,8 @@ def test_format_parameter_wins_over_accept(server: Server) -> None:
     )
 
 
-def test_conditional_requests(server: Server) -> None:
-    with server.client() as client:
+def test_conditional_requests(service: Service) -> None:
+    with service.client() as client:
         first = client.get("/id/state/japan", headers={"Accept": "text/turtle"})
         etag = first.headers["etag"]
         again = client.get(
@@ -447,8 +448,8 @@ def test_every_iri_in_the_html_resolves_within_the_service(
             assert not urlsplit(src).netloc, src
 
 
-def test_the_entity_page_shows_evidence_picture_and_formats(server: Server) -> None:
-    with server.client() as client:
+def test_the_entity_page_shows_evidence_picture_and_formats(service: Service) -> None:
+    with service.client() as client:
         answer = client.get(
             "/id/agreement/india-japan-joint-vision-for-the-next-decade",
             headers={"Accept": "text/html"},
@@ -468,11 +469,11 @@ def test_the_entity_page_shows_evidence_picture_and_formats(server: Server) -> N
 # --- lists, search and schemas over HTTP -----------------------------------------------------------
 
 
-def test_paging_over_http_follows_link_headers(server: Server) -> None:
+def test_paging_over_http_follows_link_headers(service: Service) -> None:
     seen: list[str] = []
     url: str | None = "/api/claims?limit=37"
     pages = 0
-    with server.client() as client:
+    with service.client() as client:
         while url:
             answer = client.get(url)
             assert answer.status_code == 200
@@ -484,15 +485,15 @@ def test_paging_over_http_follows_link_headers(server: Server) -> None:
             assert url == body["next"]
             pages += 1
     total = sparql_column(
-        server,
+        service,
         "SELECT (COUNT(DISTINCT ?c) AS ?n) WHERE { ?c a <https://w3id.org/ijkg/ontology#Claim> }",
     )
     assert len(seen) == len(set(seen)) == int(total[0])
     assert pages == -(-len(seen) // 37)
 
 
-def test_list_problems(server: Server) -> None:
-    with server.client() as client:
+def test_list_problems(service: Service) -> None:
+    with service.client() as client:
         unknown = client.get("/api/unicorns")
         bad_filter = client.get("/api/agreements?colour=red")
         bad_ref = client.get("/api/agreements", params={"pillar": "pillar/x> } ; DROP ALL #"})
@@ -504,8 +505,8 @@ def test_list_problems(server: Server) -> None:
         assert answer.headers["content-type"] == "application/problem+json"
 
 
-def test_search_over_http(server: Server) -> None:
-    with server.client() as client:
+def test_search_over_http(service: Service) -> None:
+    with service.client() as client:
         answer = client.get("/api/search", params={"q": "AYURVÉDA"})
         page = client.get("/api/search", params={"q": "japan"}, headers={"Accept": "text/html"})
         empty = client.get("/api/search", params={"q": "  "})
@@ -517,8 +518,8 @@ def test_search_over_http(server: Server) -> None:
     assert empty.status_code == 400
 
 
-def test_openapi_documents_every_route_with_examples(server: Server) -> None:
-    with server.client() as client:
+def test_openapi_documents_every_route_with_examples(service: Service) -> None:
+    with service.client() as client:
         spec = client.get("/openapi.json").json()
         docs = client.get("/docs")
     assert docs.status_code == 200 and "swagger" in docs.text.lower()
@@ -548,14 +549,14 @@ def test_openapi_documents_every_route_with_examples(server: Server) -> None:
     assert {"EntityJson", "LinkedEntity", "PageJson", "SearchJson", "Quantity"} <= set(schemas)
 
 
-def test_the_readme_example_is_what_the_service_answers(server: Server) -> None:
+def test_the_readme_example_is_what_the_service_answers(service: Service) -> None:
     from pathlib import Path
 
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     section = readme.split("**Plain JSON** (`GET ", 1)[1]
     path = section.split("`", 1)[0]
     example = json.loads(section.split("```json\n", 1)[1].split("```", 1)[0])
-    with server.client() as client:
+    with service.client() as client:
         real = client.get(path, headers={"Accept": "application/json"}).json()
     for key in ("id", "kind", "type", "label"):
         assert real[key] == example[key], key

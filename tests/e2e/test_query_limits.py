@@ -13,6 +13,8 @@ import pytest
 from tests.canary import Canary
 from tests.conftest import Server, start_server, stop_server
 
+pytestmark = pytest.mark.slow  # starts real servers of its own
+
 TIMEOUT_S = 3.0
 TOKEN = "limits-writer-token"  # noqa: S105 - a test server's token
 CARTESIAN = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l . ?m ?o ?q }"

@@ -1,5 +1,6 @@
-"""/sparql over HTTP on a real server: the three ways to send a query, every format, negotiation,
-datasets, the service description, caching validators, CORS, gzip and problem details."""
+"""/sparql over HTTP, on the app in this process (fast tier) and on a real server: the three
+ways to send a query, every format, negotiation, datasets, the service description, caching
+validators, CORS, gzip and problem details."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from rdflib.query import Result
 
 from ijkg.graph.namespaces import ARTICLE_GRAPH, CONTEXT_GRAPH, ONTOLOGY_GRAPH, SHAPES_GRAPH
 from ijkg.graph.terms import to_rdflib
-from tests.conftest import Server
+from tests.conftest import Service
 
 PILLARS = """PREFIX ijkg: <https://w3id.org/ijkg/ontology#>
 SELECT DISTINCT ?pillar WHERE { ?pillar a ijkg:Pillar } ORDER BY ?pillar"""
@@ -46,8 +47,8 @@ RDF = {
 
 
 @pytest.fixture
-def client(server: Server) -> Iterator[httpx.Client]:
-    with server.client() as running:
+def client(service: Service) -> Iterator[httpx.Client]:
+    with service.client() as running:
         yield running
 
 
@@ -313,11 +314,11 @@ def test_graph_names_that_look_like_files_are_refused(
     assert "never fetched" in str(body["detail"]) or "absolute IRI" in str(body["detail"])
 
 
-def test_relative_iris_resolve_against_the_endpoint(client: httpx.Client, server: Server) -> None:
+def test_relative_iris_resolve_against_the_endpoint(client: httpx.Client, service: Service) -> None:
     answer = client.get(
         "/sparql", params={"query": "SELECT ?x WHERE { BIND(<thing> AS ?x) }"}, headers={}
     )
-    assert rows(answer) == [{"x": server.base_url + "/thing"}]
+    assert rows(answer) == [{"x": service.base_url + "/thing"}]
 
 
 # --- errors --------------------------------------------------------------------------------------
@@ -362,13 +363,13 @@ LIMITS = rdflib.Namespace("https://w3id.org/ijkg/service#")
 
 @pytest.mark.parametrize("media_type", list(RDF))
 def test_the_service_description_in_every_rdf_syntax(
-    client: httpx.Client, server: Server, media_type: str
+    client: httpx.Client, service: Service, media_type: str
 ) -> None:
     response = client.get("/sparql", headers={"Accept": media_type})
     assert response.status_code == 200
     assert media(response) == media_type
     graph = graph_of(response)
-    endpoint = rdflib.URIRef(server.base_url + "/sparql")
+    endpoint = rdflib.URIRef(service.base_url + "/sparql")
     assert (endpoint, rdflib.RDF.type, SD.Service) in graph
     assert (endpoint, SD.endpoint, endpoint) in graph
     assert (endpoint, SD.feature, SD.UnionDefaultGraph) in graph
@@ -390,10 +391,10 @@ def test_the_service_description_in_every_rdf_syntax(
 
 
 def test_the_service_description_lists_graphs_and_limits(
-    client: httpx.Client, server: Server
+    client: httpx.Client, service: Service
 ) -> None:
     graph = graph_of(client.get("/sparql"))
-    endpoint = rdflib.URIRef(server.base_url + "/sparql")
+    endpoint = rdflib.URIRef(service.base_url + "/sparql")
     dataset = graph.value(endpoint, SD.defaultDataset)
     named = {
         str(graph.value(n, SD.name)): int(graph.value(graph.value(n, SD.graph), VOID.triples))
@@ -520,9 +521,9 @@ def test_a_page_elsewhere_cannot_send_a_token(client: httpx.Client) -> None:
     assert "authorization" not in preflight.headers.get("access-control-allow-headers", "").lower()
 
 
-def test_large_answers_are_gzipped(server: Server) -> None:
+def test_large_answers_are_gzipped(service: Service) -> None:
     query = "SELECT * WHERE { ?s ?p ?o } LIMIT 2000"
-    with httpx.Client(base_url=server.base_url, timeout=60) as raw:
+    with service.client() as raw:
         compressed = raw.get(
             "/sparql", params={"query": query}, headers={"Accept-Encoding": "gzip"}
         )

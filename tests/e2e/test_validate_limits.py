@@ -15,6 +15,8 @@ import pytest
 from tests.conftest import Server, start_server, stop_server
 from tests.hostile.procs import children, is_validator
 
+pytestmark = pytest.mark.slow  # starts real servers of its own
+
 QUAD_CAP = 40_000
 TIMEOUT_S = 10.0
 PROBLEM = "application/problem+json"

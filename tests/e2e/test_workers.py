@@ -17,6 +17,8 @@ import pytest
 from tests.net import free_port
 from tests.oxigraph_server import OxigraphServer, start_oxigraph
 
+pytestmark = pytest.mark.slow  # starts real servers of its own
+
 TOKEN = {"Authorization": "Bearer w-secret"}
 JAPAN = "https://w3id.org/ijkg/id/state/japan"
 LABEL = "http://www.w3.org/2000/01/rdf-schema#label"

@@ -268,12 +268,12 @@ def test_incremental_gate_agrees_with_full_validation(
 
 
 def test_a_class_axiom_in_the_change_or_the_store_is_seen(
-    open_test_store: Callable[..., SyncStore],
+    open_any_store: Callable[..., SyncStore],
 ) -> None:
     """Making every organisation a person (a class axiom in the data) is judged like the
     organisations' own change of type: they lack what a person needs. And an axiom already in
     the store counts for later changes: a new instance of a subclass is validated as one."""
-    store = open_test_store()
+    store = open_any_store()
     gate = Gate(shapes(), ontology())
     store.run(store.store.commit, Delta(adds=tuple(base_graph())))
     axiom = Delta(adds=(ox.Quad(ex("Org"), SUBCLASS_OF, ex("Person"), G),))
@@ -294,9 +294,9 @@ def test_a_class_axiom_in_the_change_or_the_store_is_seen(
 
 
 def test_validation_work_follows_the_change_not_the_graph(
-    open_test_store: Callable[..., SyncStore],
+    open_any_store: Callable[..., SyncStore],
 ) -> None:
-    store = open_test_store()
+    store = open_any_store()
     gate = Gate(shapes(), ontology())
     store.run(store.store.commit, Delta(adds=tuple(base_graph())))
     # a label change on one badge touches that badge only
@@ -320,11 +320,11 @@ def test_validation_work_follows_the_change_not_the_graph(
 
 @pytest.mark.parametrize("seed", [1, 2])
 def test_a_rejected_change_leaves_the_store_as_it_was(
-    open_test_store: Callable[..., SyncStore], seed: int
+    open_any_store: Callable[..., SyncStore], seed: int
 ) -> None:
     from ijkg.graph.errors import ValidationFailed
 
-    store = open_test_store()
+    store = open_any_store()
     gate = Gate(shapes(), ontology())
     store.run(store.store.commit, Delta(adds=tuple(base_graph())))
     before = store.run(store.store.version)

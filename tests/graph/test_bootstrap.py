@@ -16,8 +16,8 @@ Opener = Callable[..., SyncStore]
 IDENTIFIER = ox.NamedNode("http://purl.org/dc/terms/identifier")
 
 
-def test_first_start_loads_every_bundled_quad(open_test_store: Opener) -> None:
-    store = open_test_store()
+def test_first_start_loads_every_bundled_quad(open_any_store: Opener) -> None:
+    store = open_any_store()
     status = store.run(ensure_bundle, store.store)
     assert status.loaded and status.version == bundle_version()
     bundled = list(bundle_quads())
@@ -29,8 +29,8 @@ def test_first_start_loads_every_bundled_quad(open_test_store: Opener) -> None:
     assert graphs == sorted({q.graph_name.value for q in bundled})
 
 
-def test_a_second_start_changes_nothing(open_test_store: Opener) -> None:
-    store = open_test_store(bundle=True)
+def test_a_second_start_changes_nothing(open_any_store: Opener) -> None:
+    store = open_any_store(bundle=True)
     version = store.run(store.store.version)
     status = store.run(ensure_bundle, store.store)
     assert not status.loaded
@@ -38,9 +38,9 @@ def test_a_second_start_changes_nothing(open_test_store: Opener) -> None:
 
 
 def test_a_new_bundle_replaces_bundled_graphs_and_keeps_curator_graphs(
-    open_test_store: Opener,
+    open_any_store: Opener,
 ) -> None:
-    store = open_test_store(bundle=True)
+    store = open_any_store(bundle=True)
     curated = ox.Quad(
         ox.NamedNode("https://w3id.org/ijkg/id/agreement/x"),
         ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label"),

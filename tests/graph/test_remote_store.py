@@ -22,6 +22,8 @@ from ijkg.graph.store.remote import GENID, SparqlStore
 from tests.conftest import SyncStore
 from tests.oxigraph_server import OxigraphServer, start_oxigraph
 
+pytestmark = pytest.mark.slow  # runs against real Oxigraph servers
+
 G = ox.NamedNode("https://example.org/g")
 H = ox.NamedNode("https://example.org/h")
 P = ox.NamedNode("https://example.org/p")

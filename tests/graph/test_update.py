@@ -141,8 +141,8 @@ def test_refused_and_malformed_updates(
         update_effect(fresh(), update, write_graph=WRITE, max_quads=100)
 
 
-def test_through_the_store(open_test_store: Callable[..., SyncStore]) -> None:
-    store = open_test_store()
+def test_through_the_store(open_any_store: Callable[..., SyncStore]) -> None:
+    store = open_any_store()
     quads = list(ox.parse(input=DATA.encode(), format=ox.RdfFormat.TRIG))
     store.run(store.store.commit, Delta(adds=tuple(quads)))
     delta, version = store.run(

@@ -29,9 +29,9 @@ def no_check(_delta: Delta) -> None:
 
 
 def test_the_effect_is_computed_outside_the_writers_lock(
-    open_test_store: Callable[..., SyncStore],
+    open_any_store: Callable[..., SyncStore],
 ) -> None:
-    store = open_test_store()
+    store = open_any_store()
     gate = Gate()
     changes = Changes(store.store, gate, max_quads=100, default_graph=GRAPH.value)
     held: list[bool] = []
@@ -49,9 +49,9 @@ def test_the_effect_is_computed_outside_the_writers_lock(
 
 
 def test_an_overtaken_effect_is_computed_again_and_at_last_under_the_lock(
-    open_test_store: Callable[..., SyncStore],
+    open_any_store: Callable[..., SyncStore],
 ) -> None:
-    store = open_test_store()
+    store = open_any_store()
     gate = Gate()
     changes = Changes(store.store, gate, max_quads=100, default_graph=GRAPH.value)
     calls: list[tuple[bool, bool]] = []
@@ -74,9 +74,9 @@ def test_an_overtaken_effect_is_computed_again_and_at_last_under_the_lock(
 
 
 def test_a_pinned_version_that_moved_is_a_conflict_not_a_retry(
-    open_test_store: Callable[..., SyncStore],
+    open_any_store: Callable[..., SyncStore],
 ) -> None:
-    store = open_test_store()
+    store = open_any_store()
     gate = Gate()
     changes = Changes(store.store, gate, max_quads=100, default_graph=GRAPH.value)
     pinned = store.run(store.store.version)

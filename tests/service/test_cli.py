@@ -9,6 +9,8 @@ import pytest
 
 from tests.conftest import Server, run_ijkg
 
+pytestmark = pytest.mark.slow  # runs the ijkg command on real stores
+
 ROOT = Path(__file__).resolve().parents[2]
 GOOD = """@prefix ijkg: <https://w3id.org/ijkg/ontology#> .
 @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .

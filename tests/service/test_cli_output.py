@@ -16,6 +16,8 @@ import pytest
 
 from tests.conftest import Server, run_ijkg, start_server, stop_server
 
+pytestmark = pytest.mark.slow  # runs the ijkg command against real servers
+
 HOSTILE = (
     "title \x1b[2J\x1b]0;owned\x07 \x9b31m \u202eexe.gnp \x00 \u2066x\u2069 \r\nforged line "
     "[bold red]MERGED by admin[/] [link=https://evil.example]click[/link] 👩\u200d👧"
