@@ -8,10 +8,11 @@ Update, the Graph Store Protocol, ``ijkg load``) against the quads a write adds 
   service itself and by no write path.
 - **The project's own terms** — the ``ijkg:`` namespace and every term the packaged ontology
   defines (its classes, properties, schemes and concepts) — are defined by the admin alone, in any
-  graph: a writer may not say anything *about* them (a triple with one as its subject), nor hang a
-  term under or beside them with a schema property (``rdfs:subClassOf``, ``rdfs:subPropertyOf``,
-  ``owl:equivalentClass``, ``rdfs:domain`` ... with one as its object). Otherwise a writer could
-  make every pillar an agreement with one triple, which no shape about instances would notice.
+  graph: a writer may not say anything *about* them (a triple with one as its subject), nor
+  write a schema property (``rdfs:subClassOf``, ``rdfs:subPropertyOf``, ``owl:equivalentClass``,
+  ``rdfs:domain`` ...) that relates a term to one of them or to a term the ontology builds on
+  (``skos:Concept``, ``prov:Entity`` ...), or that changes such a term. Otherwise a writer could
+  make every pillar an agreement with one triple.
 - **The history's vocabulary** is written by the service alone, by no one else, in any graph and
   on any subject: the properties and classes of change and merge records (``ijkg:changedBy``,
   ``ijkg:changeStatus``, ``ijkg:Merge`` ..., the terms of the ontology's history module), the PROV
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from functools import lru_cache
+from itertools import pairwise
 
 import pyoxigraph as ox
 from rdflib import Graph, URIRef
@@ -179,13 +181,29 @@ def _history_problem(quad: ox.Quad) -> str | None:
     return None
 
 
+@lru_cache(maxsize=1)
+def ontology_signature() -> frozenset[str]:
+    """Every IRI the packaged ontology mentions: its own terms and those it builds on
+    (``skos:Concept``, ``prov:Entity`` ...). A class axiom on one of those changes the project's
+    hierarchy as surely as one on a project term (``skos:Concept rdfs:subClassOf X`` makes every
+    pillar an X)."""
+    return frozenset(
+        str(term) for triple in ontology() for term in triple if isinstance(term, URIRef)
+    )
+
+
 def _project_problem(quad: ox.Quad) -> str | None:
     subject, obj = _iri(quad.subject), _iri(quad.object)
     if subject is not None and is_project_term(subject):
         return f"<{subject}> is a term of the project's ontology"
     predicate = quad.predicate.value
-    if obj is not None and predicate in SCHEMA_PROPERTIES and is_project_term(obj):
+    if predicate not in SCHEMA_PROPERTIES:
+        return None
+    signature = ontology_signature()
+    if obj is not None and (is_project_term(obj) or obj in signature):
         return f"<{predicate}> <{obj}> relates a term to the project's ontology"
+    if subject is not None and subject in signature:
+        return f"<{subject}> <{predicate}> changes a term the project's ontology builds on"
     return None
 
 
@@ -227,6 +245,37 @@ def check_write(delta: Delta, *, admin: bool) -> None:
             "defining the project's own terms (their classes, hierarchy and definitions) needs "
             "a token with the admin role: " + "; ".join(project)
         )
+
+
+#: Graph management that empties every graph, the ontology and shapes graphs included (the default
+#: graph is the union of them all): ``DROP ALL``, ``CLEAR NAMED``, ``DROP DEFAULT``, ``MOVE DEFAULT
+#: TO ...`` and their ``SILENT`` forms.
+_EMPTIES_EVERY_GRAPH = {("DROP", "ALL"), ("DROP", "NAMED"), ("DROP", "DEFAULT"), ("CLEAR", "ALL")}
+_EMPTIES_EVERY_GRAPH |= {("CLEAR", "NAMED"), ("CLEAR", "DEFAULT"), ("MOVE", "DEFAULT")}
+
+
+def check_update_text(keywords: list[str], *, admin: bool) -> None:
+    """Raise ``ProtectedGraph`` for an update that empties every graph, unless by the admin.
+
+    Its effect would say the same, but only after reading every quad of the store, which a loaded
+    machine may not finish within the time limit: what the text alone decides is refused at once.
+
+    >>> try:
+    ...     check_update_text(["CLEAR", "SILENT", "ALL"], admin=False)
+    ... except ProtectedGraph as refused:
+    ...     print(refused)
+    CLEAR ALL empties the ontology and shapes graphs too: it needs a token with the admin role
+    >>> check_update_text(["CLEAR", "GRAPH"], admin=False)
+    """
+    if admin:
+        return
+    operations = [word for word in keywords if word != "SILENT"]
+    for operation, target in pairwise(operations):
+        if (operation, target) in _EMPTIES_EVERY_GRAPH:
+            raise ProtectedGraph(
+                f"{operation} {target} empties the ontology and shapes graphs too: "
+                "it needs a token with the admin role"
+            )
 
 
 def needs_admin(delta: Delta) -> bool:

@@ -64,9 +64,9 @@ FEDERATION_ON: Final = "Federated query is switched on: SERVICE calls other SPAR
 class ServiceLimits:
     """The hard limits every query runs under, as the service publishes them.
 
-    >>> limits = ServiceLimits.from_settings(Settings(query_timeout_s=5))
-    >>> limits.query_timeout_s, limits.max_result_rows
-    (5.0, 100000)
+    >>> limits = ServiceLimits.from_settings(Settings(query_timeout_s=5, query_workers=4))
+    >>> limits.query_timeout_s, limits.max_result_rows, limits.queries_per_client
+    (5.0, 100000, 2)
     """
 
     query_timeout_s: float
@@ -78,6 +78,7 @@ class ServiceLimits:
     max_query_bytes: int
     max_query_depth: int
     allow_federation: bool
+    queries_per_client: int = 1
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ServiceLimits:
@@ -91,6 +92,7 @@ class ServiceLimits:
             max_query_bytes=settings.max_query_bytes,
             max_query_depth=settings.max_query_depth,
             allow_federation=settings.allow_federation,
+            queries_per_client=settings.queries_per_client(),
         )
 
     def as_json(self) -> dict[str, float | int | bool]:
@@ -110,6 +112,8 @@ class ServiceLimits:
             f"concurrency: {self.query_workers} queries run at once, "
             f"{self.max_concurrent_queries} may run or wait; more get 503 "
             "(IJKG_QUERY_WORKERS, IJKG_MAX_CONCURRENT_QUERIES)",
+            f"per client: {self.queries_per_client} queries (or validations) running or waiting "
+            "per client address; more get 429 (IJKG_MAX_QUERIES_PER_CLIENT)",
             f"query text: {self.max_query_bytes:,} bytes, brackets nested at most "
             f"{self.max_query_depth} deep, checked before parsing (413) "
             "(IJKG_MAX_QUERY_BYTES, IJKG_MAX_QUERY_DEPTH)",

@@ -8,10 +8,14 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from platformdirs import user_data_dir
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: Names of this machine that a request may always use: they point nowhere an attacker controls.
+LOOPBACK_HOSTS = (".localhost", "localhost", "127.0.0.1", "::1")
 
 
 def _default_data_dir() -> Path:
@@ -48,6 +52,25 @@ class Settings(BaseSettings):
         ge=1,
         description="Connections (and requests in progress) one service process holds at once; "
         "past it new requests get 503.",
+    )
+    base_url: str | None = Field(
+        None,
+        description="The service's public URL (scheme://host[:port]), for every absolute link it "
+        "writes (JSON-LD @context, JSON links, sd:endpoint, redirects), whatever Host a request "
+        "names. Unset: links use the request's Host, which must then be an allowed one.",
+    )
+    allowed_hosts: str = Field(
+        "",
+        description="Host names requests may name (comma-separated; '.example.org' also allows "
+        "its subdomains, '*' any name); others get 400. Empty: the host of IJKG_BASE_URL if "
+        "set, else the address the service binds to; loopback names are always allowed.",
+    )
+    max_connections_per_client: int = Field(
+        64,
+        ge=1,
+        description="Connections one client address may hold open at once; past it a new "
+        "connection is answered 429 and closed at once (a slowloris from one address leaves the "
+        "rest of IJKG_MAX_CONNECTIONS to others).",
     )
     log_format: Literal["auto", "json", "text"] = Field(
         "auto",
@@ -139,6 +162,13 @@ class Settings(BaseSettings):
     max_concurrent_queries: int = Field(
         32, ge=1, description="Queries running or waiting at once; more get 503."
     )
+    max_queries_per_client: int | None = Field(
+        None,
+        ge=1,
+        description="SPARQL queries and validations one client address may have running or "
+        "waiting at once; past it: 429. Unset: half of IJKG_QUERY_WORKERS, at least one, so one "
+        "address never holds every query worker.",
+    )
     max_query_bytes: int = Field(
         65536, ge=256, description="Longest accepted query or update text, in bytes."
     )
@@ -175,3 +205,35 @@ class Settings(BaseSettings):
         "then no query reaches the network (SERVICE is refused with 400, and query workers run "
         "without network access where the system allows it).",
     )
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"IJKG_BASE_URL is an http(s) URL, not {value!r}")
+        if parts.path.strip("/") or parts.query or parts.fragment or parts.username:
+            raise ValueError(
+                f"IJKG_BASE_URL is scheme://host[:port] only (the service is served at the root "
+                f"of its host), not {value!r}"
+            )
+        return f"{parts.scheme}://{parts.netloc.lower()}"
+
+    def queries_per_client(self) -> int:
+        """``max_queries_per_client``, or its default from the number of query workers."""
+        if self.max_queries_per_client is not None:
+            return self.max_queries_per_client
+        return max(1, self.query_workers // 2)
+
+    def host_patterns(self) -> tuple[str, ...]:
+        """The Host names requests may name (lower case, no port), as configured or derived
+        (see ``allowed_hosts``); loopback names are always among them."""
+        configured = [h.strip().lower() for h in self.allowed_hosts.split(",") if h.strip()]
+        if not configured:
+            if self.base_url is not None:
+                configured = [urlsplit(self.base_url).hostname or ""]
+            elif self.host not in ("0.0.0.0", "::", ""):  # noqa: S104 - names, not a bind
+                configured = [self.host.lower()]
+        return (*configured, *LOOPBACK_HOSTS)

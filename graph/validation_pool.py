@@ -38,6 +38,7 @@ log = logging.getLogger("ijkg")
 
 _WAIT_S = 1.0  # how long a submission may wait for a free worker before the service says busy
 _START_S = 120.0  # how long a worker may take to start (it loads the shapes and the ontology)
+_RETRY_S = 5.0  # how long after a failed start the pool tries again
 
 
 @dataclass(frozen=True)
@@ -99,11 +100,21 @@ class ValidationPool:
         self._starting = 0
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
+        self.replaced = 0  # workers killed (past a limit, dead, abandoned) and started again
 
     def start(self) -> None:
         """Start the workers (in the background: the first submissions wait for them)."""
         for _ in range(self.size):
             self._spawn()
+
+    def stats(self) -> dict[str, int]:
+        """For ``/health``: the workers running, idle, starting, and replaced since start-up."""
+        return {
+            "workers": len(self._workers),
+            "idle": len(self._idle),
+            "starting": self._starting,
+            "replaced": self.replaced,
+        }
 
     # --- workers -------------------------------------------------------------------------------
 
@@ -135,12 +146,16 @@ class ValidationPool:
             hello, _ = await asyncio.wait_for(wire.aread(worker.reader), _START_S)
             worker.isolated = bool(hello.get("isolated"))
         except (OSError, TimeoutError, asyncio.IncompleteReadError, ValueError) as exc:
-            log.error("a validation worker did not start: %r", exc)
+            log.error("a validation worker did not start (trying again shortly): %r", exc)
             if worker is not None:
                 await self._bury(worker)
-            return
+            worker = None
         finally:
             self._starting -= 1
+        if worker is None:
+            await asyncio.sleep(_RETRY_S)
+            self._spawn()
+            return
         if self._closed:
             await self._bury(worker)
             return
@@ -154,6 +169,7 @@ class ValidationPool:
 
     def _replace(self, worker: _Worker) -> None:
         """Kill a worker (past its limit, dead, or in an unknown state) and start another."""
+        self.replaced += 1
         worker.kill()
         task = asyncio.create_task(self._bury(worker))
         self._tasks.add(task)
@@ -220,6 +236,11 @@ class ValidationPool:
         except _Fatal as exc:
             self._replace(worker)
             raise exc.error from None
+        except _Answered as exc:
+            # The worker finished and said what was wrong (malformed RDF, over the quad cap, a
+            # store error): it is ready for the next submission.
+            self._release(worker)
+            raise exc.error from None
         except BaseException:
             # Cancelled (the client went away) or a store error mid-way: its state is unknown.
             self._replace(worker)
@@ -263,12 +284,12 @@ class ValidationPool:
                 reply, payload = {"ok": False, "message": str(exc)}, b""
             await wire.awrite(worker.writer, reply, payload)
         if failed is not None:
-            raise failed  # the store's own error (timeout, overload), not the worker's
+            raise _Answered(failed)  # the store's own error (timeout, overload), not the worker's
         if not request.get("ok"):
             error = error_from_reply(request)
             if request.get("error") == "memory":
                 raise _Fatal(error)
-            raise error
+            raise _Answered(error)
         return Verdict(str(request["media_type"]), body)
 
     async def _read(
@@ -303,6 +324,14 @@ class ValidationPool:
 
 class _Fatal(Exception):
     """A worker's answer after which the worker is not reused."""
+
+    def __init__(self, error: IjkgError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class _Answered(Exception):
+    """A worker's answer that is an error, after which the worker is reused."""
 
     def __init__(self, error: IjkgError) -> None:
         super().__init__(str(error))

@@ -19,6 +19,7 @@ from ijkg.graph.settings import Settings
 from ijkg.graph.store import open_store
 from ijkg.graph.validation_pool import ValidationPool
 from ijkg.service import middleware, problems
+from ijkg.service.clients import ClientSlots
 from ijkg.service.routes import (
     api,
     changes,
@@ -83,8 +84,9 @@ def create_app(settings: Settings) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.client_slots = ClientSlots(settings.queries_per_client())
     problems.install(app)
-    middleware.install(app)
+    middleware.install(app, settings)
     # The package's static assets (the query page's editor, scripts, styles) at /static/.
     app.mount(sparql.STATIC_PATH, StaticFiles(packages=[("ijkg.service", "static")]), name="static")
     app.include_router(health.router)

@@ -9,6 +9,11 @@ apps, gzip for large answers.
   ``Retry-After`` are exposed to scripts.
 - gzip: answers over a kilobyte are compressed for clients that accept it (``Vary:
   Accept-Encoding``).
+- Hosts (inside the request context, so its refusals carry a request id): a request whose
+  ``Host`` is not an allowed one (``Settings.host_patterns``) gets 400 before any route sees it, so
+  no link, redirect or cached answer ever points at a host a client made up; with
+  ``IJKG_BASE_URL`` set, the request is seen with that scheme and host, so every absolute link the
+  service writes (JSON-LD ``@context``, JSON links, ``sd:endpoint``, redirects) uses it.
 - Security headers (outermost, so even the last-resort answers carry them): every answer says
   ``X-Content-Type-Options: nosniff``; every HTML answer has a ``Content-Security-Policy`` (its
   own, or ``HTML_POLICY``) and may not be framed by any page (``frame-ancestors 'none'``,
@@ -17,7 +22,9 @@ apps, gzip for large answers.
 
 from __future__ import annotations
 
+import re
 from typing import Final
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI
 from starlette.datastructures import MutableHeaders
@@ -25,6 +32,8 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ijkg.graph.settings import Settings
+from ijkg.service.problems import problem
 from ijkg.service.request_log import RequestContext
 
 CORS_METHODS = ("GET", "HEAD", "POST", "OPTIONS")
@@ -60,6 +69,83 @@ HTML_POLICY: Final = "; ".join(
 )
 
 
+_HOST = re.compile(
+    r"^(?:\[(?P<ip6>[0-9a-f:.]+)\]|(?P<name>[a-z0-9_.-]+))(?::(?P<port>[0-9]{1,5}))?$"
+)
+
+
+def host_name(value: str) -> str | None:
+    """The host name of a ``Host`` header (lower case, without port or trailing dot), or
+    ``None`` when it is not a host name at all.
+
+    >>> host_name("Example.ORG:8000"), host_name("[::1]:80"), host_name("a b") is None
+    ('example.org', '::1', True)
+    """
+    match = _HOST.match(value.strip().lower())
+    if match is None:
+        return None
+    return (match.group("ip6") or match.group("name")).rstrip(".")
+
+
+def host_allowed(name: str, patterns: tuple[str, ...]) -> bool:
+    """Whether ``name`` is allowed by one of ``patterns``: the name itself, ``.domain`` (the
+    domain and its subdomains) or ``*``.
+
+    >>> allowed = (".example.org",)
+    >>> host_allowed("api.example.org", allowed), host_allowed("example.org.evil", allowed)
+    (True, False)
+    """
+    for pattern in patterns:
+        if pattern == "*" or name == pattern:
+            return True
+        if pattern.startswith(".") and (name == pattern[1:] or name.endswith(pattern)):
+            return True
+    return False
+
+
+class HostGuard:
+    """ASGI middleware: 400 for a ``Host`` that is not allowed; the public base URL, if set, in
+    place of the request's own scheme and host."""
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        self.patterns = settings.host_patterns()
+        self.base: tuple[str, bytes, tuple[str, int]] | None = None
+        if settings.base_url is not None:
+            parts = urlsplit(settings.base_url)
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+            self.base = (parts.scheme, parts.netloc.encode("latin-1"), (parts.hostname or "", port))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = scope.get("headers", [])
+        given = [value for name, value in headers if name == b"host"]
+        if given:
+            name = host_name(given[0].decode("latin-1")) if len(given) == 1 else None
+            if name is None or not host_allowed(name, self.patterns):
+                shown = b", ".join(given).decode("latin-1")[:100]
+                refusal = problem(
+                    400,
+                    "bad-host",
+                    "Host not allowed",
+                    f"this service does not answer for the host {shown!r}; its operator lists "
+                    "the names it answers for in IJKG_ALLOWED_HOSTS (or IJKG_BASE_URL)",
+                )
+                await refusal(scope, receive, send)
+                return
+        if self.base is not None:
+            scheme, netloc, server = self.base
+            scope = {
+                **scope,
+                "scheme": scheme,
+                "server": server,
+                "headers": [(n, v) for n, v in headers if n != b"host"] + [(b"host", netloc)],
+            }
+        await self.app(scope, receive, send)
+
+
 class SecurityHeaders:
     """ASGI middleware: ``nosniff`` on every answer; a CSP and no framing on every HTML answer."""
 
@@ -83,9 +169,9 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-def install(app: FastAPI) -> None:
-    """Add gzip, CORS (outside it, so even errors carry its headers), the request context, and
-    the security headers (outermost) to ``app``."""
+def install(app: FastAPI, settings: Settings) -> None:
+    """Add gzip, CORS (outside it, so even errors carry its headers), the host guard, the request
+    context, and the security headers (outermost) to ``app``."""
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES, compresslevel=6)
     app.add_middleware(
         CORSMiddleware,
@@ -96,5 +182,6 @@ def install(app: FastAPI) -> None:
         expose_headers=list(CORS_EXPOSED),
         max_age=3600,
     )
+    app.add_middleware(HostGuard, settings=settings)
     app.add_middleware(RequestContext)
     app.add_middleware(SecurityHeaders)

@@ -86,7 +86,10 @@ class StatementJson(BaseModel):
     propertyIri: str
     direction: str = Field(description="out: entity -> value; in: value -> entity.")
     value: Any
-    asserted: bool = Field(description="False for a claim the curators hold disputed.")
+    asserted: bool = Field(
+        description="False for a claim whose triple the default view leaves out (the curators "
+        "hold it disputed or cannot confirm it)."
+    )
     claims: list[ClaimJson]
 
 

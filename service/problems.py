@@ -21,6 +21,7 @@ from ijkg.graph import errors
 from ijkg.graph.validation import ValidationReport
 from ijkg.service.auth import AuthError
 from ijkg.service.bodies import BodyTimeout
+from ijkg.service.clients import ClientBusy
 from ijkg.service.etags import PreconditionFailed
 from ijkg.service.logs import REQUEST_ID
 
@@ -109,6 +110,8 @@ def to_problem(exc: errors.IjkgError) -> Response:
         return problem(503, "overloaded", "Too many queries", detail, headers=_RETRY)
     if isinstance(exc, errors.QueryAborted):
         return problem(503, "query-aborted", "Query stopped", detail, headers=_RETRY)
+    if isinstance(exc, ClientBusy):
+        return problem(429, "too-many-requests", "Too many requests", detail, headers=_RETRY)
     if isinstance(exc, errors.ValidationTimeout):
         return problem(503, "validation-timeout", "Validation timed out", detail, headers=_RETRY)
     if isinstance(exc, errors.ValidationOverloaded):

@@ -1,4 +1,4 @@
-"""uvicorn's HTTP/1.1 protocol with deadlines for slow clients.
+"""uvicorn's HTTP/1.1 protocol, guarded: deadlines, per-address connection caps, strict framing.
 
 uvicorn bounds the memory of a connection (h11 buffers at most 16 KiB of an unfinished request
 head) but not its time: a connection that sends nothing, or a header byte every few seconds
@@ -20,6 +20,11 @@ a proxy in front may frame it by the other header) is refused with 400 and the c
 as RFC 9112 (section 6.1) asks; h11 would frame it by ``Transfer-Encoding`` and keep the
 connection open for whatever follows.
 
+One client address may hold at most ``IJKG_MAX_CONNECTIONS_PER_CLIENT`` connections at once (the
+connection's peer; the address of a proxy uvicorn trusts is not capped, see
+``ijkg.service.clients``); a connection past it is answered ``429`` and closed as soon as it opens,
+so a slowloris from one address cannot take the process's connections from everyone else.
+
 A body that the handler does read has its own deadline (``IJKG_BODY_TIMEOUT_S``, in
 ``ijkg.service.bodies``): 408 problem details. ``IJKG_MAX_CONNECTIONS`` (uvicorn's
 ``limit_concurrency``) caps the connections a process holds at once; past it new requests get 503.
@@ -29,12 +34,15 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
+from collections import Counter
 from typing import Any
 
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from ijkg.graph.settings import Settings
+from ijkg.service.clients import is_trusted_proxy
 
 _TIMEOUT_ANSWER = (
     b"HTTP/1.1 408 Request Timeout\r\n"
@@ -44,6 +52,34 @@ _TIMEOUT_ANSWER = (
     b"Content-Length: 41\r\n\r\n"
     b"the request did not arrive in time (408)\n"
 )
+
+
+#: How long a refused connection is kept to let its answer reach the client, at most.
+_LINGER_S = 2.0
+#: Connections open from each client address, in this process.
+_OPEN: Counter[str] = Counter()
+
+
+@functools.cache
+def _too_many_connections(per_client: int) -> bytes:
+    body = json.dumps(
+        {
+            "type": "https://w3id.org/ijkg/problems/too-many-connections",
+            "title": "Too many connections",
+            "status": 429,
+            "detail": f"this client address already holds {per_client} connections, the most one "
+            "address may (IJKG_MAX_CONNECTIONS_PER_CLIENT); reuse them, or close some",
+        }
+    ).encode()
+    head = (
+        "HTTP/1.1 429 Too Many Requests\r\n"
+        "Content-Type: application/problem+json\r\n"
+        "X-Content-Type-Options: nosniff\r\n"
+        "Retry-After: 2\r\n"
+        "Connection: close\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode() + body
 
 
 _BOTH_LENGTHS = (
@@ -74,7 +110,8 @@ def _settings() -> Settings:
 
 
 class GuardedH11Protocol(H11Protocol):
-    """``H11Protocol`` that closes connections whose request does not arrive in time."""
+    """``H11Protocol`` that closes connections whose request does not arrive in time, refuses a
+    client address more connections than its share, and refuses bodies framed twice."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -84,6 +121,10 @@ class GuardedH11Protocol(H11Protocol):
         )
         self.deadline_s = _settings().header_timeout_s
         self.send_timeout_s = _settings().send_timeout_s
+        self.per_client = _settings().max_connections_per_client
+        self._peer: str | None = None  # the address this connection is counted under
+        self._refused = False  # answered 429 at once (too many connections from its address)
+        self._linger: asyncio.TimerHandle | None = None
         self._deadline: asyncio.TimerHandle | None = None
         self._stall: asyncio.TimerHandle | None = None
         self._unsent = 0
@@ -151,9 +192,41 @@ class GuardedH11Protocol(H11Protocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        peer = transport.get_extra_info("peername")
+        address = peer[0] if isinstance(peer, tuple) and peer else None
+        if isinstance(address, str) and not is_trusted_proxy(address, self._proxies()):
+            if _OPEN[address] >= self.per_client:
+                self.logger.info("refused a connection: its address holds too many already")
+                self._refuse(transport)
+                return
+            _OPEN[address] += 1
+            self._peer = address
         self._arm()
 
+    def _proxies(self) -> str:
+        trusted = self.config.forwarded_allow_ips
+        return trusted if isinstance(trusted, str) else ",".join(trusted)
+
+    def _refuse(self, transport: asyncio.Transport) -> None:
+        """Answer 429 and close. Closing a socket with unread input resets it, which can destroy
+        the answer before the client reads it: so the write side is shut after the answer, what
+        the client sends meanwhile is dropped, and the socket is closed when the client closes
+        its side or after ``_LINGER_S`` at most."""
+        self._refused = True
+        transport.write(_too_many_connections(self.per_client))
+        if transport.can_write_eof():
+            transport.write_eof()
+        self._linger = self.loop.call_later(_LINGER_S, transport.close)
+
+    def eof_received(self) -> None:
+        if self._refused:
+            self.transport.close()  # the client read its answer and hung up
+            return
+        super().eof_received()
+
     def data_received(self, data: bytes) -> None:
+        if self._refused:
+            return  # a refused connection's input is dropped
         super().data_received(data)
         # The head is in once the client's side has left IDLE; from then on the handler (and its
         # body deadline) is in charge, until the response is complete.
@@ -173,6 +246,14 @@ class GuardedH11Protocol(H11Protocol):
             self._disarm()
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if self._linger is not None:
+            self._linger.cancel()
+            self._linger = None
+        if self._peer is not None:
+            _OPEN[self._peer] -= 1
+            if _OPEN[self._peer] <= 0:
+                del _OPEN[self._peer]
+            self._peer = None
         self._disarm()
         if self._stall is not None:
             self._stall.cancel()

@@ -33,6 +33,7 @@ from ijkg.graph.store.changelog import serialize_quads
 from ijkg.graph.validation_pool import Part, Submission, ValidationPool
 from ijkg.service.auth import WriterDep
 from ijkg.service.bodies import read_body
+from ijkg.service.clients import client_address, client_slots
 from ijkg.service.deps import SettingsDep, StoreDep
 from ijkg.service.etags import expected_version, graph_etag
 from ijkg.service.negotiation import negotiate
@@ -259,9 +260,9 @@ async def validate_submission(
         request.headers.get("accept"), ["application/json", TURTLE.media_type, JSONLD.media_type]
     )
     pool: ValidationPool = request.app.state.validation_pool
-    verdict = await pool.validate(
-        store, Submission(parts, wanted or "application/json"), graph=settings.write_graph
-    )
+    submission = Submission(parts, wanted or "application/json")
+    with client_slots(request).hold(client_address(request)):
+        verdict = await pool.validate(store, submission, graph=settings.write_graph)
     return Response(verdict.body, media_type=verdict.media_type)
 
 

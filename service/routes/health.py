@@ -15,12 +15,13 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse
 
 from ijkg.graph.bundle import bundle_version
 from ijkg.graph.errors import QueryError, StoreError
 from ijkg.graph.store.base import StoreStats
+from ijkg.graph.validation_pool import ValidationPool
 from ijkg.service.deps import SettingsDep, StoreDep
 
 router = APIRouter(tags=["service"])
@@ -54,7 +55,7 @@ def store_problems(stats: StoreStats) -> list[str]:
     summary="Liveness and store status",
     responses={503: {"description": "The store does not answer (status: unavailable)"}},
 )
-async def health(store: StoreDep, settings: SettingsDep) -> JSONResponse:
+async def health(request: Request, store: StoreDep, settings: SettingsDep) -> JSONResponse:
     """Whether the service is up, and the store's kind, version, size and state.
 
     Example answer: ``{"status": "ok", "problems": [], "store": {"kind": "embedded",
@@ -75,6 +76,9 @@ async def health(store: StoreDep, settings: SettingsDep) -> JSONResponse:
         **stats.details,
     }
     body = _body("degraded" if problems else "ok", problems, state)
+    pool: ValidationPool | None = getattr(request.app.state, "validation_pool", None)
+    if pool is not None:
+        body["validation"] = pool.stats()  # the processes of POST /validate
     return JSONResponse(body, headers=_NO_STORE)
 
 

@@ -46,6 +46,7 @@ from ijkg.graph.query import QueryPolicy, is_volatile, run_query
 from ijkg.graph.service_description import GraphCatalogue, ServiceLimits, describe_service
 from ijkg.graph.store.base import Dataset, Store
 from ijkg.service.bodies import read_body
+from ijkg.service.clients import client_address, client_slots
 from ijkg.service.conditional import Validators, VersionClock, answer_etag
 from ijkg.service.deps import SettingsDep, StoreDep
 from ijkg.service.negotiation import negotiate, prefers
@@ -450,7 +451,9 @@ async def sparql(
     ):
         # A browser following a link to a query: the page, with the query in the editor.
         return query_page(request, limits)
-    return await answer_query(request, operation, store, state, QueryPolicy.from_settings(settings))
+    policy = QueryPolicy.from_settings(settings)
+    with client_slots(request).hold(client_address(request)):
+        return await answer_query(request, operation, store, state, policy)
 
 
 def openapi_description(settings: ServiceLimits) -> str:

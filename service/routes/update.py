@@ -17,7 +17,7 @@ from starlette.responses import Response
 from ijkg.graph.changes import clean_metadata
 from ijkg.graph.errors import QueryRefused, UnsupportedFormat
 from ijkg.graph.formats import bare_media_type
-from ijkg.graph.protection import SERVICE_GRAPHS, check_write
+from ijkg.graph.protection import SERVICE_GRAPHS, check_update_text, check_write
 from ijkg.graph.query import check_graph_name
 from ijkg.graph.sparql_text import check_limits
 from ijkg.graph.store.base import Dataset, Delta
@@ -103,6 +103,7 @@ async def update(
         # and never file: or the like (as FROM in a query, and the using-graph-uri parameters).
         if role in ("USING", "USING NAMED", "WITH"):
             check_graph_name(iri, role, relative=True)
+    check_update_text(scan.keywords, admin=writer.admin)
     stats = await store.stats()
     insisted = expected_version(if_match, stats.store_id, stats.version)
 

@@ -143,7 +143,7 @@ def _expected_values(expected: Any) -> list[str]:
 
 
 def test_the_folder_has_the_questions_and_a_query_for_each() -> None:
-    assert len(QUESTIONS) == 31
+    assert len(QUESTIONS) == 34
     assert QUERY_FILES, "no CQ*.rq files found"
     assert {q["id"] for q in QUESTIONS} == {p.stem for p in QUERY_FILES}
 

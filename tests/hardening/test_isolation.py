@@ -24,7 +24,7 @@ import httpx
 import pytest
 
 from tests.conftest import Server, run_ijkg, start_server, stop_server
-from tests.hostile.procs import children
+from tests.hostile.procs import engine_of
 
 TOKEN = "isolation-writer-token"  # noqa: S105 - a test server's token
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -285,7 +285,7 @@ def test_a_second_process_on_the_store_is_told_who_has_it(
     data = tmp_path / "data.nq"
     data.write_text(f'<urn:x-isolation:a> <{P}> "x" <{GRAPH}> .\n')
     args = [part.replace("{file}", str(data)) for part in command]
-    (engine,) = children(server.process.pid)
+    engine = engine_of(server.process.pid)
     started = time.monotonic()
     done = run_ijkg(*args, data_dir=server.data_dir)
     assert done.returncode == 2, done.stdout + done.stderr

@@ -1,7 +1,10 @@
-"""A merged change with a very long title, then more writes, then a restart — clean (SIGTERM) and
+"""A merged change with a long title, then more writes, then a restart — clean (SIGTERM) and
 killed (SIGKILL): every acknowledged write is there afterwards, the long title included. (Before,
 the log's record header was read with a 64 KiB limit, and the store came back at the version
-before the long title, with /health ok.)"""
+before the long title, with /health ok.) A title now has at most ``MAX_TITLE_CHARS`` characters,
+so the 5,500 emoji that reached that limit are refused at the door (400): the title here is the
+longest one accepted. That records of any length read back is held by the doctests of
+``ijkg.graph.store.changelog`` (a record with a 20,000-emoji title)."""
 
 from __future__ import annotations
 
@@ -15,12 +18,15 @@ from pathlib import Path
 import httpx
 import pytest
 
+from ijkg.graph.changes import MAX_TITLE_CHARS
 from tests.conftest import Server, start_server, stop_server
 
 TOKEN = {"Authorization": "Bearer curator-secret"}
 ENV = {"IJKG_WRITE_TOKENS": "curator=curator-secret", "IJKG_FSYNC": "false"}
+#: The longest title accepted, in emoji (12 bytes each once JSON escapes them).
+LONG_TITLE = "\U0001f38c" * MAX_TITLE_CHARS
 #: 5,500 emoji: 66,000 bytes once JSON escapes them, past the old reader's 64 KiB header limit.
-LONG_TITLE = "\U0001f38c" * 5_500
+TOO_LONG_TITLE = "\U0001f38c" * 5_500
 
 
 def agreement(n: int) -> str:
@@ -115,6 +121,13 @@ def test_writes_after_a_long_title_survive_a_clean_restart_and_a_kill(
 
     server = start("first")
     with server.client() as client:
+        refused = client.post(
+            "/changes",
+            json={"title": TOO_LONG_TITLE, "add": {"format": "text/turtle", "data": agreement(0)}},
+            headers=TOKEN,
+        )
+        assert refused.status_code == 400, refused.text[:500]
+        assert "title" in refused.json()["detail"]
         long_id, _ = write(client, 1, LONG_TITLE)
         for n in (2, 3, 4):
             _, version = write(client, n, f"change {n}")

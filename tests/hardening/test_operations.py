@@ -26,7 +26,7 @@ from ijkg.graph.errors import StorageFull
 from ijkg.graph.store.base import Delta
 from tests.conftest import Server, SyncStore, run_ijkg, start_server, stop_server
 from tests.hardening.mounts import fill, read_only, tmpfs
-from tests.hostile.procs import children
+from tests.hostile.procs import children, engine_of
 
 TOKEN = "operations-writer-token"  # noqa: S105 - a test server's token
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -235,7 +235,7 @@ def disposable(tmp_path: Path) -> Iterator[Server]:
 
 @pytest.mark.embedded
 def test_health_says_unavailable_when_the_store_engine_is_gone(disposable: Server) -> None:
-    (engine,) = children(disposable.process.pid)
+    engine = engine_of(disposable.process.pid)
     os.kill(engine, signal.SIGKILL)
     deadline = time.monotonic() + 10
     with disposable.client() as client:

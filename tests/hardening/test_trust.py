@@ -157,6 +157,14 @@ def test_an_admins_class_axiom_is_judged_like_the_instances_it_retypes(server: S
             headers={**ADMIN, "Content-Type": "application/n-triples"},
         )
         assert answer.status_code == 422, answer.text
+        # the same axiom in the ontology graph itself
+        answer = update(
+            client,
+            """INSERT DATA { GRAPH <https://w3id.org/ijkg/graph/ontology> {
+                 ijkg:Pillar rdfs:subClassOf ijkg:BilateralAgreement } }""",
+            ADMIN,
+        )
+        assert answer.status_code == 422, answer.text
         # a new subclass of ijkg:Agreement, with an instance that has no party
         answer = update(
             client,

@@ -9,7 +9,7 @@ from pathlib import Path
 @dataclass(frozen=True)
 class Usage:
     pid: int
-    role: str  # service, engine or worker
+    role: str  # service, engine, worker (the engine's) or validator (POST /validate's)
     rss_mb: float
 
 
@@ -38,9 +38,30 @@ def children(pid: int) -> list[int]:
     return found
 
 
+def _command(pid: int) -> list[bytes]:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return []
+
+
+def is_validator(pid: int) -> bool:
+    """Whether ``pid`` is a validation worker (a child of the service that runs POST /validate)."""
+    return b"ijkg.graph.validation_worker" in _command(pid)
+
+
+def engine_of(service_pid: int) -> int:
+    """The store engine of a service on the embedded store (its other children are validation
+    workers)."""
+    (engine,) = (
+        pid for pid in children(service_pid) if b"ijkg.graph.store.engine" in _command(pid)
+    )
+    return engine
+
+
 def usage(service_pid: int) -> list[Usage]:
     """The service process, its store engine (a child, when the store is embedded) and the
-    engine's query workers, with their resident memory."""
+    engine's query workers, and its validation workers, with their resident memory."""
     found: list[Usage] = []
     rss = _rss_mb(service_pid)
     if rss is not None:
@@ -48,6 +69,9 @@ def usage(service_pid: int) -> list[Usage]:
     for child in children(service_pid):
         rss = _rss_mb(child)
         if rss is None:
+            continue
+        if is_validator(child):
+            found.append(Usage(child, "validator", rss))
             continue
         found.append(Usage(child, "engine", rss))
         for worker in children(child):

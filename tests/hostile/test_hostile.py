@@ -41,6 +41,7 @@ SERVER_ENV = {
     "IJKG_QUERY_MEMORY_MB": "128",
     "IJKG_MAX_BODY_BYTES": str(2 * 1024 * 1024),
     "IJKG_MAX_CHANGE_QUADS": "20000",
+    "IJKG_VALIDATE_MEMORY_MB": "256",
     "IJKG_HEADER_TIMEOUT_S": str(TIMEOUT_S),
     "IJKG_BODY_TIMEOUT_S": str(TIMEOUT_S),
     "IJKG_SEND_TIMEOUT_S": str(TIMEOUT_S),
@@ -51,7 +52,7 @@ SERVER_ENV = {
 }
 #: Resident memory each process may hold after any case. The store holds the bundled graph
 #: (~11k quads); a query may use 128 MB more in its worker, and bodies are capped at 2 MiB.
-MEMORY_CAP_MB = {"service": 400, "engine": 300, "worker": 300}
+MEMORY_CAP_MB = {"service": 400, "engine": 300, "worker": 300, "validator": 400}
 #: Time a timeout may take beyond its limit (the event loop's timer, a loaded CI machine).
 GRACE_S = 1.5
 PROBLEM = "https://w3id.org/ijkg/problems/"
