@@ -9,6 +9,7 @@ the embedded engine itself are marked ``embedded`` and skipped on an external st
 
 from __future__ import annotations
 
+import gc
 import os
 import subprocess
 import sys
@@ -142,6 +143,9 @@ def open_test_store(portal: BlockingPortal, tmp_path: Path) -> Iterator[Callable
     for sync in opened:
         sync.close()
         release_external(sync.settings.data_dir)
+    # Anything the stores left open (a socket, a pipe) is found now and reported by this test,
+    # not by whichever later test the garbage collector happens to run in.
+    gc.collect()
 
 
 @pytest.fixture(scope="session")
