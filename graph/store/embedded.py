@@ -14,6 +14,7 @@ import logging
 import os
 import shutil
 import signal
+import socket
 import sys
 import tempfile
 from collections import deque
@@ -58,6 +59,7 @@ from ijkg.graph.store.worker import encode_patterns
 log = logging.getLogger("ijkg.store")
 
 _ENGINE_START_TIMEOUT_S = 600.0  # recovery of a large store may take a while; it says when done
+_ACCEPT_RETRY_S = 1.0  # after the process ran out of file descriptors, accept again this late
 
 
 @dataclass(eq=False)
@@ -83,7 +85,12 @@ class EmbeddedStore(Store):
         self._control = asyncio.Lock()
         self._socket_dir = tempfile.mkdtemp(prefix="ijkg-")
         self._socket_path = os.path.join(self._socket_dir, "workers.sock")
-        self._server: asyncio.base_events.Server | None = None
+        # The workers' socket is served by hand, not by ``asyncio.start_unix_server``: closing an
+        # asyncio server while a connection is being accepted leaves that connection's transport
+        # half made and never closed (CPython gh-109564), and a replacement worker may connect
+        # at any moment, the store's close included.
+        self._listener: socket.socket | None = None
+        self._accepting: set[asyncio.Task[None]] = set()
         self._idle: deque[_Worker] = deque()
         self._waiters: deque[asyncio.Future[_Worker]] = deque()
         self._busy = 0
@@ -112,8 +119,12 @@ class EmbeddedStore(Store):
         return store
 
     async def _start(self) -> None:
-        self._server = await asyncio.start_unix_server(self._on_worker, path=self._socket_path)
+        self._listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._listener.bind(self._socket_path)
         os.chmod(self._socket_path, 0o600)
+        self._listener.listen(128)
+        self._listener.setblocking(False)
+        asyncio.get_running_loop().add_reader(self._listener.fileno(), self._accept)
         try:
             self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -183,8 +194,7 @@ class EmbeddedStore(Store):
                 waiter.set_exception(StoreUnavailable("the store is closing"))
         for worker in list(self._workers):
             worker.kill()
-        if self._server is not None:
-            self._server.close()
+        self._stop_accepting()
         if self._engine is not None:
             if self._engine.stdin is not None:
                 self._engine.stdin.close()
@@ -195,10 +205,11 @@ class EmbeddedStore(Store):
             except TimeoutError:
                 self._engine.kill()
                 await self._engine.wait()
-        # Every worker connection (a worker that was still saying hello included) is closed and
-        # its transport released before the store reports closed.
+        # Every worker connection (one still saying hello, or accepted just now, included) is
+        # closed and its transport released before the store reports closed.
         for writer in self._connections:
             writer.close()
+        await asyncio.gather(*self._accepting, *self._spawning, return_exceptions=True)
         await asyncio.gather(*(w.wait_closed() for w in self._connections), return_exceptions=True)
         self._connections.clear()
         shutil.rmtree(self._socket_dir, ignore_errors=True)
@@ -220,8 +231,48 @@ class EmbeddedStore(Store):
 
     # --- workers -------------------------------------------------------------------------------
 
-    async def _on_worker(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def _accept(self) -> None:
+        """Accept every worker waiting to connect (the loop calls this when one is)."""
+        listener = self._listener
+        while listener is not None and not self._closed:
+            try:
+                conn, _ = listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                # Out of file descriptors, say: try again a little later, not in a busy loop.
+                log.warning("the store could not accept a query worker: %s", exc)
+                loop = asyncio.get_running_loop()
+                loop.remove_reader(listener.fileno())
+                loop.call_later(_ACCEPT_RETRY_S, self._resume_accepting)
+                return
+            task = asyncio.create_task(self._on_worker(conn))
+            self._accepting.add(task)
+            task.add_done_callback(self._accepting.discard)
+
+    def _resume_accepting(self) -> None:
+        if self._listener is not None and not self._closed:
+            asyncio.get_running_loop().add_reader(self._listener.fileno(), self._accept)
+
+    def _stop_accepting(self) -> None:
+        """Accept no more workers. A connection accepted already is still handled (and closed,
+        since the store is closing) by its ``_on_worker`` task, which ``close`` waits for."""
+        if self._listener is None:
+            return
+        asyncio.get_running_loop().remove_reader(self._listener.fileno())
+        self._listener.close()
+        self._listener = None
+
+    async def _on_worker(self, conn: socket.socket) -> None:
+        try:
+            reader, writer = await asyncio.open_unix_connection(sock=conn)
+        except OSError:
+            conn.close()
+            return
         self._connections.add(writer)
+        if self._closed:
+            writer.close()
+            return
         try:
             hello, _ = await wire.aread(reader)
         except (asyncio.IncompleteReadError, ConnectionError):

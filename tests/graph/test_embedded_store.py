@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import json
+import socket
 import time
+import warnings
 from collections.abc import Callable
 
 import pyoxigraph as ox
@@ -203,6 +207,35 @@ def test_too_many_queries_at_once_are_refused_not_queued_forever(open_test_store
     outcomes = store.portal.call(two_at_once)
     kinds = sorted(type(o).__name__ for o in outcomes)
     assert kinds == ["QueryOverloaded", "QueryTimeout"]
+
+
+def test_a_worker_connecting_while_the_store_closes_is_closed_with_it(
+    open_test_store: Opener,
+) -> None:
+    """A replacement worker may connect at any moment, the store's close included: every
+    connection the store accepted is closed by the time ``close`` returns, whatever stage of
+    accepting it was in (clients connect on every turn of the loop up to the close)."""
+    store = open_test_store(query_workers=1)
+    path = store.store._socket_path  # type: ignore[attr-defined]
+    clients: list[socket.socket] = []
+
+    async def connect_while_closing() -> None:
+        for _ in range(30):
+            client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            clients.append(client)
+            client.connect(path)
+            await asyncio.sleep(0)
+        await store.store.close()
+
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            store.portal.call(connect_while_closing)
+            gc.collect()
+    finally:
+        for client in clients:
+            client.close()
+    assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)] == []
 
 
 def test_a_clean_shutdown_folds_a_long_log_into_a_snapshot(
