@@ -8,8 +8,9 @@ The script makes a synthetic graph in the ijkg model (agreements with parties, p
 and targets; claims that reify their statements with evidence and quotes), loads it with the
 bundled graph into an embedded store in a temporary folder, then times single pages of two lists
 (agreements, claims) at positions from the first page to the last: the keyset page through
-``ijkg.graph.listing.list_entities`` with the cursor of the item before the page, and the same page
-by OFFSET (the same sort key, ``OFFSET n``). Each cell is the median of ``--repeat`` runs. It prints
+``ijkg.graph.linked.listing.list_entities`` with the cursor of the item before the page, and the
+same page by OFFSET (the same sort key, ``OFFSET n``). Each cell is the median of ``--repeat`` runs.
+It prints
 a table, the ratio last/first page for each method, and writes the numbers (JSON) and a plot (PNG).
 It also times the label index (build, then a search), which search uses at this size.
 """
@@ -29,15 +30,15 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from ijkg.graph.bootstrap import ensure_bundle
-from ijkg.graph.listing import COLLECTIONS, Cursor, ListCache, _label_key, list_entities
-from ijkg.graph.namespaces import ID_BASE, IJKG
-from ijkg.graph.search import SearchIndex, search
-from ijkg.graph.settings import Settings
-from ijkg.graph.sparql_build import sparql_iri, sparql_string
+from ijkg.graph.core.namespaces import ID_BASE, IJKG
+from ijkg.graph.core.settings import Settings
+from ijkg.graph.io.bootstrap import ensure_bundle
+from ijkg.graph.linked.listing import COLLECTIONS, Cursor, ListCache, _label_key, list_entities
+from ijkg.graph.linked.search import SearchIndex, search
+from ijkg.graph.linked.vocabulary import Vocabulary, load_vocabulary
+from ijkg.graph.sparql.build import sparql_iri, sparql_string
 from ijkg.graph.store import open_store
 from ijkg.graph.store.base import Delta, Store
-from ijkg.graph.vocabulary import Vocabulary, load_vocabulary
 
 GRAPH = ox.NamedNode("https://w3id.org/ijkg/graph/bench-paging")
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"

@@ -126,7 +126,7 @@ def make_data(size: str, work: Path, seed: int) -> tuple[Path, Path, synthetic.M
             )
     dataset = work / "dataset.nq"
     if not dataset.exists() or dataset.stat().st_mtime < data.stat().st_mtime:
-        from ijkg.graph.bundle import bundle_quads
+        from ijkg.graph.core.bundle import bundle_quads
 
         partial = dataset.with_suffix(".partial")
         with partial.open("wb") as out:

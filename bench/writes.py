@@ -61,8 +61,8 @@ def raw(file: Path, location: Path | None) -> dict[str, Any]:
 
 
 async def _open(data_dir: Path, **settings: Any) -> Any:
-    from ijkg.graph.bootstrap import ensure_bundle
-    from ijkg.graph.settings import Settings
+    from ijkg.graph.core.settings import Settings
+    from ijkg.graph.io.bootstrap import ensure_bundle
     from ijkg.graph.store import open_store
 
     store = await open_store(Settings(data_dir=data_dir, **settings))
@@ -95,7 +95,7 @@ async def prepare(data_dir: Path, file: Path) -> dict[str, Any]:
 
 
 async def gate(data_dir: Path, manifest: Manifest, reps: int, full: bool) -> dict[str, Any]:
-    from ijkg.graph.gate import Gate
+    from ijkg.graph.curation.gate import Gate
     from ijkg.graph.store.base import Delta
 
     store = await _open(data_dir, query_timeout_s=3600)
@@ -142,8 +142,8 @@ async def gate(data_dir: Path, manifest: Manifest, reps: int, full: bool) -> dic
 
 
 async def merges(data_dir: Path, manifest: Manifest, n: int) -> dict[str, Any]:
-    from ijkg.graph.changes import Changes
-    from ijkg.graph.gate import Gate
+    from ijkg.graph.curation.changes import Changes
+    from ijkg.graph.curation.gate import Gate
     from ijkg.graph.store.base import Delta
 
     store = await _open(data_dir, query_timeout_s=3600, fsync=True)

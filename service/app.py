@@ -9,15 +9,10 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
-from ijkg.graph.bootstrap import ensure_bundle
-from ijkg.graph.changes import Changes
-from ijkg.graph.errors import IjkgError
-from ijkg.graph.explain import Explainer
-from ijkg.graph.gate import Gate
-from ijkg.graph.service_description import ServiceLimits
-from ijkg.graph.settings import Settings
-from ijkg.graph.store import open_store
-from ijkg.graph.validation_pool import ValidationPool
+from ijkg.graph import KnowledgeGraph
+from ijkg.graph.core.errors import IjkgError
+from ijkg.graph.core.settings import Settings
+from ijkg.graph.endpoint.description import ServiceLimits
 from ijkg.service import middleware, problems
 from ijkg.service.clients import ClientSlots
 from ijkg.service.routes import (
@@ -47,31 +42,21 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         try:
-            store = await open_store(settings)
+            graph = await KnowledgeGraph.open(settings, validation_workers=True)
         except IjkgError as exc:
             log.error("the store could not be opened: %s", exc)
             raise
+        app.state.graph = graph
+        # Until the routes all speak to the facade, the parts they still reach for by hand.
+        app.state.store = graph._store
+        app.state.gate = graph.curation._gate
+        app.state.explainer = graph.curation._explainer
+        app.state.changes = graph.curation._changes
+        app.state.validation_pool = graph.curation._validation_pool
         try:
-            status = await ensure_bundle(store)
-            if status.loaded:
-                log.info("loaded the bundled graph %s", status.version[:12])
-            gate = Gate()
-            app.state.store = store
-            app.state.gate = gate
-            app.state.explainer = Explainer(gate.shapes)
-            app.state.changes = Changes(
-                store, gate, max_quads=settings.max_change_quads, default_graph=settings.write_graph
-            )
-            # Submitted RDF is validated in processes of their own (POST /validate).
-            pool = ValidationPool(settings)
-            app.state.validation_pool = pool
-            pool.start()
-            try:
-                yield
-            finally:
-                await pool.close()
+            yield
         finally:
-            await store.close()
+            await graph.close()
 
     app = FastAPI(
         title="ijkg — the India–Japan knowledge graph",

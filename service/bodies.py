@@ -8,8 +8,8 @@ import asyncio
 from fastapi import Request
 from starlette.requests import ClientDisconnect
 
-from ijkg.graph.errors import BadRequest, TooLarge
-from ijkg.graph.settings import Settings
+from ijkg.graph.core.errors import BadRequest, TooLarge
+from ijkg.graph.core.settings import Settings
 
 
 class BodyTooLarge(TooLarge):

@@ -30,17 +30,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from ijkg.graph import backup
-from ijkg.graph.bootstrap import ensure_bundle
-from ijkg.graph.changes import (
-    MAX_TITLE_CHARS,
-    BadMetadata,
-    Change,
-    Changes,
-    ChangeTooLarge,
-    clean_metadata,
-)
-from ijkg.graph.errors import (
+from ijkg.graph.core.errors import (
     Forbidden,
     IjkgError,
     QueryError,
@@ -51,25 +41,36 @@ from ijkg.graph.errors import (
     UnsupportedFormat,
     ValidationFailed,
 )
-from ijkg.graph.formats import (
+from ijkg.graph.core.formats import (
     RDF_SYNTAXES,
     RESULTS_JSON,
     RdfSyntax,
     rdf_syntax_for_name,
     results_format_for,
 )
-from ijkg.graph.gate import Gate, GateReport
-from ijkg.graph.loading import read_rdf_file
-from ijkg.graph.protection import check_write
-from ijkg.graph.query import QueryPolicy, run_query
-from ijkg.graph.rdfio import find_line
-from ijkg.graph.settings import Settings
+from ijkg.graph.core.rdfio import find_line
+from ijkg.graph.core.reports import ValidationReport, ValidationResult
+from ijkg.graph.core.settings import Settings
+from ijkg.graph.core.terms import from_sparql_json
+from ijkg.graph.curation.changes import (
+    MAX_TITLE_CHARS,
+    BadMetadata,
+    Change,
+    Changes,
+    ChangeTooLarge,
+    clean_metadata,
+)
+from ijkg.graph.curation.gate import Gate, GateReport
+from ijkg.graph.curation.protection import check_write
+from ijkg.graph.curation.validation import report_graph
+from ijkg.graph.endpoint.query import QueryPolicy, run_query
+from ijkg.graph.io import backup
+from ijkg.graph.io.bootstrap import ensure_bundle
+from ijkg.graph.io.loading import read_rdf_file
 from ijkg.graph.store import Store, open_store
 from ijkg.graph.store.base import Commit, Delta
 from ijkg.graph.store.changelog import ChangeLogCorrupt, serialize_quads
 from ijkg.graph.store.storage import preflight
-from ijkg.graph.terms import from_sparql_json
-from ijkg.graph.validation import ValidationReport, ValidationResult, report_graph
 from ijkg.service.terminal import printable
 
 app = typer.Typer(

@@ -10,13 +10,19 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from ijkg.graph.settings import Settings
+from ijkg.graph import KnowledgeGraph
+from ijkg.graph.core.settings import Settings
 from ijkg.graph.store.base import Store
 
 
 async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
+
+
+async def get_graph(request: Request) -> KnowledgeGraph:
+    graph: KnowledgeGraph = request.app.state.graph
+    return graph
 
 
 async def get_store(request: Request) -> Store:
@@ -26,3 +32,4 @@ async def get_store(request: Request) -> Store:
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 StoreDep = Annotated[Store, Depends(get_store)]
+GraphDep = Annotated[KnowledgeGraph, Depends(get_graph)]

@@ -22,13 +22,13 @@ from fastapi import Depends, Request
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.responses import Response
 
-from ijkg.graph.entities import EntityDescription, describe
-from ijkg.graph.errors import NotAcceptable
-from ijkg.graph.formats import JSONLD, NTRIPLES, RDFXML, TURTLE
-from ijkg.graph.listing import ListCache
-from ijkg.graph.search import SearchIndex
+from ijkg.graph.core.errors import NotAcceptable
+from ijkg.graph.core.formats import JSONLD, NTRIPLES, RDFXML, TURTLE
+from ijkg.graph.linked.entities import EntityDescription, describe
+from ijkg.graph.linked.listing import ListCache
+from ijkg.graph.linked.search import SearchIndex
+from ijkg.graph.linked.vocabulary import Vocabulary, VocabularyCache
 from ijkg.graph.store.base import Store
-from ijkg.graph.vocabulary import Vocabulary, VocabularyCache
 from ijkg.service.conditional import Validators, VersionClock, answer_etag
 from ijkg.service.negotiation import negotiate
 
@@ -86,7 +86,7 @@ def choose_media_type(
     >>> choose_media_type("image/png", None)
     Traceback (most recent call last):
     ...
-    ijkg.graph.errors.NotAcceptable: ...
+    ijkg.graph.core.errors.NotAcceptable: ...
     """
     if format_name:
         key = format_name.strip().lower()
@@ -183,7 +183,7 @@ LinkedDep = Annotated[LinkedData, Depends(get_linked)]
 
 def entity_path(iri: str) -> str:
     """The service path of an entity IRI (``/id/{kind}/{slug}``), or the IRI itself."""
-    from ijkg.graph.namespaces import ID_BASE
+    from ijkg.graph.core.namespaces import ID_BASE
 
     if iri.startswith(ID_BASE):
         return "/id/" + iri[len(ID_BASE) :]
@@ -193,7 +193,7 @@ def entity_path(iri: str) -> str:
 def href(iri: str) -> str:
     """Where a link to ``iri`` goes on a page: entities and ontology terms within the service,
     anything else to itself."""
-    from ijkg.graph.namespaces import ID_BASE, IJKG, ONTOLOGY_IRI
+    from ijkg.graph.core.namespaces import ID_BASE, IJKG, ONTOLOGY_IRI
 
     if iri.startswith(ID_BASE):
         return entity_path(iri)

@@ -17,8 +17,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.routing import Match
 
-from ijkg.graph import errors
-from ijkg.graph.validation import ValidationReport
+from ijkg.graph.core import errors
+from ijkg.graph.core.reports import ValidationReport
 from ijkg.service.auth import AuthError
 from ijkg.service.bodies import BodyTimeout
 from ijkg.service.clients import ClientBusy

@@ -21,8 +21,8 @@ from importlib.resources import files
 from string import Template
 from typing import Any
 
-from ijkg.graph.namespaces import PREFIXES
-from ijkg.graph.service_description import ServiceLimits
+from ijkg.graph.core.namespaces import PREFIXES
+from ijkg.graph.endpoint.description import ServiceLimits
 
 #: Where the page may load from and talk to: its own origin only.
 CONTENT_SECURITY_POLICY = "; ".join(

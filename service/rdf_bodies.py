@@ -5,10 +5,10 @@ from __future__ import annotations
 import pyoxigraph as ox
 from fastapi import Request
 
-from ijkg.graph.errors import UnsupportedFormat
-from ijkg.graph.formats import bare_media_type, rdf_syntax_for_media_type
-from ijkg.graph.rdfio import ParseOptions, parse_quads
-from ijkg.graph.settings import Settings
+from ijkg.graph.core.errors import UnsupportedFormat
+from ijkg.graph.core.formats import bare_media_type, rdf_syntax_for_media_type
+from ijkg.graph.core.rdfio import ParseOptions, parse_quads
+from ijkg.graph.core.settings import Settings
 from ijkg.service.bodies import read_body
 
 

@@ -23,8 +23,8 @@ import httpx
 import pytest
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 
-from ijkg.graph.bootstrap import ensure_bundle
-from ijkg.graph.settings import Settings
+from ijkg.graph.core.settings import Settings
+from ijkg.graph.io.bootstrap import ensure_bundle
 from ijkg.graph.store import Store, open_store
 from tests.browser import Browser, launch, require_browser
 from tests.canary import Canary

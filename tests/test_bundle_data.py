@@ -19,9 +19,9 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection
 from rdflib.namespace import OWL, RDF, RDFS, SKOS, XSD, Namespace
 
-from ijkg.graph.bundle import bundle_files, source_text
-from ijkg.graph.namespaces import ARTICLE_GRAPH, CONTEXT_GRAPH, ID_BASE, IJKG
-from ijkg.graph.validation import ontology, validate, validate_ontology
+from ijkg.graph.core.bundle import bundle_files, source_text
+from ijkg.graph.core.namespaces import ARTICLE_GRAPH, CONTEXT_GRAPH, ID_BASE, IJKG
+from ijkg.graph.curation.validation import ontology, validate, validate_ontology
 
 IJ = Namespace(IJKG)
 OA = Namespace("http://www.w3.org/ns/oa#")

@@ -20,7 +20,7 @@ MODULES = sorted(
 
 
 def test_modules_were_found() -> None:
-    assert "ijkg.graph.namespaces" in MODULES
+    assert "ijkg.graph.core.namespaces" in MODULES
     assert "ijkg.service.negotiation" in MODULES
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ijkg.graph.settings import Settings
+from ijkg.graph.core.settings import Settings
 from ijkg.graph.store.base import Store
 
 

@@ -18,9 +18,9 @@ import pyoxigraph as ox
 from rdflib import Graph
 from rdflib.term import Node
 
-from ijkg.graph.formats import NQUADS, NTRIPLES, RESULTS_JSON, RdfSyntax, ResultsFormat
-from ijkg.graph.settings import Settings
-from ijkg.graph.terms import from_sparql_json
+from ijkg.graph.core.formats import NQUADS, NTRIPLES, RESULTS_JSON, RdfSyntax, ResultsFormat
+from ijkg.graph.core.settings import Settings
+from ijkg.graph.core.terms import from_sparql_json
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from typing import Any, Protocol
 
 import pyoxigraph as ox
 
-from ijkg.graph.errors import ResultTooLarge
+from ijkg.graph.core.errors import ResultTooLarge
 from ijkg.graph.store import union
 from ijkg.graph.store.base import Pattern, quad_pattern
 from ijkg.graph.store.update_plan import (

@@ -24,7 +24,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from ijkg.graph.errors import (
+from ijkg.graph.core.errors import (
     NotAcceptable,
     QueryAborted,
     QueryError,
@@ -39,8 +39,8 @@ from ijkg.graph.errors import (
     StoreUnavailable,
     VersionConflict,
 )
-from ijkg.graph.formats import NTRIPLES, RESULTS_JSON, RdfSyntax, ResultsFormat
-from ijkg.graph.settings import Settings
+from ijkg.graph.core.formats import NTRIPLES, RESULTS_JSON, RdfSyntax, ResultsFormat
+from ijkg.graph.core.settings import Settings
 from ijkg.graph.store import wire
 from ijkg.graph.store.base import (
     Answer,

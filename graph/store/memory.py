@@ -26,9 +26,9 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from ijkg.graph.errors import StoreError, StoreUnavailable, VersionConflict
-from ijkg.graph.formats import NTRIPLES, RESULTS_JSON, RdfSyntax, ResultsFormat
-from ijkg.graph.settings import Settings
+from ijkg.graph.core.errors import StoreError, StoreUnavailable, VersionConflict
+from ijkg.graph.core.formats import NTRIPLES, RESULTS_JSON, RdfSyntax, ResultsFormat
+from ijkg.graph.core.settings import Settings
 from ijkg.graph.store import union
 from ijkg.graph.store.base import (
     Answer,

@@ -38,7 +38,7 @@ import pyoxigraph as ox
 from pyparsing import ParseBaseException
 from rdflib.plugins.sparql import prepareQuery
 
-from ijkg.graph.errors import (
+from ijkg.graph.core.errors import (
     NotAcceptable,
     QueryAborted,
     QueryError,
@@ -50,11 +50,11 @@ from ijkg.graph.errors import (
     StoreUnavailable,
     VersionConflict,
 )
-from ijkg.graph.formats import NTRIPLES, RESULTS_JSON, RdfSyntax, ResultsFormat
-from ijkg.graph.namespaces import SYSTEM_GRAPH
-from ijkg.graph.settings import Settings
-from ijkg.graph.shape_reads import Unbounded, sparql_path, triple_patterns
-from ijkg.graph.sparql_text import query_form
+from ijkg.graph.core.formats import NTRIPLES, RESULTS_JSON, RdfSyntax, ResultsFormat
+from ijkg.graph.core.namespaces import GENID, SYSTEM_GRAPH
+from ijkg.graph.core.settings import Settings
+from ijkg.graph.sparql.shape_reads import Unbounded, sparql_path, triple_patterns
+from ijkg.graph.sparql.text import query_form
 from ijkg.graph.store import union
 from ijkg.graph.store.base import (
     Answer,
@@ -72,7 +72,6 @@ from ijkg.graph.store.results import write_boolean, write_solutions, write_tripl
 from ijkg.graph.store.slots import SharedSlots
 from ijkg.graph.store.update_plan import PatternStep, check_syntax, plan_update
 
-GENID = "https://w3id.org/ijkg/.well-known/genid/"
 SYS = SYSTEM_GRAPH + "#"
 _META_NODE = ox.NamedNode(SYS + "store")
 _SYSTEM_NODE = ox.NamedNode(SYSTEM_GRAPH)
@@ -293,7 +292,7 @@ class SparqlStore(Store):
         limits = limits or self.limits
         added_lines = 0  # lines put in front of the caller's query, for syntax error positions
         if prefixes:
-            from ijkg.graph.namespaces import PREFIXES
+            from ijkg.graph.core.namespaces import PREFIXES
 
             declared = "".join(f"PREFIX {p}: <{iri}>\n" for p, iri in PREFIXES.items())
             sparql = declared + sparql

@@ -13,8 +13,8 @@ from xml.sax.saxutils import escape, quoteattr
 
 import pyoxigraph as ox
 
-from ijkg.graph.errors import ResultTooLarge
-from ijkg.graph.formats import (
+from ijkg.graph.core.errors import ResultTooLarge
+from ijkg.graph.core.formats import (
     RESULTS_CSV,
     RESULTS_JSON,
     RESULTS_TSV,
@@ -22,7 +22,7 @@ from ijkg.graph.formats import (
     RdfSyntax,
     ResultsFormat,
 )
-from ijkg.graph.namespaces import PREFIXES
+from ijkg.graph.core.namespaces import PREFIXES
 
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 RDF_LANGSTRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"

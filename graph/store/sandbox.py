@@ -2,8 +2,9 @@
 
 A query worker evaluates researchers' SPARQL, and Oxigraph would call other endpoints for a
 ``SERVICE`` clause. The service refuses ``SERVICE`` before a query ever reaches a worker
-(``ijkg.graph.query``); as a second line, a worker that has no use for the network gives it up when
-it starts: it moves into a network namespace of its own, where the only interface is a loopback
+(``ijkg.graph.endpoint.query``); as a second line, a worker that has no use for the network gives it
+up when it starts: it moves into a network namespace of its own, where the only interface is a
+loopback
 that is down, so any connection fails at once. Its channel to the service (a Unix socket bound to a
 path) and the files it reads (the change log) are not affected.
 

@@ -17,7 +17,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
-from ijkg.graph.errors import IjkgError, QueryOverloaded
+from ijkg.graph.core.errors import IjkgError, QueryOverloaded
 
 _WAIT_S = 1.0  # how long a query may wait for a slot before the service says it is busy
 

@@ -18,7 +18,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from ijkg.graph.errors import StorageFailed, StorageFull, StoreDamaged, StoreLocked
+from ijkg.graph.core.errors import StorageFailed, StorageFull, StoreDamaged, StoreLocked
 from ijkg.graph.store.changelog import ChangeLogCorrupt, verify
 
 #: errno values that mean "no room": a full disk, a quota, a file size limit (RLIMIT_FSIZE).

@@ -26,8 +26,8 @@ from urllib.parse import urljoin
 
 import pyoxigraph as ox
 
-from ijkg.graph.errors import QueryRefused, QuerySyntaxError
-from ijkg.graph.sparql_text import Token, tokenize
+from ijkg.graph.core.errors import QueryRefused, QuerySyntaxError
+from ijkg.graph.sparql.text import Token, tokenize
 
 VARIABLE = "urn:x-ijkg-template-variable:"
 

@@ -20,9 +20,14 @@ from typing import Any, Protocol
 
 import pyoxigraph as ox
 
-from ijkg.graph.errors import QueryRefused, QuerySyntaxError, ResultTooLarge
-from ijkg.graph.formats import RdfSyntax, ResultsFormat, rdf_syntax_for_name, results_format_for
-from ijkg.graph.namespaces import PREFIXES
+from ijkg.graph.core.errors import QueryRefused, QuerySyntaxError, ResultTooLarge
+from ijkg.graph.core.formats import (
+    RdfSyntax,
+    ResultsFormat,
+    rdf_syntax_for_name,
+    results_format_for,
+)
+from ijkg.graph.core.namespaces import PREFIXES
 from ijkg.graph.store import wire
 from ijkg.graph.store.base import Pattern
 from ijkg.graph.store.changelog import parse_quads, serialize_quads

@@ -12,14 +12,14 @@ from typing import Annotated, Any, Final
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from ijkg.graph.entities import entity_json
-from ijkg.graph.errors import BadRequest
-from ijkg.graph.listing import COLLECTIONS, DEFAULT_LIMIT, MAX_LIMIT, SORTS, collection
-from ijkg.graph.listing import list_entities as list_page
-from ijkg.graph.schemas import KIND_CLASSES, LINK_REF, shape_properties
-from ijkg.graph.search import search
-from ijkg.graph.sparql_build import entity_path_iri
-from ijkg.graph.vocabulary import curie
+from ijkg.graph.core.errors import BadRequest
+from ijkg.graph.linked.entities import entity_json
+from ijkg.graph.linked.listing import COLLECTIONS, DEFAULT_LIMIT, MAX_LIMIT, SORTS, collection
+from ijkg.graph.linked.listing import list_entities as list_page
+from ijkg.graph.linked.schemas import KIND_CLASSES, LINK_REF, shape_properties
+from ijkg.graph.linked.search import search
+from ijkg.graph.linked.vocabulary import curie
+from ijkg.graph.sparql.build import entity_path_iri
 from ijkg.service.deps import StoreDep
 from ijkg.service.linked import HTML, JSON, LinkedDep, choose_media_type, page, query_string, render
 from ijkg.service.models import (

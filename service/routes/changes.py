@@ -14,7 +14,10 @@ from fastapi import APIRouter, Header, Query, Request
 from pydantic import BaseModel, Field
 from starlette.responses import JSONResponse, Response
 
-from ijkg.graph.changes import (
+from ijkg.graph.core.errors import BadRequest, RdfSyntaxError, UnsupportedFormat, ValidationFailed
+from ijkg.graph.core.formats import JSONLD, TURTLE, bare_media_type, rdf_syntax_for_media_type
+from ijkg.graph.core.rdfio import ParseOptions, parse_quads
+from ijkg.graph.curation.changes import (
     Change,
     Changes,
     Status,
@@ -22,15 +25,12 @@ from ijkg.graph.changes import (
     get_change,
     list_changes,
 )
-from ijkg.graph.errors import BadRequest, RdfSyntaxError, UnsupportedFormat, ValidationFailed
-from ijkg.graph.explain import Explainer, gate_report_json, submitted_graph
-from ijkg.graph.formats import JSONLD, TURTLE, bare_media_type, rdf_syntax_for_media_type
-from ijkg.graph.gate import Gate, GateReport
-from ijkg.graph.protection import ProtectedTerm, check_write, needs_admin
-from ijkg.graph.rdfio import ParseOptions, parse_quads
+from ijkg.graph.curation.explain import Explainer, gate_report_json, submitted_graph
+from ijkg.graph.curation.gate import Gate, GateReport
+from ijkg.graph.curation.protection import ProtectedTerm, check_write, needs_admin
+from ijkg.graph.curation.validation_pool import Part, Submission, ValidationPool
 from ijkg.graph.store.base import Delta
 from ijkg.graph.store.changelog import serialize_quads
-from ijkg.graph.validation_pool import Part, Submission, ValidationPool
 from ijkg.service.auth import WriterDep
 from ijkg.service.bodies import read_body
 from ijkg.service.clients import client_address, client_slots

@@ -16,14 +16,14 @@ from typing import Annotated, Any, Final
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from ijkg.graph.entities import (
+from ijkg.graph.linked.entities import (
     description_graph,
     entity_json,
     serialize_description,
 )
-from ijkg.graph.entity_view import entity_view
-from ijkg.graph.jsonld import CONTEXT_PATH, compact, context_document
-from ijkg.graph.sparql_build import entity_path_iri
+from ijkg.graph.linked.entity_view import entity_view
+from ijkg.graph.linked.jsonld import CONTEXT_PATH, compact, context_document
+from ijkg.graph.sparql.build import entity_path_iri
 from ijkg.service.deps import StoreDep
 from ijkg.service.linked import (
     ENTITY_MEDIA_TYPES,

@@ -15,11 +15,11 @@ import pyoxigraph as ox
 from fastapi import APIRouter, Header, Query, Request
 from starlette.responses import Response
 
-from ijkg.graph.changes import MAX_TITLE_CHARS, clean_metadata, new_slug
-from ijkg.graph.errors import BadRequest, NotAcceptable, NotFound
-from ijkg.graph.formats import RDF_SYNTAXES, rdf_syntax_for_media_type
-from ijkg.graph.namespaces import graph_iri
-from ijkg.graph.protection import check_write
+from ijkg.graph.core.errors import BadRequest, NotAcceptable, NotFound
+from ijkg.graph.core.formats import RDF_SYNTAXES, rdf_syntax_for_media_type
+from ijkg.graph.core.namespaces import graph_iri
+from ijkg.graph.curation.changes import MAX_TITLE_CHARS, clean_metadata, new_slug
+from ijkg.graph.curation.protection import check_write
 from ijkg.graph.store.base import Dataset, Delta
 from ijkg.service.auth import WriterDep
 from ijkg.service.deps import SettingsDep, StoreDep

@@ -18,10 +18,10 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse
 
-from ijkg.graph.bundle import bundle_version
-from ijkg.graph.errors import QueryError, StoreError
+from ijkg.graph.core.bundle import bundle_version
+from ijkg.graph.core.errors import QueryError, StoreError
+from ijkg.graph.curation.validation_pool import ValidationPool
 from ijkg.graph.store.base import StoreStats
-from ijkg.graph.validation_pool import ValidationPool
 from ijkg.service.deps import SettingsDep, StoreDep
 
 router = APIRouter(tags=["service"])

@@ -8,10 +8,10 @@ from typing import Annotated, Any, Final
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from ijkg.graph.docs import graph_turtle, named_graph, ontology_view, shapes_view
-from ijkg.graph.formats import TURTLE
-from ijkg.graph.listing import COLLECTIONS, overview
-from ijkg.graph.namespaces import ONTOLOGY_GRAPH, SHAPES_GRAPH
+from ijkg.graph.core.formats import TURTLE
+from ijkg.graph.core.namespaces import ONTOLOGY_GRAPH, SHAPES_GRAPH
+from ijkg.graph.linked.docs import graph_turtle, named_graph, ontology_view, shapes_view
+from ijkg.graph.linked.listing import COLLECTIONS, overview
 from ijkg.service.deps import StoreDep
 from ijkg.service.linked import HTML, LinkedDep, choose_media_type, content_type, page, render
 

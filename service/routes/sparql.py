@@ -24,8 +24,8 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
-from ijkg.graph.errors import BadRequest, NotAcceptable, UnsupportedFormat
-from ijkg.graph.formats import (
+from ijkg.graph.core.errors import BadRequest, NotAcceptable, UnsupportedFormat
+from ijkg.graph.core.formats import (
     JSONLD,
     NTRIPLES,
     RDF_SYNTAXES,
@@ -42,8 +42,8 @@ from ijkg.graph.formats import (
     rdf_syntax_for_name,
     results_format_for,
 )
-from ijkg.graph.query import QueryPolicy, is_volatile, run_query
-from ijkg.graph.service_description import GraphCatalogue, ServiceLimits, describe_service
+from ijkg.graph.endpoint.description import GraphCatalogue, ServiceLimits, describe_service
+from ijkg.graph.endpoint.query import QueryPolicy, is_volatile, run_query
 from ijkg.graph.store.base import Dataset, Store
 from ijkg.service.bodies import read_body
 from ijkg.service.clients import client_address, client_slots

@@ -14,12 +14,12 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, Header, Request
 from starlette.responses import Response
 
-from ijkg.graph.changes import clean_metadata
-from ijkg.graph.errors import QueryRefused, UnsupportedFormat
-from ijkg.graph.formats import bare_media_type
-from ijkg.graph.protection import SERVICE_GRAPHS, check_update_text, check_write
-from ijkg.graph.query import check_graph_name
-from ijkg.graph.sparql_text import check_limits
+from ijkg.graph.core.errors import QueryRefused, UnsupportedFormat
+from ijkg.graph.core.formats import bare_media_type
+from ijkg.graph.curation.changes import clean_metadata
+from ijkg.graph.curation.protection import SERVICE_GRAPHS, check_update_text, check_write
+from ijkg.graph.endpoint.query import check_graph_name
+from ijkg.graph.sparql.text import check_limits
 from ijkg.graph.store.base import Dataset, Delta
 from ijkg.service.auth import WriterDep
 from ijkg.service.bodies import read_body

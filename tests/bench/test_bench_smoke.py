@@ -21,10 +21,11 @@ from rdflib import Graph
 
 from bench.synthetic import SIZES, Manifest, change_quads, generate
 from bench.writes import bad_change
-from ijkg.graph.bundle import bundle_quads
-from ijkg.graph.gate import is_data
-from ijkg.graph.terms import to_rdflib
-from ijkg.graph.validation import ValidationReport, validate
+from ijkg.graph.core.bundle import bundle_quads
+from ijkg.graph.core.reports import ValidationReport
+from ijkg.graph.core.terms import to_rdflib
+from ijkg.graph.curation.gate import is_data
+from ijkg.graph.curation.validation import validate
 
 ROOT = Path(__file__).resolve().parents[2]
 

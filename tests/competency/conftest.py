@@ -19,7 +19,7 @@ from decimal import Decimal
 import pyoxigraph as ox
 import pytest
 
-from ijkg.graph.bundle import bundle_quads
+from ijkg.graph.core.bundle import bundle_quads
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
 INTEGER_TYPES = {

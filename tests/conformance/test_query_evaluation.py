@@ -28,8 +28,8 @@ import pytest
 import rdflib
 from anyio.from_thread import BlockingPortal
 
-from ijkg.graph.errors import QuerySyntaxError
-from ijkg.graph.sparql_text import decode_escapes, scan
+from ijkg.graph.core.errors import QuerySyntaxError
+from ijkg.graph.sparql.text import decode_escapes, scan
 from ijkg.graph.store import open_store
 from ijkg.graph.store.base import Delta
 from tests.conformance.suite import (

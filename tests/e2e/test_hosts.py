@@ -13,7 +13,7 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
-from ijkg.graph.settings import Settings
+from ijkg.graph.core.settings import Settings
 from tests.conftest import Server, start_server, stop_server
 
 BASE = "https://ijkg.example.org"

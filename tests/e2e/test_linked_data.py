@@ -21,7 +21,7 @@ import pytest
 from rdflib import Graph, URIRef
 from rdflib.compare import isomorphic, to_isomorphic
 
-from ijkg.graph.terms import quads_to_graph
+from ijkg.graph.core.terms import quads_to_graph
 from tests.conftest import ENTITY_EVERY, Server, Service
 
 # Every entity in every format is some thousands of requests: more than the default time limit

@@ -11,7 +11,7 @@ from urllib.parse import quote
 import pytest
 from selenium.webdriver.common.by import By
 
-from ijkg.graph.namespaces import PREFIXES
+from ijkg.graph.core.namespaces import PREFIXES
 from ijkg.service.query_page import Example, examples, parse_example
 from tests.browser import Browser
 from tests.conftest import Server

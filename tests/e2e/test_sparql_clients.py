@@ -18,7 +18,7 @@ from rdflib.compare import isomorphic
 from rdflib.plugins.stores.sparqlstore import SPARQLStore
 from SPARQLWrapper import CSV, JSON, JSONLD, POST, TSV, TURTLE, XML, SPARQLWrapper
 
-from ijkg.graph.namespaces import ARTICLE_GRAPH, ONTOLOGY_GRAPH
+from ijkg.graph.core.namespaces import ARTICLE_GRAPH, ONTOLOGY_GRAPH
 from tests.conftest import Server
 
 IJKG = rdflib.Namespace("https://w3id.org/ijkg/ontology#")

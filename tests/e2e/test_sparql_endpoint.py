@@ -20,8 +20,8 @@ import rdflib
 from rdflib.compare import isomorphic
 from rdflib.query import Result
 
-from ijkg.graph.namespaces import ARTICLE_GRAPH, CONTEXT_GRAPH, ONTOLOGY_GRAPH, SHAPES_GRAPH
-from ijkg.graph.terms import to_rdflib
+from ijkg.graph.core.namespaces import ARTICLE_GRAPH, CONTEXT_GRAPH, ONTOLOGY_GRAPH, SHAPES_GRAPH
+from ijkg.graph.core.terms import to_rdflib
 from tests.conftest import Service
 
 PILLARS = """PREFIX ijkg: <https://w3id.org/ijkg/ontology#>

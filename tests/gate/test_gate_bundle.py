@@ -16,9 +16,9 @@ from collections.abc import Callable
 import pyoxigraph as ox
 import pytest
 
-from ijkg.graph.gate import Gate, is_data
+from ijkg.graph.core.reports import ValidationReport
+from ijkg.graph.curation.gate import Gate, is_data
 from ijkg.graph.store.base import Delta
-from ijkg.graph.validation import ValidationReport
 from tests.conftest import SyncStore
 
 STEPS = int(os.environ.get("IJKG_GATE_WALK", "30"))

@@ -19,10 +19,10 @@ import pyoxigraph as ox
 import pytest
 from rdflib import Graph
 
-from ijkg.graph.gate import Gate
-from ijkg.graph.shape_reads import Step, analyse
+from ijkg.graph.core.reports import ValidationReport
+from ijkg.graph.curation.gate import Gate
+from ijkg.graph.sparql.shape_reads import Step, analyse
 from ijkg.graph.store.base import Delta
-from ijkg.graph.validation import ValidationReport
 from tests.conftest import SyncStore
 
 EX = "http://example.org/"
@@ -322,7 +322,7 @@ def test_validation_work_follows_the_change_not_the_graph(
 def test_a_rejected_change_leaves_the_store_as_it_was(
     open_any_store: Callable[..., SyncStore], seed: int
 ) -> None:
-    from ijkg.graph.errors import ValidationFailed
+    from ijkg.graph.core.errors import ValidationFailed
 
     store = open_any_store()
     gate = Gate(shapes(), ontology())

@@ -6,9 +6,9 @@ from collections.abc import Callable
 
 import pyoxigraph as ox
 
-from ijkg.graph.bootstrap import BUNDLE, ensure_bundle, installed_bundle
-from ijkg.graph.bundle import bundle_quads, bundle_version
-from ijkg.graph.namespaces import SYSTEM_GRAPH
+from ijkg.graph.core.bundle import bundle_quads, bundle_version
+from ijkg.graph.core.namespaces import SYSTEM_GRAPH
+from ijkg.graph.io.bootstrap import BUNDLE, ensure_bundle, installed_bundle
 from ijkg.graph.store.base import Delta
 from tests.conftest import SyncStore
 

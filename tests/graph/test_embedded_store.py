@@ -13,8 +13,8 @@ from collections.abc import Callable
 import pyoxigraph as ox
 import pytest
 
-from ijkg.graph import errors
-from ijkg.graph.formats import RESULTS_CSV, TURTLE
+from ijkg.graph.core import errors
+from ijkg.graph.core.formats import RESULTS_CSV, TURTLE
 from ijkg.graph.store.base import Delta, QueryLimits
 from tests.conftest import SyncStore
 

@@ -10,19 +10,19 @@ import jsonschema
 import pyoxigraph as ox
 import pytest
 
-from ijkg.graph.entities import describe, entity_json
-from ijkg.graph.errors import BadRequest, NotFound
-from ijkg.graph.listing import COLLECTIONS, SORTS, Cursor, ListCache, list_entities
-from ijkg.graph.schemas import KIND_CLASSES, shape_properties
-from ijkg.graph.search import SearchIndex, normalise, search
-from ijkg.graph.sparql_build import (
+from ijkg.graph.core.errors import BadRequest, NotFound
+from ijkg.graph.linked.entities import describe, entity_json
+from ijkg.graph.linked.listing import COLLECTIONS, SORTS, Cursor, ListCache, list_entities
+from ijkg.graph.linked.schemas import KIND_CLASSES, shape_properties
+from ijkg.graph.linked.search import SearchIndex, normalise, search
+from ijkg.graph.linked.vocabulary import Vocabulary, load_vocabulary
+from ijkg.graph.sparql.build import (
     InvalidReference,
     entity_path_iri,
     parse_entity_ref,
     sparql_string,
 )
 from ijkg.graph.store.base import Delta
-from ijkg.graph.vocabulary import Vocabulary, load_vocabulary
 from tests.conftest import ENTITY_EVERY, SyncStore
 
 ID = "https://w3id.org/ijkg/id/"
@@ -344,9 +344,9 @@ def test_every_bundled_entity_matches_its_kinds_schema(
 
 
 def test_an_entity_shows_the_changes_that_touched_it(open_test_store: Any) -> None:
-    from ijkg.graph.changes import Changes
-    from ijkg.graph.entity_view import entity_view
-    from ijkg.graph.gate import Gate
+    from ijkg.graph.curation.changes import Changes
+    from ijkg.graph.curation.gate import Gate
+    from ijkg.graph.linked.entity_view import entity_view
 
     store = open_test_store(bundle=True)
     vocabulary = store.run(load_vocabulary, store.store)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ijkg.graph.errors import RdfSyntaxError, UnsupportedFormat
-from ijkg.graph.formats import (
+from ijkg.graph.core.errors import RdfSyntaxError, UnsupportedFormat
+from ijkg.graph.core.formats import (
     JSONLD,
     NQUADS,
     NTRIPLES,
@@ -16,7 +16,7 @@ from ijkg.graph.formats import (
     rdf_syntax_for_media_type,
     rdf_syntax_for_path,
 )
-from ijkg.graph.rdfio import ParseOptions, find_line, parse_quads
+from ijkg.graph.core.rdfio import ParseOptions, find_line, parse_quads
 
 GOOD = {
     TURTLE: b'@prefix ex: <http://e/> .\nex:a ex:p "x"@en .\n',

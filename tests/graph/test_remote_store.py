@@ -13,12 +13,13 @@ import pyoxigraph as ox
 import pytest
 from anyio.from_thread import BlockingPortal
 
-from ijkg.graph import errors
-from ijkg.graph.bootstrap import ensure_bundle
-from ijkg.graph.gate import Gate
-from ijkg.graph.settings import Settings
+from ijkg.graph.core import errors
+from ijkg.graph.core.namespaces import GENID
+from ijkg.graph.core.settings import Settings
+from ijkg.graph.curation.gate import Gate
+from ijkg.graph.io.bootstrap import ensure_bundle
 from ijkg.graph.store.base import Delta
-from ijkg.graph.store.remote import GENID, SparqlStore
+from ijkg.graph.store.remote import SparqlStore
 from tests.conftest import SyncStore
 from tests.oxigraph_server import OxigraphServer, start_oxigraph
 

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import rdflib
 
-from ijkg.graph.formats import RDF_SYNTAXES, TURTLE
-from ijkg.graph.service_description import (
+from ijkg.graph.core.formats import RDF_SYNTAXES, TURTLE
+from ijkg.graph.core.settings import Settings
+from ijkg.graph.core.terms import to_rdflib
+from ijkg.graph.endpoint.description import (
     Contents,
     GraphSize,
     ServiceLimits,
     description_triples,
     serialize_description,
 )
-from ijkg.graph.settings import Settings
-from ijkg.graph.terms import to_rdflib
 
 SD = rdflib.Namespace("http://www.w3.org/ns/sparql-service-description#")
 VOID = rdflib.Namespace("http://rdfs.org/ns/void#")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from ijkg.graph.errors import QueryRefused, QuerySyntaxError, QueryTooLarge
-from ijkg.graph.query import QueryPolicy, check_query
-from ijkg.graph.sparql_text import check_limits, decode_escapes, scan
+from ijkg.graph.core.errors import QueryRefused, QuerySyntaxError, QueryTooLarge
+from ijkg.graph.endpoint.query import QueryPolicy, check_query
+from ijkg.graph.sparql.text import check_limits, decode_escapes, scan
 
 POLICY = QueryPolicy(max_query_bytes=10_000, max_query_depth=20)
 

@@ -5,15 +5,15 @@ from __future__ import annotations
 import pyoxigraph as ox
 import pytest
 
-from ijkg.graph.errors import QuerySyntaxError
-from ijkg.graph.store.worker import syntax_location
-from ijkg.graph.syntax_help import (
+from ijkg.graph.core.errors import QuerySyntaxError
+from ijkg.graph.sparql.syntax_help import (
     excerpt,
     expected_tokens,
     explain,
     unbalanced_bracket,
     undeclared_prefixes,
 )
+from ijkg.graph.store.worker import syntax_location
 
 
 def parser_error(query: str) -> QuerySyntaxError:

@@ -8,8 +8,8 @@ from collections.abc import Callable
 import pyoxigraph as ox
 import pytest
 
-from ijkg.graph.errors import QueryRefused, QuerySyntaxError, ResultTooLarge
-from ijkg.graph.namespaces import SYSTEM_GRAPH
+from ijkg.graph.core.errors import QueryRefused, QuerySyntaxError, ResultTooLarge
+from ijkg.graph.core.namespaces import SYSTEM_GRAPH
 from ijkg.graph.store import union
 from ijkg.graph.store.base import Delta
 from ijkg.graph.store.effects import update_effect

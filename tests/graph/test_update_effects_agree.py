@@ -17,11 +17,11 @@ import pyoxigraph as ox
 import pytest
 from anyio.from_thread import BlockingPortal
 
-from ijkg.graph.errors import QueryRefused
-from ijkg.graph.settings import Settings
+from ijkg.graph.core.errors import QueryRefused
+from ijkg.graph.core.namespaces import GENID
+from ijkg.graph.core.settings import Settings
 from ijkg.graph.store import open_store, union
 from ijkg.graph.store.base import Delta
-from ijkg.graph.store.remote import GENID
 from tests.conftest import SyncStore
 from tests.oxigraph_server import OxigraphServer, start_oxigraph
 

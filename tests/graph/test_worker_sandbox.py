@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import pytest
 
-from ijkg.graph import errors
+from ijkg.graph.core import errors
 from ijkg.graph.store.sandbox import leave_network
 from tests.canary import Canary
 from tests.conftest import SyncStore

@@ -10,9 +10,9 @@ from collections.abc import Callable
 import pyoxigraph as ox
 import pytest
 
-from ijkg.graph.changes import Changes
-from ijkg.graph.errors import VersionConflict
-from ijkg.graph.gate import Gate
+from ijkg.graph.core.errors import VersionConflict
+from ijkg.graph.curation.changes import Changes
+from ijkg.graph.curation.gate import Gate
 from ijkg.graph.store.base import Delta
 from tests.conftest import SyncStore
 

@@ -28,9 +28,9 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from ijkg.graph.bootstrap import ensure_bundle
-from ijkg.graph.gate import Gate
-from ijkg.graph.settings import Settings
+from ijkg.graph.core.settings import Settings
+from ijkg.graph.curation.gate import Gate
+from ijkg.graph.io.bootstrap import ensure_bundle
 from ijkg.graph.store import open_store
 from ijkg.graph.store.base import Delta, Store
 

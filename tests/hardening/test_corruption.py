@@ -13,7 +13,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from ijkg.graph.errors import StoreDamaged
+from ijkg.graph.core.errors import StoreDamaged
 from ijkg.graph.store.base import Delta
 from ijkg.graph.store.changelog import encode_record, log_path, serialize_quads, snapshot_path
 from tests.conftest import SyncStore, run_ijkg, start_server, stop_server

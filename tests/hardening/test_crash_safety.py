@@ -22,7 +22,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from ijkg.graph.gate import Gate
+from ijkg.graph.curation.gate import Gate
 from ijkg.graph.store.base import Delta
 from ijkg.graph.store.changelog import recover
 from tests.conftest import SyncStore

@@ -18,7 +18,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, settings
 
-from ijkg.graph.settings import Settings
+from ijkg.graph.core.settings import Settings
 from ijkg.service.app import create_app
 from tests.conftest import Server, start_server, stop_server
 

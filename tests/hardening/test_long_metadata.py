@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ijkg.graph.changes import MAX_TITLE_CHARS
+from ijkg.graph.curation.changes import MAX_TITLE_CHARS
 from tests.conftest import Server, start_server, stop_server
 
 TOKEN = {"Authorization": "Bearer curator-secret"}

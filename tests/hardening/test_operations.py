@@ -23,7 +23,7 @@ import httpx
 import pyoxigraph as ox
 import pytest
 
-from ijkg.graph.errors import StorageFull
+from ijkg.graph.core.errors import StorageFull
 from ijkg.graph.store.base import Delta
 from tests.conftest import Server, SyncStore, run_ijkg, start_server, stop_server
 from tests.hardening.mounts import fill, read_only, tmpfs

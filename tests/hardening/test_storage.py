@@ -19,7 +19,7 @@ from typing import Any
 import pyoxigraph as ox
 import pytest
 
-from ijkg.graph.errors import StorageFailed, StorageFull, StoreLocked
+from ijkg.graph.core.errors import StorageFailed, StorageFull, StoreLocked
 from ijkg.graph.store import union
 from ijkg.graph.store.changelog import ChangeLogWriter, recover, serialize_quads
 from ijkg.graph.store.engine import Engine

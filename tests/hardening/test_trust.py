@@ -28,7 +28,7 @@ import pyoxigraph as ox
 import pytest
 from anyio.from_thread import BlockingPortal
 
-from ijkg.graph.bootstrap import ensure_bundle
+from ijkg.graph.io.bootstrap import ensure_bundle
 from ijkg.graph.store import open_store
 from ijkg.graph.store.base import Delta
 from tests.conftest import Server, start_server, stop_server, store_settings

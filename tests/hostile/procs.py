@@ -47,7 +47,7 @@ def _command(pid: int) -> list[bytes]:
 
 def is_validator(pid: int) -> bool:
     """Whether ``pid`` is a validation worker (a child of the service that runs POST /validate)."""
-    return b"ijkg.graph.validation_worker" in _command(pid)
+    return b"ijkg.graph.curation.validation_worker" in _command(pid)
 
 
 def engine_of(service_pid: int) -> int:

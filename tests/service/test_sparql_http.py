@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ijkg.graph.errors import NotAcceptable
-from ijkg.graph.formats import (
+from ijkg.graph.core.errors import NotAcceptable
+from ijkg.graph.core.formats import (
     JSONLD,
     NTRIPLES,
     RDFXML,

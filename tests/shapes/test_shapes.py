@@ -7,7 +7,7 @@ the ontology meta-shape ``#Onn-<Name>`` (``shapes/ontology-shapes.ttl``). A resu
 the ``Snn``/``Onn`` prefix of its ``sh:sourceShape`` (property shapes and helper shapes are named
 after the node shape they belong to).
 
-Data examples are validated the way data is (``ijkg.graph.validation.validate``: the data shapes,
+Data examples are validated the way data is (``ijkg.graph.curation.validation.validate``: the data shapes,
 the ontology mixed in); meta-shape examples are validated on their own against the meta-shapes.
 For a shape of severity Warning, the invalid example conforms (warnings never reject data) but
 must draw a warning from that shape.
@@ -25,15 +25,9 @@ from rdflib import Graph, URIRef
 from rdflib.namespace import OWL, RDF, RDFS, SH
 from rdflib.term import Node
 
-from ijkg.graph.bundle import bundle_files
-from ijkg.graph.validation import (
-    Severity,
-    ValidationReport,
-    ValidationResult,
-    data_shapes,
-    ontology_shapes,
-    validate,
-)
+from ijkg.graph.core.bundle import bundle_files
+from ijkg.graph.core.reports import Severity, ValidationReport, ValidationResult
+from ijkg.graph.curation.validation import data_shapes, ontology_shapes, validate
 
 HERE = Path(__file__).parent
 SHAPES_NS = "https://w3id.org/ijkg/shapes#"

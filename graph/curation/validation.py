@@ -1,0 +1,199 @@
+"""SHACL validation with pyshacl against the trusted, bundled shapes.
+
+The shapes graph is always the package's own ``shapes/ijkg-shapes.ttl`` (never the data: pyshacl
+would otherwise read shapes out of the submitted data). The ontology is mixed into the data graph
+for validation so ``sh:class`` and ``sh:targetClass`` see ``rdfs:subClassOf``.
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import lru_cache
+
+import pyshacl
+from rdflib import BNode, Graph, URIRef
+from rdflib import Literal as RdfLiteral
+from rdflib.namespace import RDF, SH
+from rdflib.term import Node
+from rdflib.util import from_n3
+
+from ijkg.graph.core.bundle import DATA_SHAPES_FILE, ONTOLOGY_SHAPES_FILE, bundle_files
+from ijkg.graph.core.reports import Severity, ValidationReport, ValidationResult
+
+# pyshacl shares parsed shapes and graphs between calls; one validation at a time.
+_PYSHACL = threading.RLock()
+
+
+def _parse_bundled(prefix: str, only: str | None = None) -> Graph:
+    graph = Graph()
+    for bundled in bundle_files():
+        if bundled.name.startswith(prefix) and (only is None or bundled.name.endswith(only)):
+            graph.parse(data=bundled.read_bytes(), format="turtle")
+    return graph
+
+
+@lru_cache(maxsize=1)
+def data_shapes() -> Graph:
+    """The shapes that gate data (read once; treat as read-only)."""
+    return _parse_bundled("shapes/", DATA_SHAPES_FILE)
+
+
+@lru_cache(maxsize=1)
+def ontology_shapes() -> Graph:
+    """The meta-shapes that lint the ontology itself."""
+    return _parse_bundled("shapes/", ONTOLOGY_SHAPES_FILE)
+
+
+@lru_cache(maxsize=1)
+def ontology() -> Graph:
+    """The bundled ontology (all of ``ontology/*.ttl``)."""
+    return _parse_bundled("ontology/")
+
+
+def _n3(node: Node | None) -> str | None:
+    return None if node is None else node.n3()
+
+
+def _severity(node: Node | None) -> Severity:
+    name = str(node).rsplit("#", 1)[-1]
+    if name == "Warning":
+        return "Warning"
+    if name == "Info":
+        return "Info"
+    return "Violation"
+
+
+def _result(results_graph: Graph, result: Node) -> ValidationResult:
+    severity = results_graph.value(result, SH.resultSeverity)
+    message = results_graph.value(result, SH.resultMessage)
+    return ValidationResult(
+        focus_node=_n3(results_graph.value(result, SH.focusNode)) or "",
+        severity=_severity(severity),
+        message=str(message) if message is not None else "",
+        source_shape=_n3(results_graph.value(result, SH.sourceShape)) or "",
+        constraint=str(results_graph.value(result, SH.sourceConstraintComponent)),
+        path=_n3(results_graph.value(result, SH.resultPath)),
+        value=_n3(results_graph.value(result, SH.value)),
+        details=tuple(
+            _result(results_graph, detail) for detail in results_graph.objects(result, SH.detail)
+        ),
+    )
+
+
+def _report(results_graph: Graph) -> ValidationReport:
+    # Only the report's own results: those of nested shapes (sh:node, sh:not ...) hang under
+    # them as sh:detail, about other focus nodes.
+    results = [
+        _result(results_graph, result)
+        for report in results_graph.subjects(RDF.type, SH.ValidationReport)
+        for result in results_graph.objects(report, SH.result)
+    ]
+    results.sort(key=lambda r: (r.severity != "Violation", r.source_shape, r.focus_node))
+    return ValidationReport(tuple(results))
+
+
+def validate(
+    data: Graph,
+    *,
+    shapes: Graph | None = None,
+    ontology_graph: Graph | None = None,
+    focus_nodes: list[URIRef] | None = None,
+    use_shapes: list[URIRef] | None = None,
+) -> ValidationReport:
+    """Validate ``data`` (with the ontology mixed in) against the data shapes.
+
+    ``shapes`` and ``ontology_graph`` default to the bundled ones. ``focus_nodes`` restricts
+    validation to those nodes (among the shapes' targets) and
+    ``use_shapes`` to those shapes; the validation gate uses both.
+
+    >>> from rdflib import Graph
+    >>> validate(Graph()).conforms
+    True
+    """
+    with _PYSHACL:
+        _conforms, results_graph, _text = pyshacl.validate(
+            data,
+            shacl_graph=shapes if shapes is not None else data_shapes(),
+            ont_graph=ontology_graph if ontology_graph is not None else ontology(),
+            inference="none",
+            advanced=True,
+            allow_warnings=True,
+            abort_on_first=False,
+            focus_nodes=list[str | URIRef](focus_nodes) if focus_nodes else None,
+            use_shapes=[str(s) for s in use_shapes] if use_shapes else None,
+        )
+    return _report(results_graph)
+
+
+def validate_targeted(
+    data: Graph,
+    untargeted_shapes: Graph,
+    pairs: list[tuple[Node, Node]],
+    ontology_graph: Graph,
+) -> ValidationReport:
+    """Validate only the given (shape, focus node) pairs: ``untargeted_shapes`` are shapes
+    without targets of their own, which get ``sh:targetNode`` for this run only."""
+    with _PYSHACL:
+        added = [(shape, SH.targetNode, node) for shape, node in pairs]
+        for triple in added:
+            untargeted_shapes.add(triple)
+        try:
+            _conforms, results_graph, _text = pyshacl.validate(
+                data,
+                shacl_graph=untargeted_shapes,
+                ont_graph=ontology_graph,
+                inference="none",
+                advanced=True,
+                allow_warnings=True,
+                abort_on_first=False,
+            )
+        finally:
+            for triple in added:
+                untargeted_shapes.remove(triple)
+    return _report(results_graph)
+
+
+def validate_ontology() -> ValidationReport:
+    """Lint the bundled ontology with the ontology meta-shapes."""
+    _conforms, results_graph, _text = pyshacl.validate(
+        ontology(),
+        shacl_graph=ontology_shapes(),
+        inference="none",
+        allow_warnings=True,
+    )
+    return _report(results_graph)
+
+
+def shape_iri(result: ValidationResult) -> URIRef:
+    """The IRI of the shape a result came from (``sh:sourceShape``)."""
+    return URIRef(result.source_shape.strip("<>"))
+
+
+def _term(n3: str) -> Node:
+    term = from_n3(n3)
+    if not isinstance(term, Node):
+        raise ValueError(f"not an RDF term: {n3!r}")
+    return term
+
+
+def report_graph(report: ValidationReport) -> Graph:
+    """The report in the standard SHACL vocabulary (``sh:ValidationReport``), for machines."""
+    graph = Graph()
+    graph.bind("sh", SH)
+    root = BNode()
+    graph.add((root, RDF.type, SH.ValidationReport))
+    graph.add((root, SH.conforms, RdfLiteral(report.conforms)))
+    for result in report.results:
+        node = BNode()
+        graph.add((root, SH.result, node))
+        graph.add((node, RDF.type, SH.ValidationResult))
+        graph.add((node, SH.resultSeverity, SH[result.severity]))
+        graph.add((node, SH.focusNode, _term(result.focus_node)))
+        graph.add((node, SH.sourceShape, _term(result.source_shape)))
+        graph.add((node, SH.sourceConstraintComponent, URIRef(result.constraint)))
+        graph.add((node, SH.resultMessage, RdfLiteral(result.message)))
+        if result.path:
+            graph.add((node, SH.resultPath, _term(result.path)))
+        if result.value:
+            graph.add((node, SH.value, _term(result.value)))
+    return graph

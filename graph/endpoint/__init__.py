@@ -1,0 +1,3 @@
+"""The SPARQL endpoint's logic: checking a query and running it with limits, and the service
+description.
+"""

@@ -1,0 +1,99 @@
+"""``KnowledgeGraph``: the one object the service and the ``ijkg`` command talk to.
+
+It is built once from settings (``await KnowledgeGraph.open(settings)``) and owns what the graph
+layer keeps for the life of a process: the store, and three parts by concern — ``sparql`` (the
+query endpoint), ``linked`` (linked-data reads and their caches) and ``curation`` (the gate, the
+change workflow, the validation workers). Callers parse their input, call one method here and
+shape the answer; everything below this module (``core``, ``sparql``, ``store``, ``endpoint``,
+``curation``, ``linked``, ``io``) is the facade's business, and the service imports nothing of it
+but the public types ``ijkg.graph`` re-exports.
+
+Writes go through ``curation``, which checks the writer's permissions, takes the writers' lock and
+retries when another write overtook it, once for every write path.
+"""
+
+from __future__ import annotations
+
+import logging
+from types import TracebackType
+
+from ijkg.graph.core.settings import Settings
+from ijkg.graph.curation.curation import Curation
+from ijkg.graph.curation.gate import Gate
+from ijkg.graph.curation.validation_pool import ValidationPool
+from ijkg.graph.endpoint.endpoint import SparqlEndpoint
+from ijkg.graph.io.bootstrap import ensure_bundle
+from ijkg.graph.linked.reader import LinkedData
+from ijkg.graph.store import open_store
+from ijkg.graph.store.base import Store, StoreStats
+
+log = logging.getLogger("ijkg")
+
+
+class KnowledgeGraph:
+    """The graph layer behind one process: open with ``open``, close with ``close`` (or use
+    ``async with``)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        *,
+        gate: Gate,
+        validation_pool: ValidationPool | None = None,
+    ) -> None:
+        self.settings = settings
+        self._store = store
+        #: Queries, the service description, reads of named graphs.
+        self.sparql = SparqlEndpoint(settings, store)
+        #: Entities, lists, search and the vocabulary, for apps and pages.
+        self.linked = LinkedData(settings, store)
+        #: Every write: proposals and their workflow, updates, the graph store, validation.
+        self.curation = Curation(settings, store, gate, validation_pool=validation_pool)
+
+    @classmethod
+    async def open(
+        cls, settings: Settings, *, load_bundle: bool = True, validation_workers: bool = False
+    ) -> KnowledgeGraph:
+        """Open the store the settings name; load the package's bundle into it when it holds an
+        older one (or none); start the validation workers when asked (the service does, for
+        ``POST /validate``; the command line validates in its own process)."""
+        store = await open_store(settings)
+        try:
+            if load_bundle:
+                status = await ensure_bundle(store)
+                if status.loaded:
+                    log.info("loaded the bundled graph %s", status.version[:12])
+            pool = None
+            if validation_workers:
+                pool = ValidationPool(settings)
+                pool.start()
+            return cls(settings, store, gate=Gate(), validation_pool=pool)
+        except BaseException:
+            await store.close()
+            raise
+
+    async def close(self) -> None:
+        try:
+            await self.curation.close()
+        finally:
+            await self._store.close()
+
+    async def __aenter__(self) -> KnowledgeGraph:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    # --- the state of the graph --------------------------------------------------------------
+
+    async def stats(self) -> StoreStats:
+        """The store's id, version, size and health, as of now."""
+        return await self._store.stats()
+
+    # --- operations: backup, restore, snapshots (the command's) ----------------------------
