@@ -1,6 +1,8 @@
 """OpenAPI fuzzing with schemathesis against a running service: every operation of the OpenAPI
 document gets generated requests (valid and invalid parameters, with a writer's token so the write
-paths are reached too), and none may be answered with a 5xx.
+paths are reached too): none may be answered with a 5xx, and every answer the document describes
+(a status code and media type with a schema) must match that schema, so the handlers and the
+models that document them cannot drift apart.
 
 The document is the app's own (``create_app(...).openapi()``, the one ``/openapi.json`` serves,
 which a test checks), read when the tests are collected: schemathesis' lazily loaded schemas do
@@ -17,6 +19,7 @@ from collections.abc import Iterator
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, settings
+from schemathesis.checks import response_schema_conformance
 
 from ijkg.graph.core.settings import Settings
 from ijkg.service.app import create_app
@@ -74,4 +77,6 @@ def test_no_request_gets_a_server_error(case: schemathesis.Case, fuzz_server: Se
     assert response.status_code < 500, (
         f"{response.status_code} for {case.as_curl_command()}:\n{response.text[:2000]}"
     )
+    # Raises with every mismatch between the answer and the schema the document gives for it.
+    case.validate_response(response, checks=[response_schema_conformance])
     assert fuzz_server.alive()
