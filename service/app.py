@@ -13,7 +13,7 @@ from ijkg.graph import KnowledgeGraph
 from ijkg.graph.core.errors import IjkgError
 from ijkg.graph.core.settings import Settings
 from ijkg.graph.endpoint.description import ServiceLimits
-from ijkg.service import middleware, problems
+from ijkg.service import middleware, openapi, problems
 from ijkg.service.clients import ClientSlots
 from ijkg.service.routes import (
     api,
@@ -84,4 +84,5 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(api.router)
     app.include_router(pages.router)
     app.include_router(docs.router)
+    openapi.install(app)
     return app
