@@ -1,4 +1,12 @@
-"""HTTP content negotiation (RFC 9110 section 12.5.1): ``Accept`` with q-values and wildcards."""
+"""HTTP content negotiation (RFC 9110 section 12.5.1): ``Accept`` with q-values and wildcards.
+
+Hand-written on purpose: none of our dependencies parses ``Accept`` (Starlette and FastAPI leave
+it to the application), and the small maintained parser, python-mimeparse, differs where it
+matters here: a malformed range raises for the whole header (one odd entry would cost the client
+its answer; here it is skipped), a negative or unreadable q counts as 1 (here as 0), and ties go
+to the last offered type rather than the server's first choice. Wrapping it to undo each of these
+would leave more code than this module.
+"""
 
 from __future__ import annotations
 

@@ -9,6 +9,7 @@ the ``requestId`` the logs know the request by, and extra members where they hel
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -76,105 +77,80 @@ def report_json(report: ValidationReport) -> dict[str, Any]:
 _RETRY = {"Retry-After": str(RETRY_AFTER_S)}
 
 
+@dataclass(frozen=True)
+class Kind:
+    """How one class of error answers: its status, problem type (``slug``) and title, the
+    headers it sends, and the attributes of the error that go into the body as they are (tuples
+    as lists, empty or ``None`` ones left out)."""
+
+    status: int
+    slug: str
+    title: str
+    headers: dict[str, str] | None = None
+    members: tuple[str, ...] = ()
+
+
+#: Every error class the service answers for, looked up along the error's class hierarchy (its
+#: MRO), so a subclass answers like its nearest listed ancestor. ``ValidationFailed`` is not here:
+#: it has a handler of its own (``install``), which explains the SHACL report.
+KINDS: dict[type[errors.IjkgError], Kind] = {
+    errors.QuerySyntaxError: Kind(
+        400,
+        "query-syntax",
+        "Malformed query",
+        members=("line", "column", "expected", "excerpt", "hint"),
+    ),
+    errors.RdfSyntaxError: Kind(400, "rdf-syntax", "Malformed RDF", members=("line", "column")),
+    errors.QueryRefused: Kind(400, "query-refused", "Query refused"),
+    errors.QueryTooLarge: Kind(413, "query-too-large", "Query too large"),
+    errors.QueryTimeout: Kind(503, "query-timeout", "Query timed out", _RETRY),
+    errors.QueryOverloaded: Kind(503, "overloaded", "Too many queries", _RETRY),
+    errors.QueryAborted: Kind(503, "query-aborted", "Query stopped", _RETRY),
+    errors.ResultTooLarge: Kind(422, "result-too-large", "Result too large"),
+    errors.QueryError: Kind(400, "query-evaluation", "Query could not be evaluated"),
+    ClientBusy: Kind(429, "too-many-requests", "Too many requests", _RETRY),
+    errors.ValidationTimeout: Kind(503, "validation-timeout", "Validation timed out", _RETRY),
+    errors.ValidationOverloaded: Kind(503, "overloaded", "Too many validations", _RETRY),
+    errors.ValidationLimit: Kind(503, "validation-aborted", "Validation stopped", _RETRY),
+    errors.NotAcceptable: Kind(
+        406, "not-acceptable", "Not acceptable", members=("form", "available")
+    ),
+    errors.UnsupportedFormat: Kind(415, "unsupported-media-type", "Unsupported media type"),
+    errors.VersionConflict: Kind(
+        409, "version-conflict", "The graph changed", members=("expected", "actual")
+    ),
+    errors.NotFound: Kind(404, "not-found", "Not found"),
+    errors.Conflict: Kind(409, "conflict", "Conflict"),
+    errors.TooLarge: Kind(413, "too-large", "Too large"),
+    BodyTimeout: Kind(408, "request-timeout", "Request timeout", {"Connection": "close"}),
+    errors.BadRequest: Kind(400, "bad-request", "Bad request"),
+    errors.Forbidden: Kind(403, "forbidden", "Forbidden"),
+    PreconditionFailed: Kind(
+        412, "precondition-failed", "Precondition failed", members=("current",)
+    ),
+    errors.StorageFull: Kind(507, "insufficient-storage", "Insufficient storage"),
+    errors.StorageFailed: Kind(503, "storage-unavailable", "Storage unavailable"),
+    errors.StoreUnavailable: Kind(503, "store-unavailable", "Store unavailable", _RETRY),
+    errors.StoreLocked: Kind(503, "store-unavailable", "Store unavailable", _RETRY),
+    errors.IjkgError: Kind(500, "store-error", "Store error"),
+}
+
+
+def _member(value: Any) -> Any:
+    return (list(value) or None) if isinstance(value, tuple) else value
+
+
 def to_problem(exc: errors.IjkgError) -> Response:
     """The problem details for one of the graph layer's errors."""
-    detail = str(exc)
-    if isinstance(exc, errors.QuerySyntaxError):
-        return problem(
-            400,
-            "query-syntax",
-            "Malformed query",
-            detail,
-            line=exc.line,
-            column=exc.column,
-            expected=list(exc.expected) or None,
-            excerpt=exc.excerpt,
-            hint=exc.hint,
-        )
-    if isinstance(exc, errors.RdfSyntaxError):
-        return problem(
-            400,
-            "rdf-syntax",
-            "Malformed RDF",
-            detail,
-            line=exc.line,
-            column=exc.column,
-        )
-    if isinstance(exc, errors.QueryRefused):
-        return problem(400, "query-refused", "Query refused", detail)
-    if isinstance(exc, errors.QueryTooLarge):
-        return problem(413, "query-too-large", "Query too large", detail)
-    if isinstance(exc, errors.QueryTimeout):
-        return problem(503, "query-timeout", "Query timed out", detail, headers=_RETRY)
-    if isinstance(exc, errors.QueryOverloaded):
-        return problem(503, "overloaded", "Too many queries", detail, headers=_RETRY)
-    if isinstance(exc, errors.QueryAborted):
-        return problem(503, "query-aborted", "Query stopped", detail, headers=_RETRY)
-    if isinstance(exc, ClientBusy):
-        return problem(429, "too-many-requests", "Too many requests", detail, headers=_RETRY)
-    if isinstance(exc, errors.ValidationTimeout):
-        return problem(503, "validation-timeout", "Validation timed out", detail, headers=_RETRY)
-    if isinstance(exc, errors.ValidationOverloaded):
-        return problem(503, "overloaded", "Too many validations", detail, headers=_RETRY)
-    if isinstance(exc, errors.ValidationLimit):
-        return problem(503, "validation-aborted", "Validation stopped", detail, headers=_RETRY)
-    if isinstance(exc, errors.ResultTooLarge):
-        return problem(422, "result-too-large", "Result too large", detail)
-    if isinstance(exc, errors.NotAcceptable):
-        return problem(
-            406,
-            "not-acceptable",
-            "Not acceptable",
-            detail,
-            form=exc.form,
-            available=list(exc.available) or None,
-        )
-    if isinstance(exc, errors.UnsupportedFormat):
-        return problem(415, "unsupported-media-type", "Unsupported media type", detail)
-    if isinstance(exc, errors.QueryError):
-        return problem(400, "query-evaluation", "Query could not be evaluated", detail)
-    if isinstance(exc, errors.ValidationFailed):
-        return problem(
-            422,
-            "shacl-violation",
-            "The change violates the shapes",
-            detail,
-            report=report_json(exc.report),
-        )
-    if isinstance(exc, errors.VersionConflict):
-        return problem(
-            409,
-            "version-conflict",
-            "The graph changed",
-            detail,
-            expected=exc.expected,
-            actual=exc.actual,
-        )
-    if isinstance(exc, errors.NotFound):
-        return problem(404, "not-found", "Not found", detail)
-    if isinstance(exc, errors.Conflict):
-        return problem(409, "conflict", "Conflict", detail)
-    if isinstance(exc, errors.TooLarge):
-        return problem(413, "too-large", "Too large", detail)
-    if isinstance(exc, BodyTimeout):
-        return problem(
-            408, "request-timeout", "Request timeout", detail, headers={"Connection": "close"}
-        )
-    if isinstance(exc, errors.BadRequest):
-        return problem(400, "bad-request", "Bad request", detail)
-    if isinstance(exc, errors.Forbidden):
-        return problem(403, "forbidden", "Forbidden", detail)
-    if isinstance(exc, PreconditionFailed):
-        return problem(
-            412, "precondition-failed", "Precondition failed", detail, current=exc.current
-        )
-    if isinstance(exc, errors.StorageFull):
-        return problem(507, "insufficient-storage", "Insufficient storage", detail)
-    if isinstance(exc, errors.StorageFailed):
-        return problem(503, "storage-unavailable", "Storage unavailable", detail)
-    if isinstance(exc, errors.StoreLocked | errors.StoreUnavailable):
-        return problem(503, "store-unavailable", "Store unavailable", detail, headers=_RETRY)
-    return problem(500, "store-error", "Store error", detail)
+    kind = next(KINDS[cls] for cls in type(exc).__mro__ if cls in KINDS)
+    return problem(
+        kind.status,
+        kind.slug,
+        kind.title,
+        str(exc),
+        headers=kind.headers,
+        **{name: _member(getattr(exc, name)) for name in kind.members},
+    )
 
 
 _METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH")

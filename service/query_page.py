@@ -12,17 +12,14 @@ answers, up to the first line that ends a sentence) followed by a description.
 
 from __future__ import annotations
 
-import html
-import json
 import re
 from dataclasses import asdict, dataclass
 from functools import cache
 from importlib.resources import files
-from string import Template
-from typing import Any
 
 from ijkg.graph.core.namespaces import PREFIXES
 from ijkg.graph.endpoint.description import ServiceLimits
+from ijkg.service.linked import render
 
 #: Where the page may load from and talk to: its own origin only.
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -111,23 +108,13 @@ def default_query() -> str:
     )
 
 
-def _script_json(data: Any) -> str:
-    """JSON safe to embed in a ``<script>`` element (no ``</script>`` can close it early)."""
-    return (
-        json.dumps(data, ensure_ascii=False)
-        .replace("<", "\\u003c")
-        .replace(">", "\\u003e")
-        .replace("&", "\\u0026")
-    )
-
-
-@cache
-def _template() -> Template:
-    return Template((files("ijkg.service") / "templates" / "sparql-query.html").read_text("utf-8"))
-
-
 def render_query_page(*, endpoint: str, static: str, limits: ServiceLimits) -> str:
-    """The page's HTML. ``endpoint`` is the path queries go to, ``static`` the assets' base path."""
+    """The page's HTML. ``endpoint`` is the path queries go to, ``static`` the assets' base path.
+
+    The template is rendered by the pages' Jinja2 environment: text is autoescaped, and the
+    configuration goes into its ``<script>`` element through ``tojson``, which escapes ``<``,
+    ``>``, ``&`` and ``'`` so nothing in it can close the element early.
+    """
     config = {
         "endpoint": endpoint,
         "prefixes": PREFIXES,
@@ -135,11 +122,10 @@ def render_query_page(*, endpoint: str, static: str, limits: ServiceLimits) -> s
         "examples": [asdict(example) for example in examples()],
         "limits": limits.as_json(),
     }
-    limit_items = "\n".join(f"<li>{html.escape(line)}</li>" for line in limits.as_text())
-    return _template().substitute(
-        static=html.escape(static, quote=True),
-        endpoint=html.escape(endpoint, quote=True),
-        config=_script_json(config),
-        limits=limit_items,
-        example_count=len(examples()),
+    return render(
+        "sparql-query.html",
+        static=static,
+        endpoint=endpoint,
+        config=config,
+        limits=limits.as_text(),
     )

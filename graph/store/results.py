@@ -1,7 +1,16 @@
 """Serialising query answers with hard caps on rows and bytes (never a silent truncation).
 
-SELECT and ASK results are written here (SPARQL JSON, XML, CSV, TSV) so rows can be counted as
-they stream; CONSTRUCT and DESCRIBE go through pyoxigraph's RDF serialisers behind the same caps.
+CONSTRUCT and DESCRIBE go through pyoxigraph's RDF serialiser: it takes any iterable of triples,
+so a counting generator keeps the row cap and a ``CappedBuffer`` as its output the byte cap.
+
+SELECT and ASK results are written here (SPARQL JSON, XML, CSV, TSV) because pyoxigraph's
+``QuerySolutions.serialize`` cannot keep the row cap: it drains the solutions inside the engine,
+with no hook per solution, so rows can be neither counted nor stopped at the cap (a capped output
+would keep only the byte cap), and a ``QuerySolutions`` cannot be made from counted rows. ASK
+answers arrive as a plain ``bool`` (the external store's are parsed first) and ``QueryBoolean``
+cannot be made from one; its CSV/TSV form is also a bare ``true`` where ours has the
+``_askResult`` header row. The terms themselves come from pyoxigraph (``str(term)`` is the
+N-Triples form TSV asks for).
 """
 
 from __future__ import annotations
@@ -90,6 +99,21 @@ def _json_term(term: Term) -> dict[str, Any]:
     }
 
 
+_XML_SPACE = " \t\n\r"
+
+
+def _xml_text(text: str) -> str:
+    """Element text that reads back unchanged: a carriage return goes as a character reference
+    (XML parsers read a raw one as a line feed), and so does white space at either end (some
+    parsers trim it, pyoxigraph's among them)."""
+    lead = len(text) - len(text.lstrip(_XML_SPACE))
+    trail = 0 if lead == len(text) else len(text) - len(text.rstrip(_XML_SPACE))
+    middle = escape(text[lead : len(text) - trail], {"\r": "&#13;"})
+    edges = [text[:lead], text[len(text) - trail :]]
+    head, tail = ("".join(f"&#{ord(c)};" for c in edge) for edge in edges)
+    return head + middle + tail
+
+
 def _xml_term(term: Term) -> str:
     if isinstance(term, ox.NamedNode):
         return f"<uri>{escape(term.value)}</uri>"
@@ -97,12 +121,13 @@ def _xml_term(term: Term) -> str:
         return f"<bnode>{escape(term.value)}</bnode>"
     if isinstance(term, ox.Literal):
         if term.language:
-            return f"<literal xml:lang={quoteattr(term.language)}>{escape(term.value)}</literal>"
+            return f"<literal xml:lang={quoteattr(term.language)}>{_xml_text(term.value)}</literal>"
         if term.datatype.value != XSD_STRING:
             return (
-                f"<literal datatype={quoteattr(term.datatype.value)}>{escape(term.value)}</literal>"
+                f"<literal datatype={quoteattr(term.datatype.value)}>"
+                f"{_xml_text(term.value)}</literal>"
             )
-        return f"<literal>{escape(term.value)}</literal>"
+        return f"<literal>{_xml_text(term.value)}</literal>"
     return (
         f"<triple><subject>{_xml_term(term.subject)}</subject>"
         f"<predicate>{_xml_term(term.predicate)}</predicate>"

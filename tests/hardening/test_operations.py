@@ -256,7 +256,9 @@ def test_logs_are_json_lines_with_request_ids_and_no_tokens(tmp_path: Path) -> N
     server = serve(tmp_path / "store", log, IJKG_LOG_FORMAT="json", IJKG_FSYNC="false")
     try:
         with server.client() as client:
+            started = time.perf_counter()
             echoed = client.get("/health", headers={"X-Request-Id": "trace-4711"})
+            round_trip_ms = (time.perf_counter() - started) * 1000
             assert echoed.headers["x-request-id"] == "trace-4711"
             made = client.get("/health").headers["x-request-id"]
             assert re.fullmatch("[0-9a-f]{32}", made), made
@@ -283,8 +285,10 @@ def test_logs_are_json_lines_with_request_ids_and_no_tokens(tmp_path: Path) -> N
     traced = [e for e in requests if e.get("request_id") == "trace-4711"]
     assert len(traced) == 1
     assert (traced[0]["method"], traced[0]["path"], traced[0]["status"]) == ("GET", "/health", 200)
+    # The server's time, in milliseconds (rounded to 0.1), lies within the client's round trip.
     duration = traced[0]["duration_ms"]
-    assert type(duration) in (int, float) and duration >= 0 and traced[0]["bytes"] > 0
+    assert type(duration) is float and 0 < duration <= round_trip_ms + 0.05, duration
+    assert traced[0]["bytes"] == len(echoed.content) > 0
     assert any(e.get("request_id") == "trace-404" and e["status"] == 404 for e in requests)
     assert any(e["path"] == "/update" and e["status"] == 200 for e in requests)
     # Every line but the start-up banner on stdout is a JSON object.
