@@ -48,7 +48,7 @@ if TYPE_CHECKING:
         rdf_syntax_for_name,
         results_format_for,
     )
-    from ijkg.graph.core.rdfio import find_line
+    from ijkg.graph.core.rdfio import find_line, write_nquads
     from ijkg.graph.core.reports import ValidationReport, ValidationResult
     from ijkg.graph.core.settings import Settings
     from ijkg.graph.core.terms import from_sparql_json
@@ -92,6 +92,7 @@ _PUBLIC: dict[str, str] = {
     "rdf_syntax_for_name": "ijkg.graph.core.formats",
     "results_format_for": "ijkg.graph.core.formats",
     "find_line": "ijkg.graph.core.rdfio",
+    "write_nquads": "ijkg.graph.core.rdfio",
     "from_sparql_json": "ijkg.graph.core.terms",
     "read_rdf_file": "ijkg.graph.io.loading",
     "report_graph": "ijkg.graph.curation.validation",
@@ -164,6 +165,7 @@ __all__ = [
     "repair_store",
     "report_graph",
     "results_format_for",
+    "write_nquads",
 ]
 
 

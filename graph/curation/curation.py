@@ -26,7 +26,7 @@ from ijkg.graph.core.errors import (
 )
 from ijkg.graph.core.formats import rdf_syntax_for_media_type
 from ijkg.graph.core.namespaces import graph_iri
-from ijkg.graph.core.rdfio import ParseOptions, parse_quads
+from ijkg.graph.core.rdfio import ParseOptions, parse_quads, write_nquads
 from ijkg.graph.core.reports import ValidationReport
 from ijkg.graph.core.settings import Settings
 from ijkg.graph.core.writer import Writer
@@ -53,7 +53,6 @@ from ijkg.graph.curation.protection import (
 from ijkg.graph.curation.validation_pool import Part, Submission, ValidationPool, Verdict
 from ijkg.graph.sparql.text import check_graph_name, check_limits
 from ijkg.graph.store.base import Commit, Dataset, Delta, Store
-from ijkg.graph.store.changelog import serialize_quads
 
 
 @dataclass(frozen=True)
@@ -202,8 +201,8 @@ class Curation:
             report = await self._report_json(gate, change.delta)
         return ChangeDiff(
             change,
-            serialize_quads(change.adds).decode(),
-            serialize_quads(change.removes).decode(),
+            write_nquads(change.adds).decode(),
+            write_nquads(change.removes).decode(),
             report,
         )
 
@@ -403,7 +402,8 @@ class Curation:
         """Add ``delta`` through the gate, recorded as a change merged on arrival. The local
         operator may load any graph but the service's own history and bookkeeping, and is not
         held to the size limit of an HTTP change. ``progress(done, total)`` follows a long
-        validation's focus nodes."""
+        validation's focus nodes. ``title`` is cut to a title's length."""
+        title = clean_metadata(title, MAX_TITLE_CHARS, multiline=False)
         check_write(delta, admin=True)
         changes = Changes(
             self._store, self._gate, max_quads=sys.maxsize, default_graph=self._settings.write_graph
