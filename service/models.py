@@ -238,3 +238,9 @@ class ChangeDetail(ChangeOut):
     report: ReportOut | None = Field(
         None, description="Validation against the graph as it is now (proposed changes)."
     )
+
+
+class WrittenOut(ChangeOut):
+    """A change applied on arrival or by a merge or a revert, with the report that cleared it."""
+
+    report: ReportOut

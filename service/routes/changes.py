@@ -11,7 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request
 from pydantic import BaseModel, Field
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from ijkg.graph import (
     JSONLD,
@@ -24,11 +24,11 @@ from ijkg.graph import (
 )
 from ijkg.service.auth import WriterDep
 from ijkg.service.bodies import read_body
-from ijkg.service.change_json import change_out, detail_out, written_response
+from ijkg.service.change_json import change_out, detail_out, written_out
 from ijkg.service.clients import client_address, client_slots
 from ijkg.service.deps import GraphDep, SettingsDep
 from ijkg.service.etags import expected_version
-from ijkg.service.models import ChangeDetail, ChangeOut, ReportOut
+from ijkg.service.models import ChangeDetail, ChangeOut, ReportOut, WrittenOut
 from ijkg.service.negotiation import negotiate
 from ijkg.service.rdf_bodies import is_rdf
 
@@ -138,6 +138,7 @@ async def validate_submission(
 
 @router.get("/changes", summary="List changes, newest first", response_model=list[ChangeOut])
 async def get_changes(
+    response: Response,
     graph: GraphDep,
     status: Annotated[Status | None, Query()] = None,
     touching: Annotated[str | None, Query(description="Only changes that touched this IRI")] = None,
@@ -145,7 +146,7 @@ async def get_changes(
     before: Annotated[
         str | None, Query(description="Cursor: the id of the last change seen")
     ] = None,
-) -> Response:
+) -> list[ChangeOut]:
     """The history: changes with their status, author, time and merge (who, versions)."""
     found = await graph.curation.changes(
         status=status,
@@ -153,11 +154,10 @@ async def get_changes(
         limit=limit,
         before=before,
     )
-    headers = {}
     if len(found) == limit:
         query = f"?limit={limit}&before={found[-1].slug}" + (f"&status={status}" if status else "")
-        headers["Link"] = f'</changes{query}>; rel="next"'
-    return JSONResponse([change_out(c) for c in found], headers=headers)
+        response.headers["Link"] = f'</changes{query}>; rel="next"'
+    return [change_out(c) for c in found]
 
 
 @router.post(
@@ -169,6 +169,7 @@ async def get_changes(
 )
 async def propose(
     request: Request,
+    response: Response,
     writer: WriterDep,
     graph: GraphDep,
     settings: SettingsDep,
@@ -178,7 +179,7 @@ async def propose(
     target: Annotated[
         str | None, Query(alias="graph", description="Target graph, when the body is RDF")
     ] = None,
-) -> Response:
+) -> ChangeDetail:
     """Propose triples to add (and remove): a JSON change document, or an RDF body with the
     title, description and source as query parameters. A proposal that would not conform with
     the graph as it is now is refused (422, with the report); nothing enters the graph until the
@@ -198,69 +199,66 @@ async def propose(
     detail = await graph.curation.propose(
         writer, parts, title=title, description=description, source=source, graph=target
     )
-    return JSONResponse(
-        detail_out(detail), status_code=201, headers={"Location": f"/changes/{detail.change.slug}"}
-    )
+    response.headers["Location"] = f"/changes/{detail.change.slug}"
+    return detail_out(detail)
 
 
 @router.get("/changes/{change_id}", summary="Inspect a change", response_model=ChangeDetail)
-async def inspect(change_id: str, graph: GraphDep) -> Response:
+async def inspect(change_id: str, graph: GraphDep, response: Response) -> ChangeDetail:
     """A change: its diff (N-Quads), status and history, and — while proposed — its validation
     report against the graph as it is now."""
     detail = await graph.curation.inspect(change_id)
-    return JSONResponse(detail_out(detail), headers={"Location": f"/changes/{change_id}"})
+    response.headers["Location"] = f"/changes/{change_id}"
+    return detail_out(detail)
 
 
 @router.post(
-    "/changes/{change_id}/merge", summary="Merge a proposed change", response_model=ChangeOut
+    "/changes/{change_id}/merge", summary="Merge a proposed change", response_model=WrittenOut
 )
 async def merge(
-    request: Request,
+    response: Response,
     change_id: str,
     writer: WriterDep,
     graph: GraphDep,
     if_match: Annotated[str | None, Header(description="Only if the graph is at this ETag")] = None,
-) -> Response:
+) -> WrittenOut:
     """Re-validate the change on the current graph and apply it atomically with its history
     (who, when, why, versions, report). 422 with the report if it no longer conforms; 409 if it
     is not proposed or the graph moved; 412 if `If-Match` names another version."""
     stats = await graph.stats()
     expected = expected_version(if_match, stats.store_id, stats.version)
-    return written_response(
-        await graph.curation.merge(writer, change_id, expected_version=expected)
-    )
+    written = await graph.curation.merge(writer, change_id, expected_version=expected)
+    return written_out(written, response)
 
 
 @router.post(
     "/changes/{change_id}/reject", summary="Reject a proposed change", response_model=ChangeOut
 )
 async def reject(
-    request: Request,
     change_id: str,
     writer: WriterDep,
     graph: GraphDep,
     reason: Annotated[str, Query()] = "",
-) -> Response:
+) -> ChangeOut:
     """Close a proposal without merging it. A change only the admin may write (to the ontology,
     the shapes or the project's terms) is merged or rejected by the admin only (403)."""
     change = await graph.curation.reject(writer, change_id, reason=reason)
-    return JSONResponse(change_out(change))
+    return change_out(change)
 
 
 @router.post(
-    "/changes/{change_id}/revert", summary="Revert a merged change", response_model=ChangeOut
+    "/changes/{change_id}/revert", summary="Revert a merged change", response_model=WrittenOut
 )
 async def revert(
-    request: Request,
+    response: Response,
     change_id: str,
     writer: WriterDep,
     graph: GraphDep,
     if_match: Annotated[str | None, Header()] = None,
-) -> Response:
+) -> WrittenOut:
     """Undo a merged change with a new change that removes what it added and restores what it
     removed — validated like any other, and recorded in the history."""
     stats = await graph.stats()
     expected = expected_version(if_match, stats.store_id, stats.version)
-    return written_response(
-        await graph.curation.revert(writer, change_id, expected_version=expected)
-    )
+    written = await graph.curation.revert(writer, change_id, expected_version=expected)
+    return written_out(written, response)

@@ -18,9 +18,10 @@ from starlette.responses import Response
 from ijkg.graph import RDF_SYNTAXES, BadRequest, NotAcceptable, Part, rdf_syntax_for_media_type
 from ijkg.service.auth import WriterDep
 from ijkg.service.bodies import read_body
-from ijkg.service.change_json import written_response
+from ijkg.service.change_json import written_out
 from ijkg.service.deps import GraphDep, SettingsDep
 from ijkg.service.etags import expected_version, graph_etag
+from ijkg.service.models import WrittenOut
 from ijkg.service.negotiation import negotiate
 
 router = APIRouter(tags=["graph store"])
@@ -83,6 +84,7 @@ async def head_graph(
 
 async def _write(
     request: Request,
+    response: Response,
     writer: WriterDep,
     knowledge: GraphDep,
     settings: SettingsDep,
@@ -92,7 +94,7 @@ async def _write(
     body: bool,
     if_match: str | None,
     what: str,
-) -> Response:
+) -> WrittenOut:
     stats = await knowledge.stats()
     expected = expected_version(if_match, stats.store_id, stats.version)
     part = None
@@ -104,27 +106,28 @@ async def _write(
     written = await knowledge.curation.write_graph(
         writer, target, body=part, replace=replace, what=what, expected_version=expected
     )
-    response = written_response(written)
     if body and not written.delta.removes and replace:
         response.status_code = 201
-    return response
+    return written_out(written, response)
 
 
-@router.put("/store", summary="Replace a graph", status_code=200)
+@router.put("/store", summary="Replace a graph", status_code=200, response_model=WrittenOut)
 async def put_graph(
     request: Request,
+    response: Response,
     writer: WriterDep,
     knowledge: GraphDep,
     settings: SettingsDep,
     graph: GraphParam = None,
     default: DefaultParam = None,
     if_match: Annotated[str | None, Header()] = None,
-) -> Response:
+) -> WrittenOut:
     """Replace the graph's triples with the body's (201 if the graph is new). Validated first:
     422 with the report if the graph would not conform, and nothing changes."""
     target = _target(graph, default) or settings.write_graph
     return await _write(
         request,
+        response,
         writer,
         knowledge,
         settings,
@@ -136,16 +139,19 @@ async def put_graph(
     )
 
 
-@router.post("/store", summary="Add to a graph (or create one)", status_code=200)
+@router.post(
+    "/store", summary="Add to a graph (or create one)", status_code=200, response_model=WrittenOut
+)
 async def post_graph(
     request: Request,
+    response: Response,
     writer: WriterDep,
     knowledge: GraphDep,
     settings: SettingsDep,
     graph: GraphParam = None,
     default: DefaultParam = None,
     if_match: Annotated[str | None, Header()] = None,
-) -> Response:
+) -> WrittenOut:
     """Add the body's triples to the graph. With neither `graph` nor `default`, create a new
     graph and answer 201 with its IRI in `Location`."""
     created = graph is None and default is None
@@ -154,8 +160,9 @@ async def post_graph(
         if created
         else (_target(graph, default) or settings.write_graph)
     )
-    response = await _write(
+    written = await _write(
         request,
+        response,
         writer,
         knowledge,
         settings,
@@ -168,23 +175,25 @@ async def post_graph(
     if created:
         response.status_code = 201
         response.headers["Location"] = f"/store?graph={target}"
-    return response
+    return written
 
 
-@router.delete("/store", summary="Delete a graph")
+@router.delete("/store", summary="Delete a graph", response_model=WrittenOut)
 async def delete_graph(
     request: Request,
+    response: Response,
     writer: WriterDep,
     knowledge: GraphDep,
     settings: SettingsDep,
     graph: GraphParam = None,
     default: DefaultParam = None,
     if_match: Annotated[str | None, Header()] = None,
-) -> Response:
+) -> WrittenOut:
     """Remove every triple of the graph (404 if it holds none). Validated like any write."""
     target = _target(graph, default) or settings.write_graph
     return await _write(
         request,
+        response,
         writer,
         knowledge,
         settings,

@@ -16,9 +16,10 @@ from starlette.responses import Response
 from ijkg.graph import QueryRefused, UnsupportedFormat, bare_media_type
 from ijkg.service.auth import WriterDep
 from ijkg.service.bodies import read_body
-from ijkg.service.change_json import written_response
+from ijkg.service.change_json import written_out
 from ijkg.service.deps import GraphDep, SettingsDep
 from ijkg.service.etags import expected_version
+from ijkg.service.models import WrittenOut
 
 router = APIRouter(tags=["sparql"])
 
@@ -29,6 +30,7 @@ SPARQL_UPDATE = "application/sparql-update"
 @router.post(
     "/update",
     summary="SPARQL 1.1 Update (authenticated, validated before it is applied)",
+    response_model=WrittenOut,
     responses={
         200: {"description": "Applied; the change record with its validation report"},
         400: {"description": "Malformed or refused update (LOAD, SERVICE ...)"},
@@ -40,11 +42,12 @@ SPARQL_UPDATE = "application/sparql-update"
 )
 async def update(
     request: Request,
+    response: Response,
     writer: WriterDep,
     graph: GraphDep,
     settings: SettingsDep,
     if_match: Annotated[str | None, Header()] = None,
-) -> Response:
+) -> WrittenOut:
     """Send the update as `application/sparql-update`, or as a form with `update=`. Triples
     written without `GRAPH` go to the write graph; triples deleted without `GRAPH` are deleted
     from every graph (the default graph is the union). `LOAD` and `SERVICE` are refused.
@@ -76,4 +79,4 @@ async def update(
     written = await graph.curation.update(
         writer, checked, base_iri=base_iri, expected_version=insisted
     )
-    return written_response(written)
+    return written_out(written, response)
