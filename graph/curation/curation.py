@@ -149,6 +149,13 @@ class Curation:
             self._store, Submission(parts, wanted), graph=self._settings.write_graph
         )
 
+    def validation_stats(self) -> dict[str, int] | None:
+        """The validation workers running, idle, starting and replaced since start-up (``None``
+        when this graph was opened without them)."""
+        if self._validation_pool is None:
+            return None
+        return self._validation_pool.stats()
+
     async def check(self, delta: Delta) -> ValidationReport:
         """The report on ``delta`` as if applied to the graph as it is now (in this process)."""
         return (await self._gate.check(self._store, delta)).report
