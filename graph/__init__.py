@@ -54,7 +54,7 @@ if TYPE_CHECKING:
     from ijkg.graph.core.terms import from_sparql_json
     from ijkg.graph.core.writer import Writer
     from ijkg.graph.curation.changes import BadMetadata, Change, ChangeTooLarge, Status
-    from ijkg.graph.curation.curation import ChangeDiff, Curation, Written
+    from ijkg.graph.curation.curation import ChangeDiff, Curation, Loaded, Written
     from ijkg.graph.curation.validation import report_graph
     from ijkg.graph.curation.validation_pool import Part
     from ijkg.graph.endpoint.description import ServiceLimits
@@ -76,6 +76,7 @@ _PUBLIC: dict[str, str] = {
     "Change": "ijkg.graph.curation.changes",
     "ChangeDiff": "ijkg.graph.curation.curation",
     "Written": "ijkg.graph.curation.curation",
+    "Loaded": "ijkg.graph.curation.curation",
     "Part": "ijkg.graph.curation.validation_pool",
     "Status": "ijkg.graph.curation.changes",
     "Delta": "ijkg.graph.store.base",
@@ -134,6 +135,7 @@ __all__ = [
     "IjkgError",
     "KnowledgeGraph",
     "LinkedData",
+    "Loaded",
     "NotAcceptable",
     "Part",
     "QueryError",

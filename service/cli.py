@@ -40,6 +40,7 @@ from ijkg.graph import (
     Forbidden,
     IjkgError,
     KnowledgeGraph,
+    Loaded,
     QueryError,
     QuerySyntaxError,
     RdfSyntax,
@@ -369,23 +370,23 @@ def load(
         def validated(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        async def write(graph: KnowledgeGraph) -> Any:
+        async def write(graph: KnowledgeGraph) -> Loaded:
             return await graph.curation.load(
                 delta, who=getpass.getuser(), title=title, progress=validated
             )
 
         try:
-            change, commit, gate_report = _with_graph(settings, write)
+            loaded = _with_graph(settings, write)
         except ValidationFailed as exc:
             bar.stop()
             _print_report(exc.report, files, "text")
             raise _fail("nothing was loaded", 1) from None
         except (StoreError, Forbidden, ChangeTooLarge, BadMetadata) as exc:
             raise _fail(str(exc), 2) from None
-    new = len({q for q in change.adds})
+    new = len({q for q in loaded.change.adds})
     out.print(
-        f"loaded {new} triple(s) from {len(files)} file(s) as change {change.slug}; the graph is "
-        f"now at version {commit.version_after} ({len(gate_report.report.warnings)} warning(s))",
+        f"loaded {new} triple(s) from {len(files)} file(s) as change {loaded.change.slug}; the "
+        f"graph is now at version {loaded.version} ({loaded.warnings} warning(s))",
         highlight=False,
     )
 

@@ -52,7 +52,7 @@ from ijkg.graph.curation.protection import (
 )
 from ijkg.graph.curation.validation_pool import Part, Submission, ValidationPool, Verdict
 from ijkg.graph.sparql.text import check_graph_name, check_limits
-from ijkg.graph.store.base import Commit, Dataset, Delta, Store
+from ijkg.graph.store.base import Dataset, Delta, Store
 
 
 @dataclass(frozen=True)
@@ -75,6 +75,16 @@ class Written:
     report: dict[str, Any]
     store_id: str
     version: int
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A bulk load that was applied: the change recording it, the graph's version after it and
+    the warnings its report gave."""
+
+    change: Change
+    version: int
+    warnings: int
 
 
 @dataclass(frozen=True)
@@ -405,7 +415,7 @@ class Curation:
         who: str,
         title: str,
         progress: Callable[[int, int], None] | None = None,
-    ) -> tuple[Change, Commit, GateReport]:
+    ) -> Loaded:
         """Add ``delta`` through the gate, recorded as a change merged on arrival. The local
         operator may load any graph but the service's own history and bookkeeping, and is not
         held to the size limit of an HTTP change. ``progress(done, total)`` follows a long
@@ -417,6 +427,7 @@ class Curation:
         )
         self._gate.progress = progress
         try:
-            return await changes.write(delta, who=who, via="load", title=title)
+            change, commit, gate = await changes.write(delta, who=who, via="load", title=title)
         finally:
             self._gate.progress = None
+        return Loaded(change, commit.version_after, len(gate.report.warnings))
