@@ -15,17 +15,24 @@ retries when another write overtook it, once for every write path.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from types import TracebackType
 
+import pyoxigraph as ox
+
+from ijkg.graph.core.formats import RdfSyntax, ResultsFormat
 from ijkg.graph.core.settings import Settings
 from ijkg.graph.curation.curation import Curation
 from ijkg.graph.curation.gate import Gate
 from ijkg.graph.curation.validation_pool import ValidationPool
 from ijkg.graph.endpoint.endpoint import SparqlEndpoint
+from ijkg.graph.endpoint.query import QueryPolicy, run_query
+from ijkg.graph.io import backup
 from ijkg.graph.io.bootstrap import ensure_bundle
 from ijkg.graph.linked.reader import LinkedData
-from ijkg.graph.store import open_store
-from ijkg.graph.store.base import Store, StoreStats
+from ijkg.graph.store import open_store, storage
+from ijkg.graph.store import repair as repairing
+from ijkg.graph.store.base import Answer, Commit, Store, StoreStats
 
 log = logging.getLogger("ijkg")
 
@@ -44,6 +51,7 @@ class KnowledgeGraph:
     ) -> None:
         self.settings = settings
         self._store = store
+        self._gate = gate
         #: Queries, the service description, reads of named graphs.
         self.sparql = SparqlEndpoint(settings, store)
         #: Entities, lists, search and the vocabulary, for apps and pages.
@@ -97,3 +105,44 @@ class KnowledgeGraph:
         return await self._store.stats()
 
     # --- operations: backup, restore, snapshots (the command's) ----------------------------
+
+    async def query(
+        self, sparql: str, *, results: ResultsFormat | None, rdf: RdfSyntax | None
+    ) -> Answer:
+        """Run a query with the limits of the settings (the command's ``ijkg query``)."""
+        policy = QueryPolicy.from_settings(self.settings)
+        return await run_query(self._store, sparql, policy=policy, results=results, rdf=rdf)
+
+    async def export(self, graphs: list[str] | None = None) -> bytes:
+        """Every named graph (or the ones given) as N-Quads: a backup ``restore`` reads back."""
+        return await backup.export(self._store, graphs)
+
+    async def restore(self, quads: list[ox.Quad], *, force: bool = False) -> Commit:
+        """Make the store hold exactly ``quads``, in one commit validated like any write (unless
+        ``force``), then load the package's bundle if the backup holds an older one. Open the
+        graph with ``load_bundle=False`` for it: a restore brings its own."""
+        commit = await backup.restore(self._store, quads, self._gate, force=force)
+        await ensure_bundle(self._store)
+        return commit
+
+
+# --- operations on an embedded store's files, with no store open ------------------------------
+
+
+def preflight(data_dir: Path, *, check_files: bool = True) -> None:
+    """Check that this process could open the embedded store in ``data_dir`` (``StoreLocked``,
+    ``StoreDamaged``, ``StorageFailed`` say why not); with ``check_files`` false, the files'
+    checksums are not verified."""
+    storage.preflight(data_dir, check_files=check_files)
+
+
+def plan_repair(data_dir: Path) -> repairing.Repair:
+    """What ``repair_store`` would do: the damage found and the version the readable files
+    reach. Changes nothing."""
+    return repairing.plan(data_dir)
+
+
+def repair_store(data_dir: Path) -> repairing.Repair:
+    """Rebuild a damaged embedded store from its last good snapshot and every readable record;
+    the damaged files are moved aside, never deleted."""
+    return repairing.repair(data_dir)

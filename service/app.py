@@ -9,10 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
-from ijkg.graph import KnowledgeGraph
-from ijkg.graph.core.errors import IjkgError
-from ijkg.graph.core.settings import Settings
-from ijkg.graph.endpoint.description import ServiceLimits
+from ijkg.graph import IjkgError, KnowledgeGraph, ServiceLimits, Settings
 from ijkg.service import middleware, openapi, problems
 from ijkg.service.clients import ClientSlots
 from ijkg.service.routes import (
@@ -47,11 +44,8 @@ def create_app(settings: Settings) -> FastAPI:
             log.error("the store could not be opened: %s", exc)
             raise
         app.state.graph = graph
-        # Until the routes all speak to the facade, the parts they still reach for by hand.
+        # Until the read routes all speak to the facade, the parts they still reach for by hand.
         app.state.store = graph._store
-        app.state.gate = graph.curation._gate
-        app.state.explainer = graph.curation._explainer
-        app.state.changes = graph.curation._changes
         app.state.validation_pool = graph.curation._validation_pool
         try:
             yield

@@ -14,7 +14,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from ijkg.graph.core.settings import Settings
+from ijkg.graph import Settings, Writer
 
 
 class AuthError(Exception):
@@ -23,14 +23,6 @@ class AuthError(Exception):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
-
-
-@dataclass(frozen=True)
-class Writer:
-    """Who is writing, and whether they hold the admin role."""
-
-    name: str
-    admin: bool
 
 
 def _pairs(spec: str) -> list[tuple[str, str]]:

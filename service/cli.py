@@ -30,47 +30,39 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from ijkg.graph.core.errors import (
+from ijkg.graph import (
+    RDF_SYNTAXES,
+    RESULTS_JSON,
+    BadMetadata,
+    ChangeLogCorrupt,
+    ChangeTooLarge,
+    Delta,
     Forbidden,
     IjkgError,
+    KnowledgeGraph,
+    Loaded,
     QueryError,
     QuerySyntaxError,
+    RdfSyntax,
     RdfSyntaxError,
+    Settings,
     StoreError,
     StoreLocked,
     UnsupportedFormat,
     ValidationFailed,
-)
-from ijkg.graph.core.formats import (
-    RDF_SYNTAXES,
-    RESULTS_JSON,
-    RdfSyntax,
+    ValidationReport,
+    ValidationResult,
+    find_line,
+    from_sparql_json,
+    plan_repair,
+    preflight,
     rdf_syntax_for_name,
+    read_rdf_file,
+    repair_store,
+    report_graph,
     results_format_for,
+    write_nquads,
 )
-from ijkg.graph.core.rdfio import find_line
-from ijkg.graph.core.reports import ValidationReport, ValidationResult
-from ijkg.graph.core.settings import Settings
-from ijkg.graph.core.terms import from_sparql_json
-from ijkg.graph.curation.changes import (
-    MAX_TITLE_CHARS,
-    BadMetadata,
-    Change,
-    Changes,
-    ChangeTooLarge,
-    clean_metadata,
-)
-from ijkg.graph.curation.gate import Gate, GateReport
-from ijkg.graph.curation.protection import check_write
-from ijkg.graph.curation.validation import report_graph
-from ijkg.graph.endpoint.query import QueryPolicy, run_query
-from ijkg.graph.io import backup
-from ijkg.graph.io.bootstrap import ensure_bundle
-from ijkg.graph.io.loading import read_rdf_file
-from ijkg.graph.store import Store, open_store
-from ijkg.graph.store.base import Commit, Delta
-from ijkg.graph.store.changelog import ChangeLogCorrupt, serialize_quads
-from ijkg.graph.store.storage import preflight
 from ijkg.service.terminal import printable
 
 app = typer.Typer(
@@ -116,16 +108,15 @@ def _settings(data_dir: Path | None, **overrides: Any) -> Settings:
     return Settings(**values)
 
 
-def _with_store(settings: Settings, work: Callable[[Store], Awaitable[T]]) -> T:
-    """Open the store (loading the bundled graph on first use), run ``work``, close it."""
+def _with_graph(
+    settings: Settings, work: Callable[[KnowledgeGraph], Awaitable[T]], *, load_bundle: bool = True
+) -> T:
+    """Open the graph (loading the bundled graph on first use, unless ``load_bundle`` is false),
+    run ``work``, close it."""
 
     async def run() -> T:
-        store = await open_store(settings)
-        try:
-            await ensure_bundle(store)
-            return await work(store)
-        finally:
-            await store.close()
+        async with await KnowledgeGraph.open(settings, load_bundle=load_bundle) as graph:
+            return await work(graph)
 
     return asyncio.run(run())
 
@@ -292,12 +283,11 @@ def validate(
         report = _validate_remotely(against, delta, output_format)
     else:
         try:
-            gate = Gate()
 
-            async def check(store: Store) -> ValidationReport:
-                return (await gate.check(store, delta)).report
+            async def check(graph: KnowledgeGraph) -> ValidationReport:
+                return await graph.curation.check(delta)
 
-            report = _with_store(_settings(data_dir), check)
+            report = _with_graph(_settings(data_dir), check)
         except StoreLocked as exc:
             raise _fail(
                 f"{exc}; validate against the running service with --against URL", 2
@@ -310,7 +300,7 @@ def validate(
 
 def _validate_remotely(url: str, delta: Delta, output_format: str) -> ValidationReport:
     """Ask a running service (``POST /validate``) to judge ``delta`` against its current graph."""
-    body = serialize_quads(delta.adds)
+    body = write_nquads(delta.adds)
     try:
         answer = httpx.post(
             url.rstrip("/") + "/validate",
@@ -363,9 +353,7 @@ def load(
     except (RdfSyntaxError, UnsupportedFormat, OSError) as exc:
         raise _fail(str(exc), 2) from None
     settings = _settings(data_dir)
-    title = clean_metadata(
-        "ijkg load " + " ".join(f.name for f in files), MAX_TITLE_CHARS, multiline=False
-    )
+    title = "ijkg load " + " ".join(f.name for f in files)
 
     with Progress(
         "[progress.description]{task.description}",
@@ -382,28 +370,23 @@ def load(
         def validated(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        async def write(store: Store) -> tuple[Change, Commit, GateReport]:
-            # The operator's bulk loads are not held to the size limit of an HTTP change.
-            gate = Gate(progress=validated)
-            changes = Changes(
-                store, gate, max_quads=sys.maxsize, default_graph=settings.write_graph
+        async def write(graph: KnowledgeGraph) -> Loaded:
+            return await graph.curation.load(
+                delta, who=getpass.getuser(), title=title, progress=validated
             )
-            # the local operator may load any graph but the service's own history and bookkeeping
-            check_write(delta, admin=True)
-            return await changes.write(delta, who=getpass.getuser(), via="load", title=title)
 
         try:
-            change, commit, gate_report = _with_store(settings, write)
+            loaded = _with_graph(settings, write)
         except ValidationFailed as exc:
             bar.stop()
             _print_report(exc.report, files, "text")
             raise _fail("nothing was loaded", 1) from None
         except (StoreError, Forbidden, ChangeTooLarge, BadMetadata) as exc:
             raise _fail(str(exc), 2) from None
-    new = len({q for q in change.adds})
+    new = len({q for q in loaded.change.adds})
     out.print(
-        f"loaded {new} triple(s) from {len(files)} file(s) as change {change.slug}; the graph is "
-        f"now at version {commit.version_after} ({len(gate_report.report.warnings)} warning(s))",
+        f"loaded {new} triple(s) from {len(files)} file(s) as change {loaded.change.slug}; the "
+        f"graph is now at version {loaded.version} ({loaded.warnings} warning(s))",
         highlight=False,
     )
 
@@ -452,16 +435,7 @@ def query(
     if results is None and rdf is None:
         raise _fail(f"unknown format {output_format!r}", 2)
     try:
-        answer = _with_store(
-            settings,
-            lambda store: run_query(
-                store,
-                sparql,
-                policy=QueryPolicy.from_settings(settings),
-                results=results,
-                rdf=rdf,
-            ),
-        )
+        answer = _with_graph(settings, lambda graph: graph.query(sparql, results=results, rdf=rdf))
     except StoreError as exc:
         raise _fail(str(exc), 2) from None
     except (QueryError, UnsupportedFormat) as exc:
@@ -512,7 +486,7 @@ def export(
     """Write every named graph (or the ones given) as N-Quads: a complete backup (data, ontology,
     shapes and the history of changes) that ``ijkg restore`` reads back."""
     try:
-        data = _with_store(_settings(data_dir), lambda store: backup.export(store, graph))
+        data = _with_graph(_settings(data_dir), lambda knowledge: knowledge.export(graph))
     except StoreError as exc:
         raise _fail(str(exc), 2) from None
     except IjkgError as exc:
@@ -540,11 +514,13 @@ def restore(
     except (RdfSyntaxError, UnsupportedFormat, OSError) as exc:
         raise _fail(str(exc), 2) from None
 
-    async def work(store: Store) -> Commit:
-        return await backup.restore(store, quads, Gate(), force=force)
-
     try:
-        commit = asyncio.run(_open_bare(_settings(data_dir), work))
+        # A restore brings its own bundle: the package's is loaded after it, if newer.
+        commit = _with_graph(
+            _settings(data_dir),
+            lambda graph: graph.restore(quads, force=force),
+            load_bundle=False,
+        )
     except ValidationFailed as exc:
         _print_report(exc.report, [file], "text")
         raise _fail("nothing was restored (use --force to restore anyway)", 1) from None
@@ -568,8 +544,6 @@ def repair(
     """Rebuild a damaged embedded store from its last good snapshot and every readable record,
     when the store refuses to start because its files are damaged. The damaged files are moved
     into damaged-<time>/ in the store's directory, never deleted. Stop ``ijkg serve`` first."""
-    from ijkg.graph.store import repair as repairing
-
     settings = _settings(data_dir)
     if settings.store != "embedded":
         raise _fail(
@@ -580,10 +554,10 @@ def repair(
         raise _fail(f"there is no store in {directory}", 2)
     try:
         if yes:
-            result = repairing.repair(directory)
+            result = repair_store(directory)
         else:
             preflight(directory, check_files=False)
-            result = repairing.plan(directory)
+            result = plan_repair(directory)
     except (StoreError, OSError, ChangeLogCorrupt) as exc:
         raise _fail(str(exc), 2) from None
     if not result.needed:
@@ -612,17 +586,6 @@ def repair(
         markup=False,
         soft_wrap=True,
     )
-
-
-async def _open_bare(settings: Settings, work: Callable[[Store], Awaitable[T]]) -> T:
-    """Run ``work`` on the store without loading the bundle first (a restore brings its own)."""
-    store = await open_store(settings)
-    try:
-        result = await work(store)
-        await ensure_bundle(store)  # the package's bundle, if the backup has an older one
-        return result
-    finally:
-        await store.close()
 
 
 changes_app = typer.Typer(

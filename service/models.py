@@ -174,3 +174,73 @@ EXAMPLE_ENTITY: dict[str, Any] = {
     "links": {"turtle": "/id/target/jpy-10-trillion-private-investment?format=turtle"},
     "version": 3,
 }
+
+
+# --- changes: the curator's workflow (/changes, /update, /store) -----------------------------
+
+
+class ResultOut(BaseModel):
+    severity: str
+    focusNode: str
+    focusLabel: str | None
+    path: str | None
+    value: str | None
+    message: str
+    expected: str
+    found: str
+    suggestion: str | None
+    shape: str
+    sourceShape: str
+    constraint: str
+    details: list[str]
+
+
+class ReportOut(BaseModel):
+    conforms: bool
+    violations: int
+    warnings: int
+    method: str = Field(description="incremental, mixed or whole-graph")
+    focusNodes: int
+    neighbourhoodTriples: int
+    shapesValidatedOnTheWholeGraph: dict[str, str]
+    results: list[ResultOut]
+
+
+class MergeOut(BaseModel):
+    id: str
+    who: str
+    started: str
+    ended: str
+    versionBefore: int
+    versionAfter: int
+    report: dict[str, Any]
+
+
+class ChangeOut(BaseModel):
+    id: str
+    iri: str
+    title: str
+    description: str
+    source: str | None
+    author: str
+    created: str
+    status: str
+    writePath: str
+    targetGraph: str | None
+    reverts: str | None
+    revertedBy: str | None
+    merge: MergeOut | None
+
+
+class ChangeDetail(ChangeOut):
+    additions: str = Field(description="The quads the change adds, as N-Quads.")
+    removals: str = Field(description="The quads the change removes, as N-Quads.")
+    report: ReportOut | None = Field(
+        None, description="Validation against the graph as it is now (proposed changes)."
+    )
+
+
+class WrittenOut(ChangeOut):
+    """A change applied on arrival or by a merge or a revert, with the report that cleared it."""
+
+    report: ReportOut

@@ -18,8 +18,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.routing import Match
 
+from ijkg.graph import ValidationReport
 from ijkg.graph.core import errors
-from ijkg.graph.core.reports import ValidationReport
 from ijkg.service.auth import AuthError
 from ijkg.service.bodies import BodyTimeout
 from ijkg.service.clients import ClientBusy
@@ -215,10 +215,9 @@ def install(app: FastAPI) -> None:
     async def on_validation_failed(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, errors.ValidationFailed)  # noqa: S101
         report = report_json(exc.report)
-        explainer = getattr(request.app.state, "explainer", None)
-        if explainer is not None:
-            explained = await explainer.explain(request.app.state.store, exc.report)
-            report["results"] = [e.as_json() for e in explained]
+        graph = getattr(request.app.state, "graph", None)
+        if graph is not None:
+            report["results"] = await graph.curation.explain(exc.report)
         return problem(
             422, "shacl-violation", "The change violates the shapes", str(exc), report=report
         )

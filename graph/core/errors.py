@@ -204,6 +204,10 @@ class NotFound(IjkgError):
     """No such change, graph or entity."""
 
 
+class GraphNotFound(NotFound):
+    """No graph with that name holds any triple."""
+
+
 class Conflict(IjkgError):
     """The thing asked for is not allowed in the current state."""
 

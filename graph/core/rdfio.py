@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING
 
@@ -142,6 +142,20 @@ def iter_quads(
         if options.syntax is JSONLD and "remote context" in message:
             message = "remote JSON-LD contexts are refused: inline the @context"
         raise RdfSyntaxError(message, line, column, options.source) from None
+
+
+def write_nquads(quads: Iterable[ox.Quad]) -> bytes:
+    """Quads as N-Quads, blank-node labels kept: the text the store's log, its snapshots and the
+    change history hold (``read_nquads`` reads it back)."""
+    return ox.serialize(quads, format=ox.RdfFormat.N_QUADS) or b""
+
+
+def read_nquads(data: bytes) -> list[ox.Quad]:
+    """N-Quads written by ``write_nquads``, blank-node labels kept. Unlike ``parse_quads`` (RDF
+    that users submit), the text is trusted: no checks before the parser."""
+    if not data:
+        return []
+    return list(ox.parse(input=data, format=ox.RdfFormat.N_QUADS))
 
 
 def parse_quads(data: bytes, options: ParseOptions) -> list[ox.Quad]:

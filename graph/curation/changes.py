@@ -29,11 +29,11 @@ import pyoxigraph as ox
 from ijkg.graph.core.errors import BadRequest, Conflict, NotFound, TooLarge, VersionConflict
 from ijkg.graph.core.ingest import PoisonTerm, problem_with
 from ijkg.graph.core.namespaces import CHANGES_GRAPH, ID_BASE, IJKG, entity_iri
+from ijkg.graph.core.rdfio import read_nquads, write_nquads
 from ijkg.graph.core.terms import to_rdflib
 from ijkg.graph.curation.gate import Gate, GateReport, is_data
 from ijkg.graph.sparql.build import sparql_iri
 from ijkg.graph.store.base import Commit, Delta, Store, quad_pattern
-from ijkg.graph.store.changelog import parse_quads, serialize_quads
 
 T = TypeVar("T")
 Status = Literal["proposed", "merged", "rejected"]
@@ -259,9 +259,9 @@ def _describe_change(change: Change) -> list[ox.Quad]:
     record.add(iri, _dc("created"), _typed(change.created, "dateTime"))
     record.add(iri, _ijkg("changeStatus"), _status(change.status))
     record.add(iri, _ijkg("writePath"), ox.Literal(change.write_path))
-    for chunk in _chunks(serialize_quads(change.adds)):
+    for chunk in _chunks(write_nquads(change.adds)):
         record.add(iri, _ijkg("additions"), ox.Literal(chunk))
-    for chunk in _chunks(serialize_quads(change.removes)):
+    for chunk in _chunks(write_nquads(change.removes)):
         record.add(iri, _ijkg("removals"), ox.Literal(chunk))
     record.add(iri, _ijkg("addedCount"), _typed(str(len(change.adds)), "integer"))
     record.add(iri, _ijkg("removedCount"), _typed(str(len(change.removes)), "integer"))
@@ -456,7 +456,7 @@ async def _quads_of(store: Store, iri: str, prop: str) -> tuple[ox.Quad, ...]:
     rows = await store.select(
         f"SELECT ?piece WHERE {{ GRAPH <{CHANGES_GRAPH}> {{ <{iri}> ijkg:{prop} ?piece }} }}"
     )
-    return tuple(parse_quads("".join(str(r["piece"]) for r in rows).encode()))
+    return tuple(read_nquads("".join(str(r["piece"]) for r in rows).encode()))
 
 
 async def list_changes(
@@ -880,7 +880,7 @@ class Changes:
 
 
 def _quad_text(quad: ox.Quad) -> str:
-    return serialize_quads([quad]).decode().strip()[:300]
+    return write_nquads([quad]).decode().strip()[:300]
 
 
 def rdflib_touched(delta: Delta) -> list[str]:

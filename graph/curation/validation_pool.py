@@ -28,11 +28,11 @@ from ijkg.graph.core.errors import (
     ValidationOverloaded,
     ValidationTimeout,
 )
+from ijkg.graph.core.rdfio import write_nquads
 from ijkg.graph.core.settings import Settings
 from ijkg.graph.curation.validation_worker import error_from_reply
 from ijkg.graph.store import wire
 from ijkg.graph.store.base import Store
-from ijkg.graph.store.changelog import serialize_quads
 from ijkg.graph.store.worker import decode_patterns
 
 log = logging.getLogger("ijkg")
@@ -299,7 +299,7 @@ class ValidationPool:
         op = request.get("op")
         if op == "match":
             quads = await store.match(decode_patterns(body))
-            return {"ok": True}, serialize_quads(quads)
+            return {"ok": True}, write_nquads(quads)
         if op == "select":
             answer = await store.query(
                 str(request["sparql"]), prefixes=bool(request.get("prefixes"))

@@ -37,7 +37,7 @@ import pyoxigraph as ox
 from ijkg.graph.core import errors
 from ijkg.graph.core.formats import JSONLD, TURTLE, rdf_syntax_for_media_type
 from ijkg.graph.core.ingest import PoisonTerm
-from ijkg.graph.core.rdfio import ParseOptions, iter_quads
+from ijkg.graph.core.rdfio import ParseOptions, iter_quads, read_nquads
 from ijkg.graph.curation.changes import Changes
 from ijkg.graph.curation.explain import Explainer, gate_report_json, submitted_graph
 from ijkg.graph.curation.gate import Gate
@@ -53,7 +53,6 @@ from ijkg.graph.store.base import (
     Store,
     StoreStats,
 )
-from ijkg.graph.store.changelog import parse_quads
 from ijkg.graph.store.sandbox import leave_network
 from ijkg.graph.store.worker import encode_patterns
 
@@ -142,7 +141,7 @@ class ServiceStore(Store):
         if not patterns:
             return []
         _reply, body = self.channel.ask({"op": "match"}, encode_patterns(patterns))
-        return parse_quads(body)
+        return read_nquads(body)
 
     async def query(
         self,

@@ -17,7 +17,7 @@ import pyoxigraph as ox
 from ijkg.graph.core.formats import RDF_SYNTAXES, RESULTS_FORMATS, RdfSyntax
 from ijkg.graph.core.namespaces import PREFIXES
 from ijkg.graph.core.settings import Settings
-from ijkg.graph.endpoint.query import GRAPH_NAME_SCHEMES
+from ijkg.graph.sparql.text import GRAPH_NAME_SCHEMES
 from ijkg.graph.store.base import Store
 
 SD: Final = "http://www.w3.org/ns/sparql-service-description#"

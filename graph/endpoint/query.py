@@ -12,21 +12,19 @@ host they name, loopback included. Names in schemes that point at local resource
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-
-import pyoxigraph as ox
 
 from ijkg.graph.core.errors import QueryRefused, QuerySyntaxError
 from ijkg.graph.core.formats import RdfSyntax, ResultsFormat
 from ijkg.graph.core.settings import Settings
 from ijkg.graph.sparql.syntax_help import explain
-from ijkg.graph.sparql.text import check_limits, decode_escapes, scan
+from ijkg.graph.sparql.text import (
+    check_graph_name,
+    check_limits,
+    decode_escapes,
+    scan,
+)
 from ijkg.graph.store.base import Answer, Dataset, QueryLimits, Store
-
-#: Schemes of graph names a dataset may use. Graphs of this store are named with these.
-GRAPH_NAME_SCHEMES = ("http", "https", "urn", "tag")
-_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
 
 
 @dataclass(frozen=True)
@@ -44,35 +42,6 @@ class QueryPolicy:
             settings.max_query_depth,
             allow_federation=settings.allow_federation,
         )
-
-
-def check_graph_name(iri: str, role: str, *, relative: bool = False) -> None:
-    """Refuse a dataset graph name that is not an absolute IRI in one of ``GRAPH_NAME_SCHEMES``.
-
-    ``role`` says where it came from (``FROM``, ``default-graph-uri`` ...) for the message;
-    ``relative`` allows a relative reference (in a query, resolved against its base IRI).
-
-    >>> check_graph_name("http://127.0.0.1:9/g", "FROM")  # a name, never fetched: fine
-    >>> check_graph_name("data.ttl", "FROM", relative=True)
-    >>> check_graph_name("file:///etc/passwd", "default-graph-uri")
-    Traceback (most recent call last):
-    ...
-    ijkg.graph.core.errors.QueryRefused: default-graph-uri <file:///etc/passwd> is refused: ...
-    """
-    match = _SCHEME.match(iri)
-    if match is None:
-        if relative:
-            return
-        raise QueryRefused(f"{role} <{iri}> is refused: a graph name must be an absolute IRI")
-    if match.group(1).lower() not in GRAPH_NAME_SCHEMES:
-        raise QueryRefused(
-            f"{role} <{iri}> is refused: graph names are {'/'.join(GRAPH_NAME_SCHEMES)} IRIs "
-            "of graphs in this store, and are never fetched"
-        )
-    try:
-        ox.NamedNode(iri)
-    except ValueError as exc:
-        raise QueryRefused(f"{role} <{iri}> is not a valid IRI: {exc}") from None
 
 
 def check_dataset(dataset: Dataset) -> None:

@@ -11,9 +11,9 @@ from __future__ import annotations
 import pyoxigraph as ox
 
 from ijkg.graph.core.errors import ValidationFailed
+from ijkg.graph.core.rdfio import write_nquads
 from ijkg.graph.curation.gate import Gate
 from ijkg.graph.store.base import Commit, Delta, Store
-from ijkg.graph.store.changelog import serialize_quads
 
 
 async def named_quads(store: Store) -> list[ox.Quad]:
@@ -27,8 +27,8 @@ async def named_quads(store: Store) -> list[ox.Quad]:
 async def export(store: Store, graphs: list[str] | None = None) -> bytes:
     """Every named graph (or the ones given) as N-Quads."""
     if graphs is None:
-        return serialize_quads(await named_quads(store))
-    chunks = [serialize_quads(await store.graph_quads(name)) for name in graphs]
+        return write_nquads(await named_quads(store))
+    chunks = [write_nquads(await store.graph_quads(name)) for name in graphs]
     return b"".join(chunks)
 
 

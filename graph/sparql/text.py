@@ -12,7 +12,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-from ijkg.graph.core.errors import QuerySyntaxError, QueryTooLarge
+import pyoxigraph as ox
+
+from ijkg.graph.core.errors import QueryRefused, QuerySyntaxError, QueryTooLarge
 
 _ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
 _IRI = re.compile(r'<([^<>"{}|^`\\\x00-\x20]*)>')
@@ -209,3 +211,37 @@ def query_form(text: str) -> str | None:
         if token.kind == "word" and token.value not in ("PREFIX", "BASE"):
             return None
     return None
+
+
+#: Schemes of graph names a dataset may use. Graphs of this store are named with these.
+GRAPH_NAME_SCHEMES = ("http", "https", "urn", "tag")
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
+
+
+def check_graph_name(iri: str, role: str, *, relative: bool = False) -> None:
+    """Refuse a dataset graph name that is not an absolute IRI in one of ``GRAPH_NAME_SCHEMES``.
+
+    ``role`` says where it came from (``FROM``, ``default-graph-uri`` ...) for the message;
+    ``relative`` allows a relative reference (in a query, resolved against its base IRI).
+
+    >>> check_graph_name("http://127.0.0.1:9/g", "FROM")  # a name, never fetched: fine
+    >>> check_graph_name("data.ttl", "FROM", relative=True)
+    >>> check_graph_name("file:///etc/passwd", "default-graph-uri")
+    Traceback (most recent call last):
+    ...
+    ijkg.graph.core.errors.QueryRefused: default-graph-uri <file:///etc/passwd> is refused: ...
+    """
+    match = _SCHEME.match(iri)
+    if match is None:
+        if relative:
+            return
+        raise QueryRefused(f"{role} <{iri}> is refused: a graph name must be an absolute IRI")
+    if match.group(1).lower() not in GRAPH_NAME_SCHEMES:
+        raise QueryRefused(
+            f"{role} <{iri}> is refused: graph names are {'/'.join(GRAPH_NAME_SCHEMES)} IRIs "
+            "of graphs in this store, and are never fetched"
+        )
+    try:
+        ox.NamedNode(iri)
+    except ValueError as exc:
+        raise QueryRefused(f"{role} <{iri}> is not a valid IRI: {exc}") from None

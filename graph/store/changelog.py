@@ -42,13 +42,14 @@ import os
 import re
 import struct
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import pyoxigraph as ox
 
+from ijkg.graph.core.rdfio import read_nquads, write_nquads
 from ijkg.graph.store import union
 
 _MAGIC = b"IJKG2\r\x1a\n"
@@ -100,17 +101,6 @@ def snapshot_path(data_dir: Path, version: int) -> Path:
 
 def log_path(data_dir: Path, start_version: int) -> Path:
     return data_dir / f"changes-{start_version:012d}.log"
-
-
-def serialize_quads(quads: Iterable[ox.Quad]) -> bytes:
-    return ox.serialize(quads, format=ox.RdfFormat.N_QUADS) or b""
-
-
-def parse_quads(data: bytes) -> list[ox.Quad]:
-    """Parse N-Quads written by this module, keeping blank-node labels."""
-    if not data:
-        return []
-    return list(ox.parse(input=data, format=ox.RdfFormat.N_QUADS))
 
 
 @dataclass
@@ -227,7 +217,7 @@ def _record(version: int, payload: bytes, rm_len: int, meta: Any, parse: bool) -
     if not parse:
         return Record(version, [], [], meta if isinstance(meta, dict) else {})
     try:
-        removes, adds = parse_quads(payload[:rm_len]), parse_quads(payload[rm_len:])
+        removes, adds = read_nquads(payload[:rm_len]), read_nquads(payload[rm_len:])
     except SyntaxError:
         raise DamagedRecord("the record's quads are not readable") from None
     return Record(version, removes, adds, meta if isinstance(meta, dict) else {})
@@ -507,7 +497,7 @@ class ChangeLogWriter:
                 f"the change log {self.path.name} could not be repaired; restart the store"
             )
         version = self.version + 1
-        record = encode_record(version, serialize_quads(removes), serialize_quads(adds), meta)
+        record = encode_record(version, write_nquads(removes), write_nquads(adds), meta)
         start = self._file.tell()
         try:
             view = memoryview(record)

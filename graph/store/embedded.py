@@ -40,6 +40,7 @@ from ijkg.graph.core.errors import (
     VersionConflict,
 )
 from ijkg.graph.core.formats import NTRIPLES, RESULTS_JSON, RdfSyntax, ResultsFormat
+from ijkg.graph.core.rdfio import read_nquads, write_nquads
 from ijkg.graph.core.settings import Settings
 from ijkg.graph.store import wire
 from ijkg.graph.store.base import (
@@ -52,7 +53,6 @@ from ijkg.graph.store.base import (
     Store,
     StoreStats,
 )
-from ijkg.graph.store.changelog import parse_quads, serialize_quads
 from ijkg.graph.store.storage import damaged_message, storage_error
 from ijkg.graph.store.worker import encode_patterns
 
@@ -426,8 +426,8 @@ class EmbeddedStore(Store):
         expected_version: int | None = None,
         meta: dict[str, Any] | None = None,
     ) -> Commit:
-        removes = serialize_quads(delta.removes)
-        adds = serialize_quads(delta.adds)
+        removes = write_nquads(delta.removes)
+        adds = write_nquads(delta.adds)
         header = {"op": "commit", "rm": len(removes), "expected": expected_version, "meta": meta}
         reply, _ = await self._control_call(header, removes + adds)
         if not reply.get("ok"):
@@ -555,7 +555,7 @@ def effect_answer(reply: dict[str, Any], body: bytes) -> tuple[Delta, int]:
     if not reply.get("ok"):
         raise _query_error(reply)
     rm = int(reply["rm"])
-    delta = Delta(removes=tuple(parse_quads(body[:rm])), adds=tuple(parse_quads(body[rm:])))
+    delta = Delta(removes=tuple(read_nquads(body[:rm])), adds=tuple(read_nquads(body[rm:])))
     return delta, int(reply["version"])
 
 
@@ -567,7 +567,7 @@ def match_request(patterns: Sequence[Pattern]) -> bytes:
 def match_answer(reply: dict[str, Any], body: bytes) -> list[ox.Quad]:
     if not reply.get("ok"):
         raise _query_error(reply)
-    return parse_quads(body)
+    return read_nquads(body)
 
 
 def _query_error(reply: dict[str, Any]) -> Exception:

@@ -25,13 +25,13 @@ from typing import Any, BinaryIO
 
 import pyoxigraph as ox
 
+from ijkg.graph.core.rdfio import read_nquads
 from ijkg.graph.store import union, wire
 from ijkg.graph.store.changelog import (
     ChangeLogCorrupt,
     ChangeLogReader,
     ChangeLogWriter,
     Record,
-    parse_quads,
     recover,
 )
 from ijkg.graph.store.sandbox import leave_network
@@ -141,7 +141,7 @@ class Engine:
         rm_len = int(header["rm"])
         try:
             removes, adds = union.exact_change(
-                self.store, parse_quads(body[:rm_len]), parse_quads(body[rm_len:])
+                self.store, read_nquads(body[:rm_len]), read_nquads(body[rm_len:])
             )
         except union.DefaultGraphWrite as exc:
             return {"ok": False, "error": "default_graph", "message": str(exc)}

@@ -28,9 +28,9 @@ from ijkg.graph.core.formats import (
     results_format_for,
 )
 from ijkg.graph.core.namespaces import PREFIXES
+from ijkg.graph.core.rdfio import read_nquads, write_nquads
 from ijkg.graph.store import wire
 from ijkg.graph.store.base import Pattern
-from ijkg.graph.store.changelog import parse_quads, serialize_quads
 from ijkg.graph.store.effects import update_effect
 from ijkg.graph.store.results import write_boolean, write_solutions, write_triples
 
@@ -73,7 +73,7 @@ def encode_patterns(patterns: Iterable[Pattern]) -> bytes:
     """Patterns as N-Quads whose wildcard positions hold ``<urn:x-ijkg-any>`` (the body of a
     ``match`` request, here and in the validation workers' channel)."""
     any_term = ox.NamedNode(ANY)
-    return serialize_quads(
+    return write_nquads(
         ox.Quad(
             s if s is not None else any_term,
             p if p is not None else any_term,
@@ -92,7 +92,7 @@ def decode_patterns(data: bytes) -> list[Pattern]:
 
     return [
         (term(q.subject), term(q.predicate), term(q.object), term(q.graph_name))
-        for q in parse_quads(data)
+        for q in read_nquads(data)
     ]
 
 
@@ -200,7 +200,7 @@ class Worker:
         for subject, predicate, obj, graph in decode_patterns(body):
             for quad in self.store.quads_for_pattern(subject, predicate, obj, graph):
                 found[quad] = None
-        return {"ok": True, "version": self.log.version}, serialize_quads(found)
+        return {"ok": True, "version": self.log.version}, write_nquads(found)
 
     def _update_effect(self, request: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
         version = self.log.version
@@ -214,8 +214,8 @@ class Worker:
                 base_iri=request.get("base_iri"),
                 using=_using(request.get("using")),
             )
-        removed = serialize_quads(removes)
-        return {"ok": True, "version": version, "rm": len(removed)}, removed + serialize_quads(adds)
+        removed = write_nquads(removes)
+        return {"ok": True, "version": version, "rm": len(removed)}, removed + write_nquads(adds)
 
 
 def _failure(exc: BaseException) -> dict[str, Any]:

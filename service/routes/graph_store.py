@@ -15,24 +15,16 @@ import pyoxigraph as ox
 from fastapi import APIRouter, Header, Query, Request
 from starlette.responses import Response
 
-from ijkg.graph.core.errors import BadRequest, NotAcceptable, NotFound
-from ijkg.graph.core.formats import RDF_SYNTAXES, rdf_syntax_for_media_type
-from ijkg.graph.core.namespaces import graph_iri
-from ijkg.graph.curation.changes import MAX_TITLE_CHARS, clean_metadata, new_slug
-from ijkg.graph.curation.protection import check_write
-from ijkg.graph.store.base import Dataset, Delta
+from ijkg.graph import RDF_SYNTAXES, BadRequest, NotAcceptable, Part, rdf_syntax_for_media_type
 from ijkg.service.auth import WriterDep
-from ijkg.service.deps import SettingsDep, StoreDep
+from ijkg.service.bodies import read_body
+from ijkg.service.change_json import written_out
+from ijkg.service.deps import GraphDep, SettingsDep
 from ijkg.service.etags import expected_version, graph_etag
+from ijkg.service.models import WrittenOut
 from ijkg.service.negotiation import negotiate
-from ijkg.service.rdf_bodies import read_rdf
-from ijkg.service.routes.changes import changes_of, write_response
 
 router = APIRouter(tags=["graph store"])
-
-
-class GraphNotFound(NotFound):
-    """No graph with that name holds any triple."""
 
 
 class BadGraphRequest(BadRequest):
@@ -58,50 +50,43 @@ def _target(graph: str | None, default: str | None) -> str | None:
     return name.value
 
 
-async def _read(request: Request, store: StoreDep, graph: str | None, head: bool) -> Response:
+async def _read(request: Request, knowledge: GraphDep, graph: str | None, head: bool) -> Response:
     offered = [s.media_type for s in RDF_SYNTAXES if not s.datasets] + [
         s.media_type for s in RDF_SYNTAXES if s.datasets
     ]
     wanted = negotiate(request.headers.get("accept"), offered)
     if wanted is None:
         raise NotAcceptable(f"a graph is available as {', '.join(offered)}", "graph")
-    dataset = Dataset() if graph is None else Dataset(default_graphs=(graph,), named_graphs=())
-    if graph is not None and graph not in await store.graph_names():
-        raise GraphNotFound(f"no graph <{graph}> in this store")
-    answer = await store.query(
-        "CONSTRUCT WHERE { ?s ?p ?o }",
-        rdf=rdf_syntax_for_media_type(wanted),
-        dataset=dataset,
-    )
-    stats = await store.stats()
-    headers = {"ETag": graph_etag(stats.store_id, answer.version), "Vary": "Accept"}
+    document = await knowledge.sparql.read_graph(graph, wanted)
+    headers = {"ETag": graph_etag(document.store_id, document.version), "Vary": "Accept"}
     content_type = wanted if wanted.endswith("json") else f"{wanted}; charset=utf-8"
     if head:
-        headers["Content-Length"] = str(len(answer.body))
+        headers["Content-Length"] = str(len(document.body))
         return Response(status_code=200, media_type=content_type, headers=headers)
-    return Response(answer.body, media_type=content_type, headers=headers)
+    return Response(document.body, media_type=content_type, headers=headers)
 
 
 @router.get("/store", summary="Get a graph", response_class=Response)
 async def get_graph(
-    request: Request, store: StoreDep, graph: GraphParam = None, default: DefaultParam = None
+    request: Request, knowledge: GraphDep, graph: GraphParam = None, default: DefaultParam = None
 ) -> Response:
     """A named graph (`?graph=IRI`) or the default graph (`?default`: the union of all graphs),
     in the negotiated RDF syntax (Turtle by default)."""
-    return await _read(request, store, _target(graph, default), head=False)
+    return await _read(request, knowledge, _target(graph, default), head=False)
 
 
 @router.head("/store", summary="Headers of a graph", response_class=Response)
 async def head_graph(
-    request: Request, store: StoreDep, graph: GraphParam = None, default: DefaultParam = None
+    request: Request, knowledge: GraphDep, graph: GraphParam = None, default: DefaultParam = None
 ) -> Response:
-    return await _read(request, store, _target(graph, default), head=True)
+    return await _read(request, knowledge, _target(graph, default), head=True)
 
 
 async def _write(
     request: Request,
+    response: Response,
     writer: WriterDep,
-    store: StoreDep,
+    knowledge: GraphDep,
     settings: SettingsDep,
     *,
     target: str,
@@ -109,53 +94,42 @@ async def _write(
     body: bool,
     if_match: str | None,
     what: str,
-) -> Response:
-    stats = await store.stats()
+) -> WrittenOut:
+    stats = await knowledge.stats()
     expected = expected_version(if_match, stats.store_id, stats.version)
-    adds: list[ox.Quad] = []
+    part = None
     if body:
-        adds = await read_rdf(request, settings, default_graph=target, single_graph=True)
-
-    async def effect(_under_lock: bool) -> tuple[Delta, int]:
-        # What the graph holds now: a PUT replaces exactly that (applied only if the graph is
-        # still at this version, otherwise read again).
-        version = await store.version()
-        existing = await store.graph_quads(target) if replace else []
-        if not body and not existing:
-            raise GraphNotFound(f"no graph <{target}> in this store")
-        return Delta(removes=tuple(existing), adds=tuple(adds)), version
-
-    change, _commit, gate, delta = await changes_of(request).write_computed(
-        effect,
-        check=lambda delta: check_write(delta, admin=writer.admin),
-        who=writer.name,
-        via="graph-store",
-        title=clean_metadata(f"Graph Store {what} <{target}>", MAX_TITLE_CHARS, multiline=False),
-        expected_version=expected,
+        media_type = request.headers.get("content-type", "")
+        rdf_syntax_for_media_type(media_type)  # an unsupported syntax is refused unread (415)
+        data = await read_body(request, settings.max_body_bytes)
+        part = Part("add", media_type, data, "request body", target)
+    written = await knowledge.curation.write_graph(
+        writer, target, body=part, replace=replace, what=what, expected_version=expected
     )
-    response = await write_response(request, change, gate, delta)
-    if body and not delta.removes and replace:
+    if body and not written.delta.removes and replace:
         response.status_code = 201
-    return response
+    return written_out(written, response)
 
 
-@router.put("/store", summary="Replace a graph", status_code=200)
+@router.put("/store", summary="Replace a graph", status_code=200, response_model=WrittenOut)
 async def put_graph(
     request: Request,
+    response: Response,
     writer: WriterDep,
-    store: StoreDep,
+    knowledge: GraphDep,
     settings: SettingsDep,
     graph: GraphParam = None,
     default: DefaultParam = None,
     if_match: Annotated[str | None, Header()] = None,
-) -> Response:
+) -> WrittenOut:
     """Replace the graph's triples with the body's (201 if the graph is new). Validated first:
     422 with the report if the graph would not conform, and nothing changes."""
     target = _target(graph, default) or settings.write_graph
     return await _write(
         request,
+        response,
         writer,
-        store,
+        knowledge,
         settings,
         target=target,
         replace=True,
@@ -165,28 +139,32 @@ async def put_graph(
     )
 
 
-@router.post("/store", summary="Add to a graph (or create one)", status_code=200)
+@router.post(
+    "/store", summary="Add to a graph (or create one)", status_code=200, response_model=WrittenOut
+)
 async def post_graph(
     request: Request,
+    response: Response,
     writer: WriterDep,
-    store: StoreDep,
+    knowledge: GraphDep,
     settings: SettingsDep,
     graph: GraphParam = None,
     default: DefaultParam = None,
     if_match: Annotated[str | None, Header()] = None,
-) -> Response:
+) -> WrittenOut:
     """Add the body's triples to the graph. With neither `graph` nor `default`, create a new
     graph and answer 201 with its IRI in `Location`."""
     created = graph is None and default is None
     target = (
-        graph_iri("upload-" + new_slug())
+        knowledge.curation.new_graph_name()
         if created
         else (_target(graph, default) or settings.write_graph)
     )
-    response = await _write(
+    written = await _write(
         request,
+        response,
         writer,
-        store,
+        knowledge,
         settings,
         target=target,
         replace=False,
@@ -197,25 +175,27 @@ async def post_graph(
     if created:
         response.status_code = 201
         response.headers["Location"] = f"/store?graph={target}"
-    return response
+    return written
 
 
-@router.delete("/store", summary="Delete a graph")
+@router.delete("/store", summary="Delete a graph", response_model=WrittenOut)
 async def delete_graph(
     request: Request,
+    response: Response,
     writer: WriterDep,
-    store: StoreDep,
+    knowledge: GraphDep,
     settings: SettingsDep,
     graph: GraphParam = None,
     default: DefaultParam = None,
     if_match: Annotated[str | None, Header()] = None,
-) -> Response:
+) -> WrittenOut:
     """Remove every triple of the graph (404 if it holds none). Validated like any write."""
     target = _target(graph, default) or settings.write_graph
     return await _write(
         request,
+        response,
         writer,
-        store,
+        knowledge,
         settings,
         target=target,
         replace=True,

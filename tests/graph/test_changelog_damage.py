@@ -12,6 +12,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
+from ijkg.graph.core.rdfio import write_nquads
 from ijkg.graph.store import changelog, union
 from ijkg.graph.store.changelog import (
     ChangeLogCorrupt,
@@ -20,7 +21,6 @@ from ijkg.graph.store.changelog import (
     encode_record,
     log_path,
     recover,
-    serialize_quads,
     snapshot_path,
 )
 from ijkg.graph.store.repair import repair
@@ -223,7 +223,7 @@ def test_a_first_format_record_with_a_long_header_reads_back(tmp_path: Path) -> 
     log for a torn tail. Its records are now read whole."""
     records = b"".join(
         old_encode_record(
-            i, b"", serialize_quads([quad(i)]), {"title": LONG_TITLES[1] if i == 2 else "t"}
+            i, b"", write_nquads([quad(i)]), {"title": LONG_TITLES[1] if i == 2 else "t"}
         )
         for i in range(1, 5)
     )
@@ -236,7 +236,7 @@ def test_a_first_format_record_with_a_long_header_reads_back(tmp_path: Path) -> 
 def test_a_first_format_header_damaged_to_claim_a_long_payload_is_not_a_torn_tail(
     tmp_path: Path,
 ) -> None:
-    records = [old_encode_record(i, b"", serialize_quads([quad(i)]), {}) for i in (1, 2, 3)]
+    records = [old_encode_record(i, b"", write_nquads([quad(i)]), {}) for i in (1, 2, 3)]
     records[1] = records[1].replace(b'"add":79', b'"add":99999')
     data = b"".join(records)
     log_path(tmp_path, 0).write_bytes(data)
@@ -246,7 +246,7 @@ def test_a_first_format_header_damaged_to_claim_a_long_payload_is_not_a_torn_tai
 
 
 def test_the_new_frame_is_written_for_new_records() -> None:
-    record = encode_record(1, b"", serialize_quads([quad(1)]), {"title": "t"})
+    record = encode_record(1, b"", write_nquads([quad(1)]), {"title": "t"})
     assert record.startswith(b"IJKG2\r\x1a\n")
 
 
@@ -300,6 +300,6 @@ def test_an_empty_log_left_by_a_failed_snapshot_is_not_damage(tmp_path: Path) ->
     assert (recovered.version, recovered.log_file) == (3, log_path(tmp_path, 0))
     assert contents(store) == {quad(1), quad(2), quad(3)}
     # but a log that is not empty where none belongs is damage
-    log_path(tmp_path, 2).write_bytes(encode_record(3, b"", serialize_quads([quad(3)])))
+    log_path(tmp_path, 2).write_bytes(encode_record(3, b"", write_nquads([quad(3)])))
     with pytest.raises(ChangeLogCorrupt, match=r"changes-000000000002\.log starts at version 2"):
         recover(tmp_path, ox.Store())

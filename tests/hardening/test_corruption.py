@@ -14,8 +14,9 @@ import pyoxigraph as ox
 import pytest
 
 from ijkg.graph.core.errors import StoreDamaged
+from ijkg.graph.core.rdfio import write_nquads
 from ijkg.graph.store.base import Delta
-from ijkg.graph.store.changelog import encode_record, log_path, serialize_quads, snapshot_path
+from ijkg.graph.store.changelog import encode_record, log_path, snapshot_path
 from tests.conftest import SyncStore, run_ijkg, start_server, stop_server
 
 pytestmark = pytest.mark.embedded
@@ -176,7 +177,7 @@ def test_a_torn_tail_is_cut_off_and_logged(
     store.close()
     log = log_path(data_dir, 0)
     intact = log.stat().st_size
-    record = encode_record(4, b"", serialize_quads([quad(4)]), {"title": "torn"})
+    record = encode_record(4, b"", write_nquads([quad(4)]), {"title": "torn"})
     with log.open("ab") as stream:  # a commit the crash cut short: never acknowledged
         stream.write(record[: len(record) // 2])
     with caplog.at_level(logging.WARNING, logger="ijkg.store"):

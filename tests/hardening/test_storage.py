@@ -20,8 +20,9 @@ import pyoxigraph as ox
 import pytest
 
 from ijkg.graph.core.errors import StorageFailed, StorageFull, StoreLocked
+from ijkg.graph.core.rdfio import write_nquads
 from ijkg.graph.store import union
-from ijkg.graph.store.changelog import ChangeLogWriter, recover, serialize_quads
+from ijkg.graph.store.changelog import ChangeLogWriter, recover
 from ijkg.graph.store.engine import Engine
 from ijkg.graph.store.storage import preflight
 
@@ -148,7 +149,7 @@ def engine(tmp_path: Path) -> Iterator[Engine]:
 
 
 def commit(engine: Engine, *quads: ox.Quad) -> dict[str, Any]:
-    reply, _ = engine.handle({"op": "commit", "rm": 0, "expected": None}, serialize_quads(quads))
+    reply, _ = engine.handle({"op": "commit", "rm": 0, "expected": None}, write_nquads(quads))
     return reply
 
 
