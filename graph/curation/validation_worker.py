@@ -11,10 +11,11 @@ these workers (``ijkg.graph.curation.validation_pool``) and hands each submissio
 - is off the network, like a query worker (``ijkg.graph.store.sandbox``),
 - is killed by the service at the time limit (``IJKG_VALIDATE_TIMEOUT_S``) and replaced.
 
-It reads the graph through the service (``match`` and ``query`` requests on its channel), which
+It reads the graph through the service (``ReadMatch`` and ``ReadSelect`` on its channel), which
 answers them from the store with the store's own limits. The channel is stdin/stdout, framed by
-``ijkg.graph.store.wire``: the service sends ``validate`` with the submission's parts; the worker
-answers with any number of store requests, then one ``done``.
+``ijkg.graph.store.wire`` with the messages of ``ijkg.graph.store.messages``: the service sends a
+``ValidateRequest`` with the submission's parts; the worker answers with any number of reads,
+then ``Validated`` or an ``ErrorReply``.
 
 ``python -m ijkg.graph.curation.validation_worker --memory-mb N`` starts one.
 """
