@@ -8,6 +8,8 @@ import inspect
 import io
 import json
 import socket
+import subprocess
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -17,7 +19,8 @@ import pytest
 
 from ijkg.graph.core import errors
 from ijkg.graph.core.ingest import PoisonTerm
-from ijkg.graph.curation.validation_worker import ANSWERED
+from ijkg.graph.curation.protection import ProtectedGraph
+from ijkg.graph.curation.validation_worker import ANSWERED, answered
 from ijkg.graph.store import wire
 from ijkg.graph.store.messages import (
     ERRORS,
@@ -365,3 +368,72 @@ def test_a_worker_answers_a_malformed_request_and_goes_on(tmp_path: Path) -> Non
             expect(reply, QueryReply)
     thread.join(5)
     assert not thread.is_alive()
+
+
+# --- the engine's control channel ----------------------------------------------------------------
+
+
+def engine_command(data_dir: Path) -> list[str]:
+    """An engine on ``data_dir`` (no workers are asked for: the socket is never used)."""
+    socket_path = str(data_dir / "unused.sock")
+    module = "ijkg.graph.store.engine"
+    return [sys.executable, "-m", module, "--data-dir", str(data_dir), "--socket", socket_path]
+
+
+@pytest.mark.slow
+@pytest.mark.embedded
+def test_the_engine_answers_a_malformed_request_and_goes_on(tmp_path: Path) -> None:
+    engine = subprocess.Popen(
+        engine_command(tmp_path), stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
+    assert engine.stdin is not None and engine.stdout is not None
+    try:
+        ready, _ = wire.read_file(engine.stdout, EngineStats, ErrorReply)
+        assert expect(ready, EngineStats).version == 0
+        engine.stdin.write(framed({"op": "commit", "rm": -1.5}, b"x").getvalue())
+        engine.stdin.flush()
+        reply, _ = wire.read_file(engine.stdout, Committed, ErrorReply)
+        with pytest.raises(ProtocolError, match="field 'rm'"):
+            expect(reply, Committed)
+        wire.write_file(engine.stdin, CommitRequest(rm=0, expected=7))
+        reply, _ = wire.read_file(engine.stdout, Committed, ErrorReply)
+        with pytest.raises(errors.VersionConflict, match="at version 0, not 7"):
+            expect(reply, Committed)
+        wire.write_file(engine.stdin, StatsRequest())
+        stats, _ = wire.read_file(engine.stdout, EngineStats, ErrorReply)
+        assert expect(stats, EngineStats).version == 0
+    finally:
+        engine.stdin.close()
+        assert engine.wait(30) == 0
+        engine.stdout.close()
+
+
+@pytest.mark.slow
+@pytest.mark.embedded
+def test_a_second_engine_on_the_directory_says_it_is_locked(tmp_path: Path) -> None:
+    command = engine_command(tmp_path)
+    first = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    assert first.stdin is not None and first.stdout is not None
+    try:
+        wire.read_file(first.stdout, EngineStats)
+        second = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, check=False)
+        assert second.returncode == 3
+        reply, _ = wire.read_file(io.BytesIO(second.stdout), EngineStats, ErrorReply)
+        with pytest.raises(errors.StoreLocked, match=f"in use by process {first.pid}"):
+            expect(reply, EngineStats)
+    finally:
+        first.stdin.close()
+        first.wait(30)
+        first.stdout.close()
+
+
+# --- a validation worker's answers ---------------------------------------------------------------
+
+
+def test_a_validation_answers_the_submissions_faults_and_aborts_on_anything_else() -> None:
+    poison = PoisonTerm("an IRI of 9,000 characters")
+    assert answered(poison) is poison
+    protected = ProtectedGraph("the graph is protected")  # a Forbidden, but not the submission's
+    aborted = answered(protected)
+    assert type(aborted) is errors.ValidationAborted
+    assert str(aborted) == "the validation failed: the graph is protected"
