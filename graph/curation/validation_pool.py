@@ -19,7 +19,6 @@ import logging
 import sys
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
 
 from ijkg.graph.core.errors import (
     IjkgError,
@@ -30,9 +29,24 @@ from ijkg.graph.core.errors import (
 )
 from ijkg.graph.core.rdfio import write_nquads
 from ijkg.graph.core.settings import Settings
-from ijkg.graph.curation.validation_worker import error_from_reply
 from ijkg.graph.store import wire
 from ijkg.graph.store.base import Store
+from ijkg.graph.store.messages import (
+    ErrorReply,
+    Message,
+    PartHeader,
+    ProtocolError,
+    ReadFailed,
+    ReadMatch,
+    ReadQuads,
+    ReadRows,
+    ReadSelect,
+    Validated,
+    ValidateRequest,
+    ValidatorReady,
+    error_of,
+    expect,
+)
 from ijkg.graph.store.worker import decode_patterns
 
 log = logging.getLogger("ijkg")
@@ -40,6 +54,9 @@ log = logging.getLogger("ijkg")
 _WAIT_S = 1.0  # how long a submission may wait for a free worker before the service says busy
 _START_S = 120.0  # how long a worker may take to start (it loads the shapes and the ontology)
 _RETRY_S = 5.0  # how long after a failed start the pool tries again
+
+#: What a validation worker may say during a validation: reads, then its answer.
+_FROM_WORKER = (ReadMatch, ReadSelect, Validated, ErrorReply)
 
 
 @dataclass(frozen=True)
@@ -144,9 +161,9 @@ class ValidationPool:
             )
             worker = _Worker(process)
             self._workers.add(worker)
-            hello, _ = await asyncio.wait_for(wire.aread(worker.reader), _START_S)
-            worker.isolated = bool(hello.get("isolated"))
-        except (OSError, TimeoutError, asyncio.IncompleteReadError, ValueError) as exc:
+            hello, _ = await asyncio.wait_for(wire.aread(worker.reader, ValidatorReady), _START_S)
+            worker.isolated = hello.isolated
+        except (OSError, TimeoutError, asyncio.IncompleteReadError, ProtocolError) as exc:
             log.error("a validation worker did not start (trying again shortly): %r", exc)
             if worker is not None:
                 await self._bury(worker)
@@ -252,60 +269,47 @@ class ValidationPool:
     async def _exchange(
         self, worker: _Worker, store: Store, submission: Submission, graph: str
     ) -> Verdict:
-        header: dict[str, Any] = {
-            "op": "validate",
-            "parts": [
-                {
-                    "role": p.role,
-                    "media_type": p.media_type,
-                    "bytes": len(p.data),
-                    "source": p.source,
-                    "graph": p.graph,
-                }
+        request = ValidateRequest(
+            parts=tuple(
+                PartHeader(p.role, p.media_type, len(p.data), p.source, p.graph)
                 for p in submission.parts
-            ],
-            "graph": graph,
-            "target_graph": submission.target_graph,
-            "max_quads": self.settings.max_validate_quads,
-            "wanted": submission.wanted,
-        }
-        await wire.awrite(worker.writer, header, b"".join(p.data for p in submission.parts))
+            ),
+            graph=graph,
+            target_graph=submission.target_graph,
+            max_quads=self.settings.max_validate_quads,
+            wanted=submission.wanted,
+        )
+        await wire.awrite(worker.writer, request, b"".join(p.data for p in submission.parts))
         failed: IjkgError | None = None
         while True:
-            request, body = await wire.aread(worker.reader)
-            if request.get("done"):
+            message, body = await wire.aread(worker.reader, *_FROM_WORKER)
+            if isinstance(message, Validated | ErrorReply):
                 break
+            reply: Message
             if failed is not None:
-                await wire.awrite(worker.writer, {"ok": False, "message": str(failed)})
+                await wire.awrite(worker.writer, ReadFailed(str(failed)))
                 continue
             try:
-                reply, payload = await self._read(store, request, body)
+                reply, payload = await self._read(store, message, body)
             except IjkgError as exc:
                 failed = exc
-                reply, payload = {"ok": False, "message": str(exc)}, b""
+                reply, payload = ReadFailed(str(exc)), b""
             await wire.awrite(worker.writer, reply, payload)
         if failed is not None:
             raise _Answered(failed)  # the store's own error (timeout, overload), not the worker's
-        if not request.get("ok"):
-            error = error_from_reply(request)
-            if request.get("error") == "memory":
-                raise _Fatal(error)
-            raise _Answered(error)
-        return Verdict(str(request["media_type"]), body)
+        if isinstance(message, ErrorReply):
+            if message.fatal:  # the worker exits: out of memory
+                raise _Fatal(error_of(message))
+            raise _Answered(error_of(message))
+        return Verdict(expect(message, Validated).media_type, body)
 
-    async def _read(
-        self, store: Store, request: dict[str, Any], body: bytes
-    ) -> tuple[dict[str, Any], bytes]:
-        op = request.get("op")
-        if op == "match":
-            quads = await store.match(decode_patterns(body))
-            return {"ok": True}, write_nquads(quads)
-        if op == "select":
-            answer = await store.query(
-                str(request["sparql"]), prefixes=bool(request.get("prefixes"))
-            )
-            return {"ok": True, "media_type": answer.media_type, "rows": answer.rows}, answer.body
-        return {"ok": False, "message": f"unknown request {op!r}"}, b""
+    async def _read(self, store: Store, request: Message, body: bytes) -> tuple[Message, bytes]:
+        if isinstance(request, ReadSelect):
+            answer = await store.query(request.sparql, prefixes=request.prefixes)
+            return ReadRows(answer.media_type, answer.rows), answer.body
+        expect(request, ReadMatch)
+        quads = await store.match(decode_patterns(body))
+        return ReadQuads(), write_nquads(quads)
 
     async def close(self) -> None:
         """Stop every worker."""

@@ -11,10 +11,11 @@ these workers (``ijkg.graph.curation.validation_pool``) and hands each submissio
 - is off the network, like a query worker (``ijkg.graph.store.sandbox``),
 - is killed by the service at the time limit (``IJKG_VALIDATE_TIMEOUT_S``) and replaced.
 
-It reads the graph through the service (``match`` and ``query`` requests on its channel), which
+It reads the graph through the service (``ReadMatch`` and ``ReadSelect`` on its channel), which
 answers them from the store with the store's own limits. The channel is stdin/stdout, framed by
-``ijkg.graph.store.wire``: the service sends ``validate`` with the submission's parts; the worker
-answers with any number of store requests, then one ``done``.
+``ijkg.graph.store.wire`` with the messages of ``ijkg.graph.store.messages``: the service sends a
+``ValidateRequest`` with the submission's parts; the worker answers with any number of reads,
+then ``Validated`` or an ``ErrorReply``.
 
 ``python -m ijkg.graph.curation.validation_worker --memory-mb N`` starts one.
 """
@@ -53,6 +54,20 @@ from ijkg.graph.store.base import (
     Store,
     StoreStats,
 )
+from ijkg.graph.store.messages import (
+    M,
+    Message,
+    ReadFailed,
+    ReadMatch,
+    ReadQuads,
+    ReadRows,
+    ReadSelect,
+    Validated,
+    ValidateRequest,
+    ValidatorReady,
+    error_reply,
+    expect,
+)
 from ijkg.graph.store.sandbox import leave_network
 from ijkg.graph.store.worker import encode_patterns
 
@@ -65,41 +80,29 @@ _PR_SET_PDEATHSIG = 1
 
 # --- errors across the channel -----------------------------------------------------------------
 
+#: The errors a validation answers as themselves (the submission is at fault); any other comes
+#: back as ``ValidationAborted`` with its message.
+ANSWERED: tuple[type[errors.IjkgError], ...] = (
+    errors.RdfSyntaxError,
+    errors.UnsupportedFormat,
+    errors.BadRequest,
+    errors.TooLarge,
+    errors.Forbidden,
+    PoisonTerm,
+)
 
-def error_reply(exc: errors.IjkgError) -> dict[str, Any]:
-    """A graph-layer error as the ``done`` reply the service turns back into the same error."""
-    reply: dict[str, Any] = {"ok": False, "error": type(exc).__name__, "message": str(exc)}
-    if isinstance(exc, errors.RdfSyntaxError):
-        reply.update(message=str(exc.args[0]), line=exc.line, column=exc.column, source=exc.source)
-    return reply
+#: Why a validation that ran out of memory stopped (its worker exits after saying so).
+OUT_OF_MEMORY = (
+    "the validation was stopped: it needed more memory than one validation may use; "
+    "send a smaller submission"
+)
 
 
-def error_from_reply(reply: dict[str, Any]) -> errors.IjkgError:
-    """The error a worker's ``done`` reply names (``error_reply``'s inverse, for the kinds a
-    validation raises; any other kind comes back as ``ValidationAborted`` with its message)."""
-    name, message = str(reply.get("error")), str(reply.get("message", ""))
-    if name == "RdfSyntaxError":
-        return errors.RdfSyntaxError(
-            message, reply.get("line"), reply.get("column"), reply.get("source")
-        )
-    plain: dict[str, type[errors.IjkgError]] = {
-        cls.__name__: cls
-        for cls in (
-            errors.UnsupportedFormat,
-            errors.BadRequest,
-            errors.TooLarge,
-            errors.Forbidden,
-            PoisonTerm,
-        )
-    }
-    if name in plain:
-        return plain[name](message)
-    if name == "memory":
-        return errors.ValidationAborted(
-            "the validation was stopped: it needed more memory than one validation may use; "
-            "send a smaller submission"
-        )
-    return errors.ValidationAborted(f"the validation failed: {message}")
+def answered(exc: errors.IjkgError) -> errors.IjkgError:
+    """The error the service is to raise for a validation that failed with ``exc``."""
+    if type(exc) in ANSWERED:
+        return exc
+    return errors.ValidationAborted(f"the validation failed: {exc}")
 
 
 # --- the graph, read through the service --------------------------------------------------------
@@ -116,18 +119,19 @@ class Channel:
         self.inp = inp
         self.out = out
 
-    def ask(self, header: dict[str, Any], body: bytes = b"") -> tuple[dict[str, Any], bytes]:
-        wire.write_file(self.out, header, body)
-        reply, payload = wire.read_file(self.inp)
-        if not reply.get("ok"):
-            raise _StoreFailed(str(reply.get("message", "the store could not answer")))
-        return reply, payload
+    def ask(self, request: Message, expected: type[M], body: bytes = b"") -> tuple[M, bytes]:
+        """Send a read, return the service's answer (``expected``)."""
+        wire.write_file(self.out, request, body)
+        reply, payload = wire.read_file(self.inp, expected, ReadFailed)
+        if isinstance(reply, ReadFailed):
+            raise _StoreFailed(reply.message)
+        return expect(reply, expected), payload
 
-    def send(self, header: dict[str, Any], body: bytes = b"") -> None:
-        wire.write_file(self.out, header, body)
+    def send(self, message: Message, body: bytes = b"") -> None:
+        wire.write_file(self.out, message, body)
 
-    def receive(self) -> tuple[dict[str, Any], bytes]:
-        return wire.read_file(self.inp)
+    def receive(self) -> tuple[ValidateRequest, bytes]:
+        return wire.read_file(self.inp, ValidateRequest)
 
 
 class ServiceStore(Store):
@@ -140,7 +144,7 @@ class ServiceStore(Store):
     async def match(self, patterns: Sequence[Pattern]) -> list[ox.Quad]:
         if not patterns:
             return []
-        _reply, body = self.channel.ask({"op": "match"}, encode_patterns(patterns))
+        _reply, body = self.channel.ask(ReadMatch(), ReadQuads, encode_patterns(patterns))
         return read_nquads(body)
 
     async def query(
@@ -156,8 +160,8 @@ class ServiceStore(Store):
     ) -> Answer:
         if dataset is not None or base_iri is not None or limits is not None:
             raise _StoreFailed("a validation worker reads with the service's defaults only")
-        reply, body = self.channel.ask({"op": "select", "sparql": sparql, "prefixes": prefixes})
-        return Answer("select", str(reply["media_type"]), body, int(reply["rows"]), 0)
+        reply, body = self.channel.ask(ReadSelect(sparql, prefixes), ReadRows)
+        return Answer("select", reply.media_type, body, reply.rows, 0)
 
     async def update_effect(
         self,
@@ -201,20 +205,20 @@ class Validator:
         self.gate = Gate()
         self.explainer = Explainer(self.gate.shapes)
 
-    def parse(self, header: dict[str, Any], body: bytes) -> Delta:
+    def parse(self, request: ValidateRequest, body: bytes) -> Delta:
         """The submission's parts as a change, refusing more than ``max_quads`` quads."""
-        max_quads = int(header["max_quads"])
+        max_quads = request.max_quads
         adds: list[ox.Quad] = []
         removes: list[ox.Quad] = []
         offset = 0
-        for part in header["parts"]:
-            data = body[offset : offset + int(part["bytes"])]
-            offset += int(part["bytes"])
-            into = removes if part["role"] == "remove" else adds
+        for part in request.parts:
+            data = body[offset : offset + part.bytes]
+            offset += part.bytes
+            into = removes if part.role == "remove" else adds
             options = ParseOptions(
-                rdf_syntax_for_media_type(str(part["media_type"])),
-                default_graph=part.get("graph"),
-                source=str(part["source"]),
+                rdf_syntax_for_media_type(part.media_type),
+                default_graph=part.graph,
+                source=part.source,
             )
             for quad in iter_quads(data, options):
                 into.append(quad)
@@ -226,25 +230,23 @@ class Validator:
         return Delta(removes=tuple(removes), adds=tuple(adds))
 
     async def validate(
-        self, store: Store, header: dict[str, Any], body: bytes
-    ) -> tuple[dict[str, Any], bytes]:
-        delta = self.parse(header, body)
+        self, store: Store, request: ValidateRequest, body: bytes
+    ) -> tuple[Validated, bytes]:
+        delta = self.parse(request, body)
         changes = Changes(
-            store, self.gate, max_quads=int(header["max_quads"]), default_graph=header["graph"]
+            store, self.gate, max_quads=request.max_quads, default_graph=request.graph
         )
-        delta = await changes.placed(delta, header.get("target_graph"))
+        delta = await changes.placed(delta, request.target_graph)
         gate = await self.gate.check(store, delta)
-        wanted = str(header["wanted"])
+        wanted = request.wanted
         if wanted in (TURTLE.media_type, JSONLD.media_type):
             syntax = "turtle" if wanted == TURTLE.media_type else "json-ld"
             answer = report_graph(gate.report).serialize(format=syntax)
-            return {"ok": True, "media_type": wanted}, answer.encode()
+            return Validated(wanted), answer.encode()
         submitted = submitted_graph(list(delta.adds))
         explained = await self.explainer.explain(store, gate.report, submitted)
         document = gate_report_json(gate, explained)
-        return {"ok": True, "media_type": "application/json"}, json.dumps(
-            document, ensure_ascii=False
-        ).encode()
+        return Validated("application/json"), json.dumps(document, ensure_ascii=False).encode()
 
 
 def _virtual_memory() -> int:
@@ -269,24 +271,22 @@ def serve(inp: BinaryIO, out: BinaryIO, memory_mb: int, *, isolated: bool) -> in
     )
     channel = Channel(inp, out)
     store = ServiceStore(channel)
-    channel.send({"ready": True, "pid": os.getpid(), "isolated": isolated})
+    channel.send(ValidatorReady(os.getpid(), isolated))
     loop = asyncio.new_event_loop()
     try:
         while True:
+            reply: Message
             try:
-                header, body = channel.receive()
+                request, body = channel.receive()
+                reply, payload = loop.run_until_complete(validator.validate(store, request, body))
             except EOFError:
                 return 0
-            try:
-                reply, payload = loop.run_until_complete(validator.validate(store, header, body))
-            except _StoreFailed as exc:
-                reply, payload = {"ok": False, "error": "store", "message": str(exc)}, b""
-            except errors.IjkgError as exc:
-                reply, payload = error_reply(exc), b""
+            except errors.IjkgError as exc:  # a malformed request (``ProtocolError``) included
+                reply, payload = error_reply(answered(exc)), b""
             except MemoryError:
-                channel.send({"done": True, "ok": False, "error": "memory"})
+                channel.send(error_reply(errors.ValidationAborted(OUT_OF_MEMORY), fatal=True))
                 return 1
-            channel.send({"done": True, **reply}, payload)
+            channel.send(reply, payload)
     finally:
         loop.close()
 

@@ -25,19 +25,11 @@ from typing import Any
 import pyoxigraph as ox
 
 from ijkg.graph.core.errors import (
-    NotAcceptable,
     QueryAborted,
-    QueryError,
     QueryOverloaded,
-    QueryRefused,
-    QuerySyntaxError,
     QueryTimeout,
-    ResultTooLarge,
-    StoreDamaged,
     StoreError,
-    StoreLocked,
     StoreUnavailable,
-    VersionConflict,
 )
 from ijkg.graph.core.formats import NTRIPLES, RESULTS_JSON, RdfSyntax, ResultsFormat
 from ijkg.graph.core.rdfio import read_nquads, write_nquads
@@ -53,13 +45,38 @@ from ijkg.graph.store.base import (
     Store,
     StoreStats,
 )
-from ijkg.graph.store.storage import damaged_message, storage_error
+from ijkg.graph.store.messages import (
+    CommitRequest,
+    Committed,
+    EffectReply,
+    EffectRequest,
+    EngineStats,
+    ErrorReply,
+    MatchReply,
+    MatchRequest,
+    Message,
+    ProtocolError,
+    QueryReply,
+    QueryRequest,
+    SnapshotRequest,
+    Spawned,
+    SpawnRequest,
+    StatsRequest,
+    VersionReply,
+    WorkerHello,
+    expect,
+)
+from ijkg.graph.store.storage import storage_error
 from ijkg.graph.store.worker import encode_patterns
 
 log = logging.getLogger("ijkg.store")
 
 _ENGINE_START_TIMEOUT_S = 600.0  # recovery of a large store may take a while; it says when done
 _ACCEPT_RETRY_S = 1.0  # after the process ran out of file descriptors, accept again this late
+
+#: What the engine and a query worker may answer.
+_CONTROL_REPLIES = (Committed, Spawned, EngineStats, ErrorReply)
+WORKER_REPLIES = (QueryReply, MatchReply, EffectReply, VersionReply, ErrorReply)
 
 
 @dataclass(eq=False)
@@ -150,22 +167,17 @@ class EmbeddedStore(Store):
         if self._engine.stdout is None:  # pragma: no cover - PIPE always gives a stream
             raise StoreUnavailable("the store engine has no control channel")
         try:
-            ready, _ = await asyncio.wait_for(
-                wire.aread(self._engine.stdout), _ENGINE_START_TIMEOUT_S
+            started, _ = await asyncio.wait_for(
+                wire.aread(self._engine.stdout, EngineStats, ErrorReply), _ENGINE_START_TIMEOUT_S
             )
         except (asyncio.IncompleteReadError, TimeoutError) as exc:
             raise StoreUnavailable("the store engine did not start") from exc
-        if not ready.get("ok"):
-            if ready.get("error") == "locked":
-                raise StoreLocked(ready["message"])
-            if ready.get("error") == "io":
-                raise storage_error(ready.get("errno"), ready["message"], self.settings.data_dir)
-            if ready.get("error") == "corrupt":
-                raise StoreDamaged(damaged_message(self.settings.data_dir, ready["message"]))
-            raise StoreUnavailable(ready.get("message", "the store engine failed to start"))
-        self._version = int(ready["version"])
-        self._store_id = str(ready["store_id"])
-        self.recovery = dict(ready.get("recovery", {}))
+        # The engine says why it did not start: the data directory is locked, damaged, or
+        # cannot be written.
+        ready = expect(started, EngineStats)
+        self._version = ready.version
+        self._store_id = ready.store_id
+        self.recovery = dict(ready.recovery)
         if self.recovery.get("torn_bytes_dropped"):
             log.warning(
                 "the store in %s was stopped in the middle of a write: its last, unacknowledged "
@@ -175,7 +187,7 @@ class EmbeddedStore(Store):
                 self.recovery["torn_bytes_dropped"],
                 self.recovery["torn_offset"],
             )
-        await self._control_call({"op": "spawn", "n": self.settings.query_workers})
+        await self._control_call(SpawnRequest(self.settings.query_workers))
         # Wait until the first worker has connected, so the first query does not race start-up.
         # (It may have said hello before the engine's reply to "spawn" came: then it is idle.)
         if not self._idle:
@@ -216,16 +228,14 @@ class EmbeddedStore(Store):
 
     # --- the engine's control channel ----------------------------------------------------------
 
-    async def _control_call(
-        self, header: dict[str, Any], body: bytes = b""
-    ) -> tuple[dict[str, Any], bytes]:
+    async def _control_call(self, request: Message, body: bytes = b"") -> tuple[Message, bytes]:
         engine = self._engine
         if engine is None or engine.stdin is None or engine.stdout is None or self._closed:
             raise StoreUnavailable("the store engine is not running")
         async with self._control:
             try:
-                await wire.awrite(engine.stdin, header, body)
-                return await wire.aread(engine.stdout)
+                await wire.awrite(engine.stdin, request, body)
+                return await wire.aread(engine.stdout, *_CONTROL_REPLIES)
             except (asyncio.IncompleteReadError, ConnectionError, BrokenPipeError) as exc:
                 raise StoreUnavailable("the store engine stopped") from exc
 
@@ -274,11 +284,11 @@ class EmbeddedStore(Store):
             writer.close()
             return
         try:
-            hello, _ = await wire.aread(reader)
-        except (asyncio.IncompleteReadError, ConnectionError):
+            hello, _ = await wire.aread(reader, WorkerHello)
+        except (asyncio.IncompleteReadError, ConnectionError, ProtocolError):
             writer.close()
             return
-        worker = _Worker(int(hello["pid"]), reader, writer, bool(hello.get("isolated")))
+        worker = _Worker(hello.pid, reader, writer, hello.isolated)
         if self._closed:
             worker.kill()
             return
@@ -325,16 +335,18 @@ class EmbeddedStore(Store):
 
     async def _spawn_one(self) -> None:
         with contextlib.suppress(StoreError):
-            await self._control_call({"op": "spawn", "n": 1})
+            await self._control_call(SpawnRequest(1))
 
     async def _ask_worker(
-        self, header: dict[str, Any], timeout_s: float, body: bytes = b""
-    ) -> tuple[dict[str, Any], bytes]:
+        self, request: Message, timeout_s: float, body: bytes = b""
+    ) -> tuple[Message, bytes]:
         worker = await self._acquire(timeout_s)
         self._busy += 1
         try:
-            await wire.awrite(worker.writer, header, body)
-            reply, body = await asyncio.wait_for(wire.aread(worker.reader), timeout_s)
+            await wire.awrite(worker.writer, request, body)
+            reply, body = await asyncio.wait_for(
+                wire.aread(worker.reader, *WORKER_REPLIES), timeout_s
+            )
         except TimeoutError:
             self._replace(worker)
             raise QueryTimeout(timeout_s) from None
@@ -367,7 +379,7 @@ class EmbeddedStore(Store):
         prefixes: bool = False,
     ) -> Answer:
         limits = limits or self.limits
-        header = query_request(
+        request = query_request(
             sparql,
             results=results,
             rdf=rdf,
@@ -377,7 +389,7 @@ class EmbeddedStore(Store):
             prefixes=prefixes,
             min_version=self._version,
         )
-        reply, body = await self._ask_worker(header, limits.timeout_s)
+        reply, body = await self._ask_worker(request, limits.timeout_s)
         return query_answer(reply, body)
 
     async def update_effect(
@@ -392,7 +404,7 @@ class EmbeddedStore(Store):
         using: Dataset | None = None,
     ) -> tuple[Delta, int]:
         limits = limits or self.limits
-        header = effect_request(
+        request = effect_request(
             update,
             write_graph=write_graph,
             max_quads=max_quads,
@@ -402,17 +414,17 @@ class EmbeddedStore(Store):
             using=using,
             min_version=self._version,
         )
-        reply, body = await self._ask_worker(header, limits.timeout_s)
+        reply, body = await self._ask_worker(request, limits.timeout_s)
         return effect_answer(reply, body)
 
     async def match(self, patterns: Sequence[Pattern]) -> list[ox.Quad]:
         if not patterns:
             return []
-        header = {"op": "match", "min_version": self._version}
+        request = MatchRequest(self._version)
         # Lookups are the gate's reads: many patterns at once for a large change, so they run on
         # the generous internal limit, not a researcher's query limit.
         reply, body = await self._ask_worker(
-            header, self.internal_limits().timeout_s, match_request(patterns)
+            request, self.internal_limits().timeout_s, match_request(patterns)
         )
         return match_answer(reply, body)
 
@@ -428,36 +440,32 @@ class EmbeddedStore(Store):
     ) -> Commit:
         removes = write_nquads(delta.removes)
         adds = write_nquads(delta.adds)
-        header = {"op": "commit", "rm": len(removes), "expected": expected_version, "meta": meta}
-        reply, _ = await self._control_call(header, removes + adds)
-        if not reply.get("ok"):
-            if reply.get("error") == "conflict":
-                raise VersionConflict(expected_version or 0, int(reply["version"]))
-            if reply.get("error") == "io":
-                raise storage_error(reply.get("errno"), reply["message"], self.settings.data_dir)
-            raise StoreError(reply.get("message", "the commit failed"))
+        request = CommitRequest(len(removes), expected_version, meta)
+        reply, _ = await self._control_call(request, removes + adds)
+        committed = expect(reply, Committed)
         before = self._version
-        self._version = max(self._version, int(reply["version"]))
+        self._version = max(self._version, committed.version)
         return Commit(
             version_before=before,
-            version_after=int(reply["version"]),
-            removed=int(reply["removed"]),
-            added=int(reply["added"]),
+            version_after=committed.version,
+            removed=committed.removed,
+            added=committed.added,
         )
 
     async def stats(self) -> StoreStats:
-        reply, _ = await self._control_call({"op": "stats"})
+        reply, _ = await self._control_call(StatsRequest())
+        stats = expect(reply, EngineStats)
         return StoreStats(
             kind="embedded",
-            store_id=str(reply["store_id"]),
-            version=int(reply["version"]),
-            quads=int(reply["quads"]),
+            store_id=stats.store_id,
+            version=stats.version,
+            quads=stats.quads,
             details={
                 "data_dir": str(self.settings.data_dir),
-                "log_bytes": reply["log_bytes"],
-                "recovery": reply["recovery"],
-                "write_error": reply.get("write_error"),
-                "snapshot_error": reply.get("snapshot_error"),
+                "log_bytes": stats.log_bytes,
+                "recovery": stats.recovery,
+                "write_error": stats.write_error,
+                "snapshot_error": stats.snapshot_error,
                 "workers": len(self._workers),
                 "busy_workers": self._busy,
                 "waiting_queries": len(self._waiters),
@@ -469,9 +477,8 @@ class EmbeddedStore(Store):
     async def snapshot(self) -> None:
         """Write a snapshot now (the engine also writes one when the change log grows).
         Raises ``StorageFailed``/``StorageFull`` when the file system refuses it."""
-        reply, _ = await self._control_call({"op": "snapshot"})
-        if not reply.get("ok"):
-            raise storage_error(reply.get("errno"), reply["message"], self.settings.data_dir)
+        reply, _ = await self._control_call(SnapshotRequest())
+        expect(reply, EngineStats)
 
     @property
     def store_id(self) -> str:
@@ -491,35 +498,32 @@ def query_request(
     limits: QueryLimits,
     prefixes: bool,
     min_version: int,
-) -> dict[str, Any]:
+) -> QueryRequest:
     """The worker request that runs a query (see ``Worker.handle``)."""
-    return {
-        "op": "query",
-        "sparql": sparql,
-        "base_iri": base_iri,
-        "default": list(dataset.default_graphs) if dataset.default_graphs is not None else None,
-        "named": list(dataset.named_graphs) if dataset.named_graphs is not None else None,
-        "union": dataset.is_union,
-        "results": results.name if results else None,
-        "rdf": rdf.name if rdf else None,
-        "max_rows": limits.max_rows,
-        "max_bytes": limits.max_bytes,
-        "memory_mb": limits.memory_mb,
-        "min_version": min_version,
-        "prefixes": prefixes,
-    }
+    return QueryRequest(
+        sparql=sparql,
+        base_iri=base_iri,
+        default=dataset.default_graphs,
+        named=dataset.named_graphs,
+        results=results.name if results else None,
+        rdf=rdf.name if rdf else None,
+        max_rows=limits.max_rows,
+        max_bytes=limits.max_bytes,
+        memory_mb=limits.memory_mb,
+        min_version=min_version,
+        prefixes=prefixes,
+    )
 
 
-def query_answer(reply: dict[str, Any], body: bytes) -> Answer:
+def query_answer(reply: Message, body: bytes) -> Answer:
     """A worker's reply to a query, or its error raised."""
-    if not reply.get("ok"):
-        raise _query_error(reply)
+    answer = expect(reply, QueryReply)
     return Answer(
-        form=reply["form"],
-        media_type=reply["media_type"],
+        form=answer.form,
+        media_type=answer.media_type,
         body=body,
-        rows=int(reply["rows"]),
-        version=int(reply["version"]),
+        rows=answer.rows,
+        version=answer.version,
     )
 
 
@@ -533,30 +537,28 @@ def effect_request(
     base_iri: str | None,
     using: Dataset | None,
     min_version: int,
-) -> dict[str, Any]:
+) -> EffectRequest:
     """The worker request that computes an update's effect."""
-    return {
-        "op": "update_effect",
-        "update": update,
-        "write_graph": write_graph,
-        "max_quads": max_quads,
-        "keep": sorted(keep_graphs),
-        "base_iri": base_iri,
-        "using": None
+    return EffectRequest(
+        update=update,
+        write_graph=write_graph,
+        max_quads=max_quads,
+        keep=tuple(sorted(keep_graphs)),
+        base_iri=base_iri,
+        using=None
         if using is None
-        else [list(using.default_graphs or ()), list(using.named_graphs or ())],
-        "memory_mb": limits.memory_mb,
-        "min_version": min_version,
-    }
+        else (tuple(using.default_graphs or ()), tuple(using.named_graphs or ())),
+        memory_mb=limits.memory_mb,
+        min_version=min_version,
+    )
 
 
-def effect_answer(reply: dict[str, Any], body: bytes) -> tuple[Delta, int]:
+def effect_answer(reply: Message, body: bytes) -> tuple[Delta, int]:
     """A worker's reply to ``update_effect``: the delta and the version it was computed on."""
-    if not reply.get("ok"):
-        raise _query_error(reply)
-    rm = int(reply["rm"])
+    effect = expect(reply, EffectReply)
+    rm = effect.rm
     delta = Delta(removes=tuple(read_nquads(body[:rm])), adds=tuple(read_nquads(body[rm:])))
-    return delta, int(reply["version"])
+    return delta, effect.version
 
 
 def match_request(patterns: Sequence[Pattern]) -> bytes:
@@ -564,24 +566,6 @@ def match_request(patterns: Sequence[Pattern]) -> bytes:
     return encode_patterns(patterns)
 
 
-def match_answer(reply: dict[str, Any], body: bytes) -> list[ox.Quad]:
-    if not reply.get("ok"):
-        raise _query_error(reply)
+def match_answer(reply: Message, body: bytes) -> list[ox.Quad]:
+    expect(reply, MatchReply)
     return read_nquads(body)
-
-
-def _query_error(reply: dict[str, Any]) -> Exception:
-    kind = reply.get("error")
-    message = str(reply.get("message", "the query failed"))
-    if kind == "syntax":
-        return QuerySyntaxError(message, reply.get("line"), reply.get("column"))
-    if kind == "too_large":
-        return ResultTooLarge(message)
-    if kind == "memory":
-        return QueryAborted(message)
-    if kind == "refused":
-        return QueryRefused(message)
-    if kind == "not_acceptable":
-        form = reply.get("form")
-        return NotAcceptable(f"no acceptable format for a {form} answer", str(form))
-    return QueryError(message)

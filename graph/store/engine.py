@@ -25,6 +25,7 @@ from typing import Any, BinaryIO
 
 import pyoxigraph as ox
 
+from ijkg.graph.core.errors import IjkgError, StoreDamaged, StoreError, StoreLocked, VersionConflict
 from ijkg.graph.core.rdfio import read_nquads
 from ijkg.graph.store import union, wire
 from ijkg.graph.store.changelog import (
@@ -34,11 +35,26 @@ from ijkg.graph.store.changelog import (
     Record,
     recover,
 )
+from ijkg.graph.store.messages import (
+    CommitRequest,
+    Committed,
+    EngineStats,
+    Message,
+    ProtocolError,
+    SnapshotRequest,
+    Spawned,
+    SpawnRequest,
+    StatsRequest,
+    error_reply,
+)
 from ijkg.graph.store.sandbox import leave_network
-from ijkg.graph.store.storage import LOCK_FILE, locked_message
+from ijkg.graph.store.storage import LOCK_FILE, damaged_message, locked_message, storage_error
 from ijkg.graph.store.worker import Worker, serve
 
 _PR_SET_PDEATHSIG = 1
+
+#: What the service may ask on the control channel.
+REQUESTS = (CommitRequest, SpawnRequest, StatsRequest, SnapshotRequest)
 
 
 def _die_with_parent() -> None:
@@ -104,23 +120,27 @@ class Engine:
 
     # --- control operations -------------------------------------------------------------------
 
-    def handle(self, header: dict[str, Any], body: bytes) -> tuple[dict[str, Any], bytes]:
-        op = header.get("op")
-        if op == "commit":
-            return self._commit(header, body), b""
-        if op == "spawn":
-            return {"ok": True, "pids": [self._fork_worker() for _ in range(int(header["n"]))]}, b""
-        if op == "stats":
-            return {"ok": True, **self.stats()}, b""
-        if op == "snapshot":
+    def handle(self, request: Message, body: bytes) -> tuple[Message, bytes]:
+        """Answer one control request. An ``OSError`` of the data directory is raised (the
+        caller answers it as the storage error it is)."""
+        if isinstance(request, CommitRequest):
+            return self._commit(request, body), b""
+        if isinstance(request, SpawnRequest):
+            return Spawned(tuple(self._fork_worker() for _ in range(request.n))), b""
+        if isinstance(request, StatsRequest):
+            return self.stats_message(), b""
+        if isinstance(request, SnapshotRequest):
             try:
                 self.log.snapshot(self.store)
             except OSError as exc:
                 self.snapshot_error = _io_error(exc)
                 raise
             self.snapshot_error = None
-            return {"ok": True, **self.stats()}, b""
-        return {"ok": False, "error": "protocol", "message": f"unknown op {op!r}"}, b""
+            return self.stats_message(), b""
+        return error_reply(ProtocolError(f"unknown request {request.op!r}")), b""
+
+    def stats_message(self) -> EngineStats:
+        return EngineStats(**self.stats())
 
     def stats(self) -> dict[str, Any]:
         return {
@@ -134,21 +154,21 @@ class Engine:
             "snapshot_error": self.snapshot_error,
         }
 
-    def _commit(self, header: dict[str, Any], body: bytes) -> dict[str, Any]:
-        expected = header.get("expected")
-        if expected is not None and int(expected) != self.log.version:
-            return {"ok": False, "error": "conflict", "version": self.log.version}
-        rm_len = int(header["rm"])
+    def _commit(self, request: CommitRequest, body: bytes) -> Message:
+        expected = request.expected
+        if expected is not None and expected != self.log.version:
+            return error_reply(VersionConflict(expected, self.log.version))
+        rm_len = request.rm
         try:
             removes, adds = union.exact_change(
                 self.store, read_nquads(body[:rm_len]), read_nquads(body[rm_len:])
             )
         except union.DefaultGraphWrite as exc:
-            return {"ok": False, "error": "default_graph", "message": str(exc)}
+            return error_reply(StoreError(str(exc)))
         if not removes and not adds:
-            return {"ok": True, "version": self.log.version, "removed": 0, "added": 0}
+            return Committed(self.log.version, 0, 0)
         try:
-            version = self.log.append(removes, adds, header.get("meta"))
+            version = self.log.append(removes, adds, request.meta)
         except OSError as exc:
             # Nothing was written (the log cut the partial record off): the store is unchanged.
             self.write_error = _io_error(exc)
@@ -156,12 +176,12 @@ class Engine:
         except ValueError as exc:
             # A record the log could not read back (metadata past its 4 GiB header): refused
             # before anything was written.
-            return {"ok": False, "error": "refused", "message": str(exc)}
+            return error_reply(StoreError(str(exc)))
         self.write_error = None
         self.union_triples += Record(version, removes, adds).apply(self.store)
         if self.log.size > max(self.snapshot_bytes, self._snapshot_retry_at):
             self._snapshot()
-        return {"ok": True, "version": version, "removed": len(removes), "added": len(adds)}
+        return Committed(version, len(removes), len(adds))
 
     def _snapshot(self) -> None:
         """Write a snapshot after a commit. The commit is durable in the log already, so a
@@ -203,8 +223,13 @@ class Engine:
             os._exit(code)
 
 
+def _storage_error(exc: OSError, data_dir: str) -> IjkgError:
+    """An ``OSError`` on the data directory as the typed error the service raises."""
+    return storage_error(exc.errno, exc.strerror or str(exc), data_dir)
+
+
 def _io_error(exc: OSError) -> dict[str, Any]:
-    """An ``OSError`` as the service receives it (``embedded`` types it by ``errno``)."""
+    """An ``OSError`` as the engine's stats report it (for ``/health``)."""
     return {
         "errno": exc.errno,
         "message": exc.strerror or str(exc),
@@ -236,19 +261,20 @@ def main(argv: list[str] | None = None) -> int:
         Path(args.data_dir).mkdir(parents=True, exist_ok=True)
         engine = Engine(args)
     except LockedError as exc:
-        message = locked_message(args.data_dir, exc.args[0])
-        wire.write_file(control_out, {"ok": False, "error": "locked", "message": message})
+        locked = StoreLocked(locked_message(args.data_dir, exc.args[0]))
+        wire.write_file(control_out, error_reply(locked))
         return 3
     except OSError as exc:
-        wire.write_file(control_out, {"ok": False, "error": "io", **_io_error(exc)})
+        wire.write_file(control_out, error_reply(_storage_error(exc, args.data_dir)))
         return 4
     except ChangeLogCorrupt as exc:
-        wire.write_file(control_out, {"ok": False, "error": "corrupt", "message": str(exc)})
+        damaged = StoreDamaged(damaged_message(args.data_dir, str(exc)))
+        wire.write_file(control_out, error_reply(damaged))
         return 4
-    wire.write_file(control_out, {"ok": True, **engine.stats()})
+    wire.write_file(control_out, engine.stats_message())
     while True:
         try:
-            header, body = wire.read_file(control_in)
+            request, body = wire.read_file(control_in, *REQUESTS)
         except EOFError:
             # A clean shutdown: fold a long change log (past an eighth of the snapshot size, 8 MB
             # by default) into a snapshot, so the next start loads the snapshot instead of
@@ -256,10 +282,13 @@ def main(argv: list[str] | None = None) -> int:
             if engine.log.size > engine.snapshot_bytes // 8:
                 engine._snapshot()
             return 0
+        except ProtocolError as exc:
+            wire.write_file(control_out, error_reply(exc))
+            continue
         try:
-            reply, payload = engine.handle(header, body)
+            reply, payload = engine.handle(request, body)
         except OSError as exc:
-            reply, payload = {"ok": False, "error": "io", **_io_error(exc)}, b""
+            reply, payload = error_reply(_storage_error(exc, args.data_dir)), b""
         wire.write_file(control_out, reply, payload)
 
 

@@ -49,6 +49,7 @@ from ijkg.graph.store.embedded import (
     query_answer,
     query_request,
 )
+from ijkg.graph.store.messages import MatchRequest, Message
 from ijkg.graph.store.worker import Worker
 
 
@@ -80,10 +81,10 @@ class MemoryStore(Store):
         """An empty store (the data directory is not used)."""
         return cls(settings)
 
-    def _ask(self, header: dict[str, Any], body: bytes = b"") -> tuple[dict[str, Any], bytes]:
+    def _ask(self, request: Message, body: bytes = b"") -> tuple[Message, bytes]:
         if self._closed:
             raise StoreUnavailable("the store is closed")
-        return self._worker.handle(header, body)
+        return self._worker.handle(request, body)
 
     async def query(
         self,
@@ -96,7 +97,7 @@ class MemoryStore(Store):
         limits: QueryLimits | None = None,
         prefixes: bool = False,
     ) -> Answer:
-        header = query_request(
+        request = query_request(
             sparql,
             results=results,
             rdf=rdf,
@@ -106,7 +107,7 @@ class MemoryStore(Store):
             prefixes=prefixes,
             min_version=self._current.version,
         )
-        return query_answer(*self._ask(header))
+        return query_answer(*self._ask(request))
 
     async def update_effect(
         self,
@@ -119,7 +120,7 @@ class MemoryStore(Store):
         base_iri: str | None = None,
         using: Dataset | None = None,
     ) -> tuple[Delta, int]:
-        header = effect_request(
+        request = effect_request(
             update,
             write_graph=write_graph,
             max_quads=max_quads,
@@ -129,13 +130,13 @@ class MemoryStore(Store):
             using=using,
             min_version=self._current.version,
         )
-        return effect_answer(*self._ask(header))
+        return effect_answer(*self._ask(request))
 
     async def match(self, patterns: Sequence[Pattern]) -> list[ox.Quad]:
         if not patterns:
             return []
-        header = {"op": "match", "min_version": self._current.version}
-        return match_answer(*self._ask(header, match_request(patterns)))
+        request = MatchRequest(self._current.version)
+        return match_answer(*self._ask(request, match_request(patterns)))
 
     async def version(self) -> int:
         return self._current.version

@@ -1,7 +1,9 @@
 """Framing of the messages between the service, the store engine and its query workers.
 
-A message is a JSON header and an opaque body (serialised results, N-Quads):
-``!II`` (header length, body length), the UTF-8 JSON header, then the body.
+A message (see ``messages``) is a JSON header and an opaque body (serialised results, N-Quads):
+``!II`` (header length, body length), the UTF-8 JSON header, then the body. A reader names the
+messages it expects; anything else is refused with ``ProtocolError`` once the whole frame is read,
+so the channel stays in step.
 """
 
 from __future__ import annotations
@@ -10,23 +12,27 @@ import asyncio
 import json
 import socket
 import struct
-from typing import Any, BinaryIO
+from typing import BinaryIO, TypeVar
 
-Header = dict[str, Any]
+from ijkg.graph.store.messages import Message, ProtocolError, from_header, to_header
+
+M = TypeVar("M", bound=Message)
 
 _PREFIX = struct.Struct("!II")
 
 
-def encode(header: Header, body: bytes = b"") -> bytes:
-    head = json.dumps(header, separators=(",", ":")).encode()
+def encode(message: Message, body: bytes = b"") -> bytes:
+    head = json.dumps(to_header(message), separators=(",", ":")).encode()
     return _PREFIX.pack(len(head), len(body)) + head + body
 
 
-def _decode_header(raw: bytes) -> Header:
-    header = json.loads(raw)
-    if not isinstance(header, dict):
-        raise ValueError("message header is not a JSON object")
-    return header
+def decode(raw: bytes, expected: tuple[type[M], ...]) -> M:
+    """The message in a raw header, one of ``expected``."""
+    try:
+        header = json.loads(raw)
+    except ValueError as exc:
+        raise ProtocolError(f"a message header is not JSON: {exc}") from None
+    return from_header(header, *expected)
 
 
 # --- blocking side (engine and workers are single-threaded) ------------------------------------
@@ -43,15 +49,16 @@ def _read_exact_file(stream: BinaryIO, n: int) -> bytes:
     return b"".join(chunks)
 
 
-def read_file(stream: BinaryIO) -> tuple[Header, bytes]:
+def read_file(stream: BinaryIO, *expected: type[M]) -> tuple[M, bytes]:
     """Read one message from a pipe."""
     head_len, body_len = _PREFIX.unpack(_read_exact_file(stream, _PREFIX.size))
-    header = _decode_header(_read_exact_file(stream, head_len))
-    return header, _read_exact_file(stream, body_len)
+    raw = _read_exact_file(stream, head_len)
+    body = _read_exact_file(stream, body_len)
+    return decode(raw, expected), body
 
 
-def write_file(stream: BinaryIO, header: Header, body: bytes = b"") -> None:
-    stream.write(encode(header, body))
+def write_file(stream: BinaryIO, message: Message, body: bytes = b"") -> None:
+    stream.write(encode(message, body))
     stream.flush()
 
 
@@ -67,28 +74,29 @@ def _recv_exact(sock: socket.socket, n: int) -> bytes:
     return bytes(buf)
 
 
-def recv(sock: socket.socket) -> tuple[Header, bytes]:
+def recv(sock: socket.socket, *expected: type[M]) -> tuple[M, bytes]:
     """Read one message from a socket."""
     head_len, body_len = _PREFIX.unpack(_recv_exact(sock, _PREFIX.size))
-    header = _decode_header(_recv_exact(sock, head_len))
-    return header, _recv_exact(sock, body_len)
+    raw = _recv_exact(sock, head_len)
+    body = _recv_exact(sock, body_len)
+    return decode(raw, expected), body
 
 
-def send(sock: socket.socket, header: Header, body: bytes = b"") -> None:
-    sock.sendall(encode(header, body))
+def send(sock: socket.socket, message: Message, body: bytes = b"") -> None:
+    sock.sendall(encode(message, body))
 
 
 # --- asyncio side (the service) -----------------------------------------------------------------
 
 
-async def aread(reader: asyncio.StreamReader) -> tuple[Header, bytes]:
+async def aread(reader: asyncio.StreamReader, *expected: type[M]) -> tuple[M, bytes]:
     """Read one message; raises ``asyncio.IncompleteReadError`` when the peer is gone."""
     head_len, body_len = _PREFIX.unpack(await reader.readexactly(_PREFIX.size))
-    header = _decode_header(await reader.readexactly(head_len))
+    raw = await reader.readexactly(head_len)
     body = await reader.readexactly(body_len) if body_len else b""
-    return header, body
+    return decode(raw, expected), body
 
 
-async def awrite(writer: asyncio.StreamWriter, header: Header, body: bytes = b"") -> None:
-    writer.write(encode(header, body))
+async def awrite(writer: asyncio.StreamWriter, message: Message, body: bytes = b"") -> None:
+    writer.write(encode(message, body))
     await writer.drain()

@@ -14,13 +14,21 @@ import os
 import re
 import resource
 import socket
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 import pyoxigraph as ox
 
-from ijkg.graph.core.errors import QueryRefused, QuerySyntaxError, ResultTooLarge
+from ijkg.graph.core.errors import (
+    IjkgError,
+    NotAcceptable,
+    QueryAborted,
+    QueryError,
+    QueryRefused,
+    QuerySyntaxError,
+    ResultTooLarge,
+)
 from ijkg.graph.core.formats import (
     RdfSyntax,
     ResultsFormat,
@@ -32,10 +40,27 @@ from ijkg.graph.core.rdfio import read_nquads, write_nquads
 from ijkg.graph.store import wire
 from ijkg.graph.store.base import Pattern
 from ijkg.graph.store.effects import update_effect
+from ijkg.graph.store.messages import (
+    EffectReply,
+    EffectRequest,
+    MatchReply,
+    MatchRequest,
+    Message,
+    ProtocolError,
+    QueryReply,
+    QueryRequest,
+    VersionReply,
+    VersionRequest,
+    WorkerHello,
+    error_reply,
+)
 from ijkg.graph.store.results import write_boolean, write_solutions, write_triples
 
 #: The wildcard of a ``match`` pattern.
 ANY = "urn:x-ijkg-any"
+
+#: What the service may ask a worker.
+REQUESTS = (QueryRequest, MatchRequest, EffectRequest, VersionRequest)
 
 _LOCATION = re.compile(r"(?:error at |line )(\d+)[:, ](?:column )?(\d+)")
 _PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -96,7 +121,9 @@ def decode_patterns(data: bytes) -> list[Pattern]:
     ]
 
 
-def _graphs(names: list[str] | None) -> list[ox.NamedNode | ox.BlankNode | ox.DefaultGraph] | None:
+def _graphs(
+    names: Sequence[str] | None,
+) -> list[ox.NamedNode | ox.BlankNode | ox.DefaultGraph] | None:
     return None if names is None else [ox.NamedNode(n) for n in names]
 
 
@@ -126,18 +153,19 @@ class Worker:
             return _MemoryBudget(megabytes)
         return contextlib.nullcontext()
 
-    def handle(self, header: dict[str, Any], body: bytes) -> tuple[dict[str, Any], bytes]:
-        self.log.catch_up(self.store, int(header.get("min_version", 0)))
-        op = header.get("op")
+    def handle(self, request: Message, body: bytes) -> tuple[Message, bytes]:
+        """Answer one request (its failure too, as an ``ErrorReply``)."""
+        if not isinstance(request, REQUESTS):
+            return error_reply(ProtocolError(f"unknown request {request.op!r}")), b""
+        self.log.catch_up(self.store, request.min_version)
         try:
-            if op == "query":
-                return self._query(header)
-            if op == "version":
-                return {"ok": True, "version": self.log.version}, b""
-            if op == "update_effect":
-                return self._update_effect(header)
-            if op == "match":
-                return self._match(body)
+            if isinstance(request, QueryRequest):
+                return self._query(request)
+            if isinstance(request, VersionRequest):
+                return VersionReply(self.log.version), b""
+            if isinstance(request, EffectRequest):
+                return self._update_effect(request)
+            return self._match(body)
         except (
             SyntaxError,
             QuerySyntaxError,
@@ -149,21 +177,18 @@ class Worker:
             TypeError,
             RuntimeError,
         ) as exc:
-            return {"ok": False, **_failure(exc)}, b""
-        return {"ok": False, "error": "protocol", "message": f"unknown op {op!r}"}, b""
+            return error_reply(_failure(exc)), b""
 
-    def _query(self, request: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
+    def _query(self, request: QueryRequest) -> tuple[Message, bytes]:
         results_fmt: ResultsFormat | None = (
-            results_format_for(request["results"]) if request.get("results") else None
+            results_format_for(request.results) if request.results else None
         )
-        rdf_fmt: RdfSyntax | None = (
-            rdf_syntax_for_name(request["rdf"]) if request.get("rdf") else None
-        )
-        max_rows = int(request["max_rows"])
-        max_bytes = int(request["max_bytes"])
-        kwargs: dict[str, Any] = {"base_iri": request.get("base_iri"), "prefixes": None}
-        default = request.get("default")
-        named = request.get("named")
+        rdf_fmt: RdfSyntax | None = rdf_syntax_for_name(request.rdf) if request.rdf else None
+        max_rows = request.max_rows
+        max_bytes = request.max_bytes
+        kwargs: dict[str, Any] = {"base_iri": request.base_iri, "prefixes": None}
+        default = request.default
+        named = request.named
         if default is None and named is None:
             # The store's default graph already is the union of the named graphs, as a set (see
             # ``union``); a query that names its own dataset (FROM) gets that dataset instead.
@@ -171,96 +196,93 @@ class Worker:
         else:
             kwargs["default_graph"] = _graphs(default) if default is not None else []
             kwargs["named_graphs"] = _graphs(named) if named is not None else []
-        if request.get("prefixes"):
+        if request.prefixes:
             kwargs["prefixes"] = PREFIXES
         version = self.log.version
-        with self._budget(int(request["memory_mb"])):
-            result = self.store.query(request["sparql"], **kwargs)
+        with self._budget(request.memory_mb):
+            result = self.store.query(request.sparql, **kwargs)
             if isinstance(result, ox.QuerySolutions):
                 if results_fmt is None:
                     return _not_acceptable("select")
                 body, rows = write_solutions(
                     result, results_fmt, max_rows=max_rows, max_bytes=max_bytes
                 )
-                return _answer("select", results_fmt.media_type, rows, version), body
+                return QueryReply("select", results_fmt.media_type, rows, version), body
             if isinstance(result, ox.QueryBoolean):
                 if results_fmt is None:
                     return _not_acceptable("ask")
                 body = write_boolean(bool(result), results_fmt)
-                return _answer("ask", results_fmt.media_type, 1, version), body
+                return QueryReply("ask", results_fmt.media_type, 1, version), body
             if rdf_fmt is None:
                 return _not_acceptable("graph")
             body, rows = write_triples(result, rdf_fmt, max_rows=max_rows, max_bytes=max_bytes)
-            return _answer("graph", rdf_fmt.media_type, rows, version), body
+            return QueryReply("graph", rdf_fmt.media_type, rows, version), body
 
-    def _match(self, body: bytes) -> tuple[dict[str, Any], bytes]:
+    def _match(self, body: bytes) -> tuple[Message, bytes]:
         """Quads matching patterns given as N-Quads lines whose wildcard positions hold
         ``<urn:x-ijkg-any>`` (direct index lookups, blank nodes included)."""
         found: dict[ox.Quad, None] = {}
         for subject, predicate, obj, graph in decode_patterns(body):
             for quad in self.store.quads_for_pattern(subject, predicate, obj, graph):
                 found[quad] = None
-        return {"ok": True, "version": self.log.version}, write_nquads(found)
+        return MatchReply(self.log.version), write_nquads(found)
 
-    def _update_effect(self, request: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
+    def _update_effect(self, request: EffectRequest) -> tuple[Message, bytes]:
         version = self.log.version
-        with self._budget(int(request["memory_mb"])):
+        with self._budget(request.memory_mb):
             removes, adds = update_effect(
                 self.store,
-                request["update"],
-                write_graph=request["write_graph"],
-                max_quads=int(request["max_quads"]),
-                keep=frozenset(request.get("keep", ())),
-                base_iri=request.get("base_iri"),
-                using=_using(request.get("using")),
+                request.update,
+                write_graph=request.write_graph,
+                max_quads=request.max_quads,
+                keep=frozenset(request.keep),
+                base_iri=request.base_iri,
+                using=_using(request.using),
             )
         removed = write_nquads(removes)
-        return {"ok": True, "version": version, "rm": len(removed)}, removed + write_nquads(adds)
+        return EffectReply(version, len(removed)), removed + write_nquads(adds)
 
 
-def _failure(exc: BaseException) -> dict[str, Any]:
-    """A request's failure as the reply the service turns back into the same error."""
+def _failure(exc: BaseException) -> IjkgError:
+    """A request's failure as the error the service raises."""
     if isinstance(exc, SyntaxError):  # pyoxigraph's, with the location in its message
         line, column = syntax_location(str(exc))
-        return {"error": "syntax", "message": str(exc), "line": line, "column": column}
-    if isinstance(exc, QuerySyntaxError):
-        return {"error": "syntax", "message": str(exc), "line": exc.line, "column": exc.column}
-    if isinstance(exc, QueryRefused):
-        return {"error": "refused", "message": str(exc)}
-    if isinstance(exc, ResultTooLarge):
-        return {"error": "too_large", "message": str(exc)}
+        return QuerySyntaxError(str(exc), line, column)
+    if isinstance(exc, QuerySyntaxError | QueryRefused | ResultTooLarge):
+        return exc
     if isinstance(exc, MemoryError):
-        return {"error": "memory", "message": "the request needed more memory than one may use"}
+        return QueryAborted("the request needed more memory than one may use")
     # pyoxigraph reports evaluation errors (a bad regex, an unsupported feature) as
     # OSError/ValueError/TypeError/RuntimeError.
-    return {"error": "evaluation", "message": str(exc)}
+    return QueryError(str(exc))
 
 
-def _using(value: Any) -> tuple[list[str], list[str]] | None:
+def _using(
+    value: tuple[tuple[str, ...], tuple[str, ...]] | None,
+) -> tuple[list[str], list[str]] | None:
     if value is None:
         return None
-    return [str(g) for g in value[0]], [str(g) for g in value[1]]
+    return list(value[0]), list(value[1])
 
 
-def _answer(form: str, media_type: str, rows: int, version: int) -> dict[str, Any]:
-    return {"ok": True, "form": form, "media_type": media_type, "rows": rows, "version": version}
-
-
-def _not_acceptable(form: str) -> tuple[dict[str, Any], bytes]:
-    return {"ok": False, "error": "not_acceptable", "form": form}, b""
+def _not_acceptable(form: str) -> tuple[Message, bytes]:
+    return error_reply(NotAcceptable(f"no acceptable format for a {form} answer", form)), b""
 
 
 def serve(worker: Worker, socket_path: str, *, isolated: bool = False) -> None:
     """Connect to the service, say hello (and whether this worker is off the network), then
     answer until the service hangs up."""
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    sock.connect(socket_path)
-    hello = {"hello": True, "pid": os.getpid(), "version": worker.log.version, "isolated": isolated}
-    wire.send(sock, hello)
-    while True:
-        try:
-            header, body = wire.recv(sock)
-        except (EOFError, ConnectionError):
-            return
-        reply, payload = worker.handle(header, body)
-        wire.send(sock, reply, payload)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.connect(socket_path)
+        wire.send(sock, WorkerHello(os.getpid(), worker.log.version, isolated))
+        while True:
+            try:
+                request, body = wire.recv(sock, *REQUESTS)
+            except (EOFError, ConnectionError):
+                return
+            except ProtocolError as exc:
+                # The whole frame was read: answer it, and the channel stays in step.
+                wire.send(sock, error_reply(exc))
+                continue
+            reply, payload = worker.handle(request, body)
+            wire.send(sock, reply, payload)

@@ -24,6 +24,7 @@ from ijkg.graph.core.rdfio import write_nquads
 from ijkg.graph.store import union
 from ijkg.graph.store.changelog import ChangeLogWriter, recover
 from ijkg.graph.store.engine import Engine
+from ijkg.graph.store.messages import CommitRequest, Committed, expect
 from ijkg.graph.store.storage import preflight
 
 pytestmark = pytest.mark.embedded
@@ -148,15 +149,15 @@ def engine(tmp_path: Path) -> Iterator[Engine]:
     os.close(running.lock_fd)
 
 
-def commit(engine: Engine, *quads: ox.Quad) -> dict[str, Any]:
-    reply, _ = engine.handle({"op": "commit", "rm": 0, "expected": None}, write_nquads(quads))
-    return reply
+def commit(engine: Engine, *quads: ox.Quad) -> Committed:
+    reply, _ = engine.handle(CommitRequest(rm=0), write_nquads(quads))
+    return expect(reply, Committed)
 
 
 def test_a_commit_the_disk_refuses_changes_nothing_and_is_reported(
     engine: Engine, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    assert commit(engine, quad(1))["version"] == 1
+    assert commit(engine, quad(1)).version == 1
     log_size = engine.log.size
 
     def full(*_: Any) -> int:
@@ -170,7 +171,7 @@ def test_a_commit_the_disk_refuses_changes_nothing_and_is_reported(
     assert stats["write_error"]["errno"] == errno.ENOSPC
     assert engine.log.size == log_size  # nothing half-written stays behind
     monkeypatch.undo()
-    assert commit(engine, quad(2), quad(3))["version"] == 2  # space again: writes work
+    assert commit(engine, quad(2), quad(3)).version == 2  # space again: writes work
     assert engine.stats()["write_error"] is None
     engine.log.close()
     assert recovered(tmp_path) == (2, {quad(1), quad(2), quad(3)})
@@ -191,7 +192,7 @@ def test_a_snapshot_that_fails_after_a_commit_does_not_fail_the_commit(
     big = ox.Literal("x" * 1_100_000)
     first = commit(engine, ox.Quad(quad(1).subject, quad(1).predicate, big, G))
     second = commit(engine, quad(2))  # past the snapshot size, but within the back-off
-    assert first["ok"] and second["ok"] and second["version"] == 2
+    assert first.version == 1 and second.version == 2
     assert len(attempts) == 1
     assert engine.stats()["snapshot_error"]["errno"] == errno.ENOSPC
     commit(engine, ox.Quad(quad(3).subject, quad(3).predicate, ox.Literal("y" * 300_000), G))
