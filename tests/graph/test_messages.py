@@ -314,6 +314,7 @@ NEVER_SENT: dict[type[errors.IjkgError], str] = {
     errors.ValidationOverloaded: "the service's own queue",
     errors.ValidationFailed: "a validation answers with its report, not this error",
     errors.NotFound: "raised by the service",
+    errors.GraphNotFound: "raised by the service when a named graph holds nothing",
     errors.Conflict: "raised by the service",
 }
 
