@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 from types import TracebackType
 
+from ijkg.graph.core.bundle import bundle_version
 from ijkg.graph.core.settings import Settings
 from ijkg.graph.curation.curation import Curation
 from ijkg.graph.curation.gate import Gate
@@ -44,6 +45,7 @@ class KnowledgeGraph:
     ) -> None:
         self.settings = settings
         self._store = store
+        self._validation_pool = validation_pool
         #: Queries, the service description, reads of named graphs.
         self.sparql = SparqlEndpoint(settings, store)
         #: Entities, lists, search and the vocabulary, for apps and pages.
@@ -95,5 +97,15 @@ class KnowledgeGraph:
     async def stats(self) -> StoreStats:
         """The store's id, version, size and health, as of now."""
         return await self._store.stats()
+
+    def validation_stats(self) -> dict[str, int] | None:
+        """The validation workers' state (running, idle, replaced ...); ``None`` when this process
+        validates in-line (it started none)."""
+        return None if self._validation_pool is None else self._validation_pool.stats()
+
+    @staticmethod
+    def bundle_version() -> str:
+        """The version of the graph bundled with the package (a digest of its files)."""
+        return bundle_version()
 
     # --- operations: backup, restore, snapshots (the command's) ----------------------------

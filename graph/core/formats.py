@@ -61,8 +61,14 @@ NQUADS: Final = RdfSyntax(
 )
 RDF_SYNTAXES: Final = (TURTLE, NTRIPLES, JSONLD, RDFXML, TRIG, NQUADS)
 
-# Media types seen in the wild for the same syntaxes.
-_RDF_MEDIA_ALIASES: Final = {
+#: Media types seen in the wild, and the format each means in a SPARQL answer.
+RESULTS_MEDIA_ALIASES: Final = {
+    "application/json": RESULTS_JSON,
+    "application/xml": RESULTS_XML,
+    "text/xml": RESULTS_XML,
+}
+#: Media types seen in the wild for the RDF syntaxes.
+RDF_MEDIA_ALIASES: Final = {
     "application/x-turtle": TURTLE,
     "text/n3": TURTLE,
     "text/plain": NTRIPLES,
@@ -72,6 +78,41 @@ _RDF_MEDIA_ALIASES: Final = {
     "application/x-trig": TRIG,
     "text/x-nquads": NQUADS,
 }
+#: Short names of formats (``?format=``, as SPARQLWrapper and people write them): the results
+#: format and the RDF syntax each names, for SELECT/ASK and for graphs.
+FORMAT_NAMES: Final[dict[str, tuple[ResultsFormat | None, RdfSyntax | None]]] = {
+    "jsonld": (None, JSONLD),
+    "json-ld": (None, JSONLD),
+    "turtle": (None, TURTLE),
+    "ttl": (None, TURTLE),
+    "n3": (None, TURTLE),
+    "ntriples": (None, NTRIPLES),
+    "n-triples": (None, NTRIPLES),
+    "nt": (None, NTRIPLES),
+    "rdfxml": (None, RDFXML),
+    "rdf+xml": (None, RDFXML),
+    "rdf": (None, RDFXML),
+    "trig": (None, TRIG),
+    "nquads": (None, NQUADS),
+    "n-quads": (None, NQUADS),
+    "nq": (None, NQUADS),
+    "json": (RESULTS_JSON, JSONLD),
+    "xml": (RESULTS_XML, RDFXML),
+    "csv": (RESULTS_CSV, None),
+    "tsv": (RESULTS_TSV, None),
+}
+
+
+def content_type(media_type: str) -> str:
+    """The ``Content-Type`` of an answer in ``media_type``: text formats say they are UTF-8 (JSON
+    is UTF-8 by definition and takes no charset).
+
+    >>> content_type("text/turtle")
+    'text/turtle; charset=utf-8'
+    >>> content_type("application/ld+json")
+    'application/ld+json'
+    """
+    return media_type if media_type.endswith("json") else f"{media_type}; charset=utf-8"
 
 
 def bare_media_type(value: str) -> str:
@@ -85,8 +126,8 @@ def rdf_syntax_for_media_type(media_type: str) -> RdfSyntax:
     for syntax in RDF_SYNTAXES:
         if syntax.media_type == bare:
             return syntax
-    if bare in _RDF_MEDIA_ALIASES:
-        return _RDF_MEDIA_ALIASES[bare]
+    if bare in RDF_MEDIA_ALIASES:
+        return RDF_MEDIA_ALIASES[bare]
     raise UnsupportedFormat(
         f"unsupported RDF media type {bare!r}; use one of "
         + ", ".join(s.media_type for s in RDF_SYNTAXES)
@@ -114,6 +155,37 @@ def rdf_syntax_for_path(path: str) -> RdfSyntax:
         f"cannot tell the RDF syntax of {path!r} from its extension; pass --format "
         + "/".join(s.name for s in RDF_SYNTAXES)
     )
+
+
+def results_format_of(media_type: str) -> ResultsFormat | None:
+    """The results format of a media type (an alias too), or ``None``."""
+    bare = bare_media_type(media_type)
+    return RESULTS_MEDIA_ALIASES.get(bare) or next(
+        (f for f in RESULTS_FORMATS if f.media_type == bare), None
+    )
+
+
+def rdf_syntax_of(media_type: str) -> RdfSyntax | None:
+    """The RDF syntax of a media type (an alias too), or ``None``."""
+    bare = bare_media_type(media_type)
+    return RDF_MEDIA_ALIASES.get(bare) or next(
+        (s for s in RDF_SYNTAXES if s.media_type == bare), None
+    )
+
+
+def formats_named(value: str) -> tuple[ResultsFormat | None, RdfSyntax | None]:
+    """The results format and the RDF syntax a ``format=`` value names: a short name
+    (``FORMAT_NAMES``) or a media type (aliases too); ``(None, None)`` for neither.
+
+    >>> formats_named("json")[1] is JSONLD
+    True
+    >>> formats_named("text/csv") == (RESULTS_CSV, None)
+    True
+    """
+    key = bare_media_type(value)
+    if key in FORMAT_NAMES:
+        return FORMAT_NAMES[key]
+    return results_format_of(key), rdf_syntax_of(key)
 
 
 def results_format_for(name_or_media_type: str) -> ResultsFormat:
