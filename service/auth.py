@@ -14,7 +14,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from ijkg.graph.core.settings import Settings
+from ijkg.graph import Settings
 
 
 class AuthError(Exception):

@@ -8,8 +8,7 @@ import asyncio
 from fastapi import Request
 from starlette.requests import ClientDisconnect
 
-from ijkg.graph.core.errors import BadRequest, TooLarge
-from ijkg.graph.core.settings import Settings
+from ijkg.graph import BadRequest, Settings, TooLarge
 
 
 class BodyTooLarge(TooLarge):

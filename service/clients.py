@@ -28,7 +28,7 @@ from functools import cache
 
 from starlette.requests import Request
 
-from ijkg.graph.core.errors import IjkgError
+from ijkg.graph import IjkgError
 
 
 class ClientBusy(IjkgError):

@@ -7,7 +7,7 @@ back in ``If-Match`` to say "only if the graph is still at this version" (412 wh
 
 from __future__ import annotations
 
-from ijkg.graph.core.errors import IjkgError
+from ijkg.graph import IjkgError
 
 
 class PreconditionFailed(IjkgError):

@@ -32,7 +32,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ijkg.graph.core.settings import Settings
+from ijkg.graph import Settings
 from ijkg.service.problems import problem
 from ijkg.service.request_log import RequestContext
 

@@ -41,7 +41,7 @@ from typing import Any
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from ijkg.graph.core.settings import Settings
+from ijkg.graph import Settings
 from ijkg.service.clients import is_trusted_proxy
 
 _TIMEOUT_ANSWER = (

@@ -21,8 +21,7 @@ from importlib.resources import files
 from string import Template
 from typing import Any
 
-from ijkg.graph.core.namespaces import PREFIXES
-from ijkg.graph.endpoint.description import ServiceLimits
+from ijkg.graph import PREFIXES, ServiceLimits
 
 #: Where the page may load from and talk to: its own origin only.
 CONTENT_SECURITY_POLICY = "; ".join(

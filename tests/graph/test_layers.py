@@ -139,3 +139,30 @@ def test_the_check_sees_an_upward_import() -> None:
     assert imports(source) == {"ijkg.graph.curation.gate", "ijkg.service.app"}
     assert layer_of("ijkg.graph.curation.gate") == "curation"
     assert "curation" not in GRAPH_LAYERS["store"]
+
+
+#: The service's read side (queries, linked data, pages, health): on the facade already.
+READ_SIDE = (
+    "ijkg.service.routes.sparql",
+    "ijkg.service.routes.entities",
+    "ijkg.service.routes.api",
+    "ijkg.service.routes.pages",
+    "ijkg.service.routes.docs",
+    "ijkg.service.routes.health",
+    "ijkg.service.linked",
+    "ijkg.service.query_page",
+    "ijkg.service.conditional",
+    "ijkg.service.etags",
+    "ijkg.service.negotiation",
+    "ijkg.service.models",
+    "ijkg.service.svg",
+)
+
+
+@pytest.mark.parametrize("module", READ_SIDE)
+def test_the_read_side_imports_only_the_facade(module: str) -> None:
+    source = dict(modules("ijkg.service"))[module].read_text(encoding="utf-8")
+    below = [
+        i for i in imports(source) if i.startswith("ijkg.graph") and i not in SERVICE_MAY_IMPORT
+    ]
+    assert not below, f"{module} imports {', '.join(sorted(below))}"
