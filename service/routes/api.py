@@ -7,7 +7,7 @@ so the index page's links work for people and programs alike.
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any, Final
+from typing import Annotated, Final
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
@@ -27,9 +27,11 @@ from ijkg.service.linked import (
 )
 from ijkg.service.models import (
     EXAMPLE_ENTITY,
+    ApiIndexJson,
     EntityJson,
     LinkedEntity,
     PageJson,
+    SchemasJson,
     SearchJson,
 )
 from ijkg.service.routes.entities import IncludeQuery, base_url, wants_evidence
@@ -55,30 +57,32 @@ def _collections_doc() -> str:
 
 
 @router.get("", summary="What the API offers")
-async def api_index(request: Request) -> dict[str, Any]:
+async def api_index(request: Request) -> ApiIndexJson:
     """The lists, with their filters, and the other endpoints of the API."""
     base = base_url(request)
-    return {
-        "lists": [
-            {
-                "name": c.name,
-                "title": c.title,
-                "description": c.description,
-                "classes": [LinkedData.curie(k) for k in c.classes],
-                "filters": {
-                    f.name: {"description": f.description, "example": f.example}
-                    for f in c.filter_names.values()
-                },
-                "url": f"{base}/api/{c.name}",
-            }
-            for c in LinkedData.collections()
-        ],
-        "search": f"{base}/api/search?q=",
-        "entity": f"{base}/api/entities/{{kind}}/{{slug}}",
-        "schemas": f"{base}/api/schemas",
-        "context": f"{base}/context.jsonld",
-        "sorts": list(LinkedData.SORTS),
-    }
+    return ApiIndexJson.model_validate(
+        {
+            "lists": [
+                {
+                    "name": c.name,
+                    "title": c.title,
+                    "description": c.description,
+                    "classes": [LinkedData.curie(k) for k in c.classes],
+                    "filters": {
+                        f.name: {"description": f.description, "example": f.example}
+                        for f in c.filter_names.values()
+                    },
+                    "url": f"{base}/api/{c.name}",
+                }
+                for c in LinkedData.collections()
+            ],
+            "search": f"{base}/api/search?q=",
+            "entity": f"{base}/api/entities/{{kind}}/{{slug}}",
+            "schemas": f"{base}/api/schemas",
+            "context": f"{base}/context.jsonld",
+            "sorts": list(LinkedData.SORTS),
+        }
+    )
 
 
 @router.get(
@@ -125,18 +129,20 @@ async def search_labels(
 
 
 @router.get("/schemas", summary="The JSON Schemas of the entity JSON, by kind")
-async def schemas_index(request: Request) -> dict[str, Any]:
+async def schemas_index(request: Request) -> SchemasJson:
     """One schema per kind of entity, generated from the SHACL shapes."""
     base = base_url(request)
-    return {
-        "schemas": {
-            kind: {
-                "classes": [LinkedData.curie(c) for c in classes],
-                "url": f"{base}/api/schemas/{kind}",
+    return SchemasJson.model_validate(
+        {
+            "schemas": {
+                kind: {
+                    "classes": [LinkedData.curie(c) for c in classes],
+                    "url": f"{base}/api/schemas/{kind}",
+                }
+                for kind, classes in LinkedData.kinds().items()
             }
-            for kind, classes in LinkedData.kinds().items()
         }
-    }
+    )
 
 
 @router.get(

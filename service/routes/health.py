@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse
 
 from ijkg.graph import KnowledgeGraph, QueryError, StoreError, StoreStats
 from ijkg.service.deps import GraphDep, SettingsDep
+from ijkg.service.models import HealthJson
 
 router = APIRouter(tags=["service"])
 
@@ -50,6 +51,7 @@ def store_problems(stats: StoreStats) -> list[str]:
 @router.get(
     "/health",
     summary="Liveness and store status",
+    response_model=HealthJson,
     responses={503: {"description": "The store does not answer (status: unavailable)"}},
 )
 async def health(graph: GraphDep, settings: SettingsDep) -> JSONResponse:
@@ -62,7 +64,7 @@ async def health(graph: GraphDep, settings: SettingsDep) -> JSONResponse:
         stats = await graph.stats()
     except (StoreError, QueryError) as exc:
         body = _body("unavailable", [f"the store does not answer: {exc}"], {"kind": settings.store})
-        return JSONResponse(body, status_code=503, headers={**_NO_STORE, "Retry-After": "5"})
+        return JSONResponse(_json(body), status_code=503, headers={**_NO_STORE, "Retry-After": "5"})
     problems = store_problems(stats)
     state = {
         "kind": stats.kind,
@@ -75,15 +77,19 @@ async def health(graph: GraphDep, settings: SettingsDep) -> JSONResponse:
     body = _body("degraded" if problems else "ok", problems, state)
     validation = graph.validation_stats()
     if validation is not None:
-        body["validation"] = validation  # the processes of POST /validate
-    return JSONResponse(body, headers=_NO_STORE)
+        body.validation = validation  # the processes of POST /validate
+    return JSONResponse(_json(body), headers=_NO_STORE)
 
 
-def _body(status: str, problems: list[str], store: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "status": status,
-        "problems": problems,
-        "worker": os.getpid(),  # which service process answered (several may share a port)
-        "store": store,
-        "bundle": KnowledgeGraph.bundle_version(),
-    }
+def _body(status: str, problems: list[str], store: dict[str, Any]) -> HealthJson:
+    return HealthJson(
+        status=status,
+        problems=problems,
+        worker=os.getpid(),  # which service process answered (several may share a port)
+        store=store,
+        bundle=KnowledgeGraph.bundle_version(),
+    )
+
+
+def _json(body: HealthJson) -> dict[str, Any]:
+    return body.model_dump(mode="json", exclude_unset=True)
