@@ -17,6 +17,7 @@ from collections.abc import Iterator
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, settings
+from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from ijkg.graph.core.settings import Settings
 from ijkg.service.app import create_app
@@ -24,6 +25,9 @@ from tests.conftest import Server, start_server, stop_server
 
 TOKEN = "fuzz-writer-token"  # noqa: S105 - a test server's token
 EXAMPLES = 25
+#: Paths whose JSON answers the handlers build from the models that document them: every such
+#: answer must validate against its schema in the OpenAPI document.
+MODELLED = ("/api", "/id/", "/health")
 
 OPENAPI = create_app(Settings(write_tokens=f"fuzzer={TOKEN}")).openapi()
 schema = schemathesis.openapi.from_dict(OPENAPI)
@@ -74,4 +78,11 @@ def test_no_request_gets_a_server_error(case: schemathesis.Case, fuzz_server: Se
     assert response.status_code < 500, (
         f"{response.status_code} for {case.as_curl_command()}:\n{response.text[:2000]}"
     )
+    if (
+        case.method == "GET"
+        and case.path.startswith(MODELLED)
+        and response.status_code == 200
+        and response.headers.get("content-type", [""])[0].startswith("application/json")
+    ):
+        case.validate_response(response, checks=[response_schema_conformance])
     assert fuzz_server.alive()
