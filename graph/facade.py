@@ -20,19 +20,18 @@ from types import TracebackType
 
 import pyoxigraph as ox
 
-from ijkg.graph.core.formats import RdfSyntax, ResultsFormat
+from ijkg.graph.core.bundle import bundle_version
 from ijkg.graph.core.settings import Settings
 from ijkg.graph.curation.curation import Curation
 from ijkg.graph.curation.gate import Gate
 from ijkg.graph.curation.validation_pool import ValidationPool
 from ijkg.graph.endpoint.endpoint import SparqlEndpoint
-from ijkg.graph.endpoint.query import QueryPolicy, run_query
 from ijkg.graph.io import backup
 from ijkg.graph.io.bootstrap import ensure_bundle
 from ijkg.graph.linked.reader import LinkedData
 from ijkg.graph.store import open_store, storage
 from ijkg.graph.store import repair as repairing
-from ijkg.graph.store.base import Answer, Commit, Store, StoreStats
+from ijkg.graph.store.base import Commit, Store, StoreStats
 
 log = logging.getLogger("ijkg")
 
@@ -52,6 +51,7 @@ class KnowledgeGraph:
         self.settings = settings
         self._store = store
         self._gate = gate
+        self._validation_pool = validation_pool
         #: Queries, the service description, reads of named graphs.
         self.sparql = SparqlEndpoint(settings, store)
         #: Entities, lists, search and the vocabulary, for apps and pages.
@@ -104,14 +104,17 @@ class KnowledgeGraph:
         """The store's id, version, size and health, as of now."""
         return await self._store.stats()
 
-    # --- operations: backup, restore, snapshots (the command's) ----------------------------
+    def validation_stats(self) -> dict[str, int] | None:
+        """The validation workers' state (running, idle, replaced ...); ``None`` when this process
+        validates in-line (it started none)."""
+        return None if self._validation_pool is None else self._validation_pool.stats()
 
-    async def query(
-        self, sparql: str, *, results: ResultsFormat | None, rdf: RdfSyntax | None
-    ) -> Answer:
-        """Run a query with the limits of the settings (the command's ``ijkg query``)."""
-        policy = QueryPolicy.from_settings(self.settings)
-        return await run_query(self._store, sparql, policy=policy, results=results, rdf=rdf)
+    @staticmethod
+    def bundle_version() -> str:
+        """The version of the graph bundled with the package (a digest of its files)."""
+        return bundle_version()
+
+    # --- operations: backup, restore, snapshots (the command's) ----------------------------
 
     async def export(self, graphs: list[str] | None = None) -> bytes:
         """Every named graph (or the ones given) as N-Quads: a backup ``restore`` reads back."""

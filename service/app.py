@@ -44,9 +44,6 @@ def create_app(settings: Settings) -> FastAPI:
             log.error("the store could not be opened: %s", exc)
             raise
         app.state.graph = graph
-        # Until the read routes all speak to the facade, the parts they still reach for by hand.
-        app.state.store = graph._store
-        app.state.validation_pool = graph.curation._validation_pool
         try:
             yield
         finally:

@@ -435,7 +435,9 @@ def query(
     if results is None and rdf is None:
         raise _fail(f"unknown format {output_format!r}", 2)
     try:
-        answer = _with_graph(settings, lambda graph: graph.query(sparql, results=results, rdf=rdf))
+        answer = _with_graph(
+            settings, lambda graph: graph.sparql.query(sparql, results=results, rdf=rdf)
+        )
     except StoreError as exc:
         raise _fail(str(exc), 2) from None
     except (QueryError, UnsupportedFormat) as exc:

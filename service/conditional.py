@@ -17,7 +17,9 @@ import math
 import time
 from dataclasses import dataclass
 from email.utils import formatdate, parsedate_to_datetime
+from typing import Protocol
 
+from starlette.requests import Request
 from starlette.responses import Response
 
 
@@ -123,3 +125,35 @@ class Validators:
 
     def not_modified(self) -> Response:
         return Response(status_code=304, headers=self.headers())
+
+
+class VersionedGraph(Protocol):
+    """A part of the graph layer whose answers depend on the store and its version."""
+
+    async def store_id(self) -> str: ...
+
+    async def version(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class Conditional:
+    """The validators of the answers read from ``graph``, and the 304 for a current copy."""
+
+    graph: VersionedGraph
+    clock: VersionClock
+
+    async def validators(self, version: int, *key: str) -> Validators:
+        """Weak ETag (per representation) and Last-Modified of an answer at ``version``."""
+        etag = answer_etag(await self.graph.store_id(), version, *key)
+        return Validators(etag, self.clock.modified(version))
+
+    async def fresh(self, request: Request, *key: str) -> Response | None:
+        """304 when the client's copy is of the current graph version, else ``None``."""
+        if "if-none-match" not in request.headers and "if-modified-since" not in request.headers:
+            return None
+        current = await self.validators(await self.graph.version(), *key)
+        if current.fresh_for(
+            request.headers.get("if-none-match"), request.headers.get("if-modified-since")
+        ):
+            return current.not_modified()
+        return None

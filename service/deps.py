@@ -1,4 +1,5 @@
-"""Typed dependencies: the settings and the store live on ``app.state`` and reach handlers here.
+"""Typed dependencies: the settings, the graph (the facade) and the clock of graph versions live
+on ``app.state`` and reach handlers here.
 
 Dependencies are coroutines (they only read ``app.state``): a plain function would cost each
 request a hop through the thread pool.
@@ -10,9 +11,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from ijkg.graph import KnowledgeGraph
-from ijkg.graph.core.settings import Settings
-from ijkg.graph.store.base import Store
+from ijkg.graph import KnowledgeGraph, Settings
+from ijkg.service.conditional import VersionClock
 
 
 async def get_settings(request: Request) -> Settings:
@@ -25,11 +25,16 @@ async def get_graph(request: Request) -> KnowledgeGraph:
     return graph
 
 
-async def get_store(request: Request) -> Store:
-    store: Store = request.app.state.store
-    return store
+async def get_clock(request: Request) -> VersionClock:
+    """When this process first saw each graph version (``Last-Modified``); one per application,
+    made on first use."""
+    clock: VersionClock | None = getattr(request.app.state, "version_clock", None)
+    if clock is None:
+        clock = VersionClock()
+        request.app.state.version_clock = clock
+    return clock
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-StoreDep = Annotated[Store, Depends(get_store)]
 GraphDep = Annotated[KnowledgeGraph, Depends(get_graph)]
+ClockDep = Annotated[VersionClock, Depends(get_clock)]

@@ -1,8 +1,7 @@
-"""What the linked-data routes share: caches on ``app.state``, the page templates, formats.
+"""What the linked-data routes share: their conditional answers, the page templates, formats.
 
-- ``LinkedData``: the vocabulary, the label index and the sorted lists of the current graph
-  version, recent entity descriptions, and the store's id (for entity tags); one per application,
-  made on first use.
+- ``conditional``: the validators of answers read from ``KnowledgeGraph.linked`` (whose caches
+  per graph version live in the graph layer) and the 304 for a current copy.
 - ``render``: the Jinja2 templates in ``ijkg.service/templates`` (autoescaped), for the index,
   entity, list, search, ontology and shapes pages. The pages load only the package's own
   stylesheet; ``PAGE_POLICY`` tells the browser so.
@@ -12,24 +11,30 @@
 from __future__ import annotations
 
 import json
-from collections import OrderedDict
-from dataclasses import dataclass, field
 from functools import cache
-from typing import Annotated, Any, Final
+from typing import Any, Final
 from urllib.parse import quote, urlencode
 
-from fastapi import Depends, Request
 from jinja2 import Environment, PackageLoader, select_autoescape
+from pydantic import BaseModel
 from starlette.responses import Response
 
-from ijkg.graph.core.errors import NotAcceptable
-from ijkg.graph.core.formats import JSONLD, NTRIPLES, RDFXML, TURTLE
-from ijkg.graph.linked.entities import EntityDescription, describe
-from ijkg.graph.linked.listing import ListCache
-from ijkg.graph.linked.search import SearchIndex
-from ijkg.graph.linked.vocabulary import Vocabulary, VocabularyCache
-from ijkg.graph.store.base import Store
-from ijkg.service.conditional import Validators, VersionClock, answer_etag
+from ijkg.graph import (
+    FORMAT_NAMES as GRAPH_FORMAT_NAMES,
+)
+from ijkg.graph import (
+    ID_BASE,
+    IJKG,
+    JSONLD,
+    NTRIPLES,
+    ONTOLOGY_IRI,
+    RDFXML,
+    TURTLE,
+    KnowledgeGraph,
+    NotAcceptable,
+    content_type,
+)
+from ijkg.service.conditional import Conditional, Validators, VersionClock
 from ijkg.service.negotiation import negotiate
 
 HTML: Final = "text/html"
@@ -43,21 +48,16 @@ ENTITY_MEDIA_TYPES: Final = (
     NTRIPLES.media_type,
     RDFXML.media_type,
 )
-#: ``?format=`` names (a media type is accepted too).
+#: ``?format=`` names (a media type is accepted too): the graph's names of the RDF syntaxes an
+#: entity comes in, and ``json`` for the plain JSON (not JSON-LD, as a SPARQL answer has it).
 FORMAT_NAMES: Final[dict[str, str]] = {
     "html": HTML,
     "json": JSON,
-    "jsonld": JSONLD.media_type,
-    "json-ld": JSONLD.media_type,
-    "turtle": TURTLE.media_type,
-    "ttl": TURTLE.media_type,
-    "ntriples": NTRIPLES.media_type,
-    "n-triples": NTRIPLES.media_type,
-    "nt": NTRIPLES.media_type,
-    "rdfxml": RDFXML.media_type,
-    "rdf+xml": RDFXML.media_type,
-    "rdf": RDFXML.media_type,
-    "xml": RDFXML.media_type,
+    **{
+        name: rdf.media_type
+        for name, (_, rdf) in GRAPH_FORMAT_NAMES.items()
+        if rdf is not None and rdf.media_type in ENTITY_MEDIA_TYPES and name != "json"
+    },
 }
 #: Where the pages may load from and talk to: their own origin. They run no script of their own.
 PAGE_POLICY: Final = "; ".join(
@@ -110,72 +110,15 @@ def choose_media_type(
     return negotiated
 
 
-def content_type(media_type: str) -> str:
-    return media_type if "json" in media_type else f"{media_type}; charset=utf-8"
+def json_bytes(answer: BaseModel) -> bytes:
+    """The JSON of an answer model: the keys the graph layer gave (defaults are not added)."""
+    data = answer.model_dump(mode="json", exclude_unset=True)
+    return json.dumps(data, ensure_ascii=False, indent=1).encode()
 
 
-@dataclass
-class LinkedData:
-    """Per-application state of the linked-data routes."""
-
-    vocabulary_cache: VocabularyCache = field(default_factory=VocabularyCache)
-    search_index: SearchIndex = field(default_factory=SearchIndex)
-    list_cache: ListCache = field(default_factory=ListCache)
-    clock: VersionClock = field(default_factory=VersionClock)
-    store_id: str | None = None
-    #: Recent entity descriptions by (IRI, graph version): a client that asks for the page, then
-    #: the JSON, then the Turtle of an entity has it read once. A commit makes them all stale.
-    descriptions: OrderedDict[tuple[str, int], EntityDescription] = field(
-        default_factory=OrderedDict
-    )
-    max_descriptions: int = 256
-
-    async def describe(self, store: Store, iri: str) -> EntityDescription:
-        key = (iri, await store.version())
-        found = self.descriptions.get(key)
-        if found is not None:
-            self.descriptions.move_to_end(key)
-            return found
-        description = await describe(store, iri)
-        self.descriptions[(iri, description.version)] = description
-        while len(self.descriptions) > self.max_descriptions:
-            self.descriptions.popitem(last=False)
-        return description
-
-    async def vocabulary(self, store: Store) -> Vocabulary:
-        return await self.vocabulary_cache.get(store)
-
-    async def id_of(self, store: Store) -> str:
-        if self.store_id is None:
-            self.store_id = (await store.stats()).store_id
-        return self.store_id
-
-    async def validators(self, store: Store, version: int, *key: str) -> Validators:
-        """Weak ETag (per representation) and Last-Modified of an answer at ``version``."""
-        etag = answer_etag(await self.id_of(store), version, *key)
-        return Validators(etag, self.clock.modified(version))
-
-    async def fresh(self, request: Request, store: Store, *key: str) -> Response | None:
-        """304 when the client's copy is of the current graph version, else ``None``."""
-        if "if-none-match" not in request.headers and "if-modified-since" not in request.headers:
-            return None
-        current = await self.validators(store, await store.version(), *key)
-        if current.fresh_for(
-            request.headers.get("if-none-match"), request.headers.get("if-modified-since")
-        ):
-            return current.not_modified()
-        return None
-
-
-async def get_linked(request: Request) -> LinkedData:
-    state: LinkedData | None = getattr(request.app.state, "linked_data", None)
-    if state is None:
-        state = LinkedData()
-        request.app.state.linked_data = state
-    return state
-
-
-LinkedDep = Annotated[LinkedData, Depends(get_linked)]
+def conditional(graph: KnowledgeGraph, clock: VersionClock) -> Conditional:
+    """The validators of answers read from the graph's linked data."""
+    return Conditional(graph.linked, clock)
 
 
 # --- pages ---------------------------------------------------------------------------------------
@@ -183,8 +126,6 @@ LinkedDep = Annotated[LinkedData, Depends(get_linked)]
 
 def entity_path(iri: str) -> str:
     """The service path of an entity IRI (``/id/{kind}/{slug}``), or the IRI itself."""
-    from ijkg.graph.core.namespaces import ID_BASE
-
     if iri.startswith(ID_BASE):
         return "/id/" + iri[len(ID_BASE) :]
     return iri
@@ -193,8 +134,6 @@ def entity_path(iri: str) -> str:
 def href(iri: str) -> str:
     """Where a link to ``iri`` goes on a page: entities and ontology terms within the service,
     anything else to itself."""
-    from ijkg.graph.core.namespaces import ID_BASE, IJKG, ONTOLOGY_IRI
-
     if iri.startswith(ID_BASE):
         return entity_path(iri)
     if iri.startswith(IJKG):

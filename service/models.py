@@ -1,6 +1,7 @@
-"""Pydantic models of the JSON the linked-data API returns: they document it in OpenAPI (``/docs``)
-and the tests validate real answers against them. The per-kind JSON Schemas at
-``/api/schemas/{kind}`` refine ``EntityJson.properties`` from the SHACL shapes."""
+"""Pydantic models of the JSON the read routes return (the API, ``/health``): the handlers answer
+with them, they document it in OpenAPI (``/docs``), and the tests validate real answers against
+them. The per-kind JSON Schemas at ``/api/schemas/{kind}`` refine ``EntityJson.properties`` from
+the SHACL shapes."""
 
 from __future__ import annotations
 
@@ -137,6 +138,59 @@ class SearchJson(BaseModel):
     normalised: str
     version: int
     results: list[LinkedEntity]
+
+
+class FilterJson(BaseModel):
+    description: str = Field(description="What the filter keeps.")
+    example: str = Field(description="A value to try (an entity's kind/slug).")
+
+
+class ListJson(BaseModel):
+    """A list of the API, its filters and where it is."""
+
+    name: str
+    title: str
+    description: str
+    classes: list[str] = Field(description="The classes (CURIEs) whose instances it lists.")
+    filters: dict[str, FilterJson]
+    url: str
+
+
+class ApiIndexJson(BaseModel):
+    """What the API offers: its lists, and where search, entities and schemas are."""
+
+    lists: list[ListJson]
+    search: str
+    entity: str = Field(description="URL template of an entity's JSON.")
+    schemas: str
+    context: str = Field(description="The JSON-LD context of the entity documents.")
+    sorts: list[str]
+
+
+class KindSchemaRef(BaseModel):
+    classes: list[str] = Field(description="The classes (CURIEs) of the kind.")
+    url: str = Field(description="Its JSON Schema.")
+
+
+class SchemasJson(BaseModel):
+    """The JSON Schema of each kind's entity JSON."""
+
+    schemas: dict[str, KindSchemaRef]
+
+
+class HealthJson(BaseModel):
+    """Liveness and the store's state."""
+
+    status: str = Field(description="ok, degraded or unavailable.")
+    problems: list[str] = Field(description="What needs an operator, in sentences.")
+    worker: int = Field(description="The id of the service process that answered.")
+    store: dict[str, Any] = Field(
+        description="The store's kind, id, version, size, whether it takes writes, and details."
+    )
+    bundle: str = Field(description="The version of the bundled graph (a digest).")
+    validation: dict[str, int] | None = Field(
+        None, description="The validation processes (POST /validate): running, idle, replaced."
+    )
 
 
 EXAMPLE_ENTITY: dict[str, Any] = {

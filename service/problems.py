@@ -18,8 +18,35 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.routing import Match
 
-from ijkg.graph import ValidationReport
-from ijkg.graph.core import errors
+from ijkg.graph import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    IjkgError,
+    NotAcceptable,
+    NotFound,
+    QueryAborted,
+    QueryError,
+    QueryOverloaded,
+    QueryRefused,
+    QuerySyntaxError,
+    QueryTimeout,
+    QueryTooLarge,
+    RdfSyntaxError,
+    ResultTooLarge,
+    StorageFailed,
+    StorageFull,
+    StoreLocked,
+    StoreUnavailable,
+    TooLarge,
+    UnsupportedFormat,
+    ValidationFailed,
+    ValidationLimit,
+    ValidationOverloaded,
+    ValidationReport,
+    ValidationTimeout,
+    VersionConflict,
+)
 from ijkg.service.auth import AuthError
 from ijkg.service.bodies import BodyTimeout
 from ijkg.service.clients import ClientBusy
@@ -93,46 +120,44 @@ class Kind:
 #: Every error class the service answers for, looked up along the error's class hierarchy (its
 #: MRO), so a subclass answers like its nearest listed ancestor. ``ValidationFailed`` is not here:
 #: it has a handler of its own (``install``), which explains the SHACL report.
-KINDS: dict[type[errors.IjkgError], Kind] = {
-    errors.QuerySyntaxError: Kind(
+KINDS: dict[type[IjkgError], Kind] = {
+    QuerySyntaxError: Kind(
         400,
         "query-syntax",
         "Malformed query",
         members=("line", "column", "expected", "excerpt", "hint"),
     ),
-    errors.RdfSyntaxError: Kind(400, "rdf-syntax", "Malformed RDF", members=("line", "column")),
-    errors.QueryRefused: Kind(400, "query-refused", "Query refused"),
-    errors.QueryTooLarge: Kind(413, "query-too-large", "Query too large"),
-    errors.QueryTimeout: Kind(503, "query-timeout", "Query timed out", _RETRY),
-    errors.QueryOverloaded: Kind(503, "overloaded", "Too many queries", _RETRY),
-    errors.QueryAborted: Kind(503, "query-aborted", "Query stopped", _RETRY),
-    errors.ResultTooLarge: Kind(422, "result-too-large", "Result too large"),
-    errors.QueryError: Kind(400, "query-evaluation", "Query could not be evaluated"),
+    RdfSyntaxError: Kind(400, "rdf-syntax", "Malformed RDF", members=("line", "column")),
+    QueryRefused: Kind(400, "query-refused", "Query refused"),
+    QueryTooLarge: Kind(413, "query-too-large", "Query too large"),
+    QueryTimeout: Kind(503, "query-timeout", "Query timed out", _RETRY),
+    QueryOverloaded: Kind(503, "overloaded", "Too many queries", _RETRY),
+    QueryAborted: Kind(503, "query-aborted", "Query stopped", _RETRY),
+    ResultTooLarge: Kind(422, "result-too-large", "Result too large"),
+    QueryError: Kind(400, "query-evaluation", "Query could not be evaluated"),
     ClientBusy: Kind(429, "too-many-requests", "Too many requests", _RETRY),
-    errors.ValidationTimeout: Kind(503, "validation-timeout", "Validation timed out", _RETRY),
-    errors.ValidationOverloaded: Kind(503, "overloaded", "Too many validations", _RETRY),
-    errors.ValidationLimit: Kind(503, "validation-aborted", "Validation stopped", _RETRY),
-    errors.NotAcceptable: Kind(
-        406, "not-acceptable", "Not acceptable", members=("form", "available")
-    ),
-    errors.UnsupportedFormat: Kind(415, "unsupported-media-type", "Unsupported media type"),
-    errors.VersionConflict: Kind(
+    ValidationTimeout: Kind(503, "validation-timeout", "Validation timed out", _RETRY),
+    ValidationOverloaded: Kind(503, "overloaded", "Too many validations", _RETRY),
+    ValidationLimit: Kind(503, "validation-aborted", "Validation stopped", _RETRY),
+    NotAcceptable: Kind(406, "not-acceptable", "Not acceptable", members=("form", "available")),
+    UnsupportedFormat: Kind(415, "unsupported-media-type", "Unsupported media type"),
+    VersionConflict: Kind(
         409, "version-conflict", "The graph changed", members=("expected", "actual")
     ),
-    errors.NotFound: Kind(404, "not-found", "Not found"),
-    errors.Conflict: Kind(409, "conflict", "Conflict"),
-    errors.TooLarge: Kind(413, "too-large", "Too large"),
+    NotFound: Kind(404, "not-found", "Not found"),
+    Conflict: Kind(409, "conflict", "Conflict"),
+    TooLarge: Kind(413, "too-large", "Too large"),
     BodyTimeout: Kind(408, "request-timeout", "Request timeout", {"Connection": "close"}),
-    errors.BadRequest: Kind(400, "bad-request", "Bad request"),
-    errors.Forbidden: Kind(403, "forbidden", "Forbidden"),
+    BadRequest: Kind(400, "bad-request", "Bad request"),
+    Forbidden: Kind(403, "forbidden", "Forbidden"),
     PreconditionFailed: Kind(
         412, "precondition-failed", "Precondition failed", members=("current",)
     ),
-    errors.StorageFull: Kind(507, "insufficient-storage", "Insufficient storage"),
-    errors.StorageFailed: Kind(503, "storage-unavailable", "Storage unavailable"),
-    errors.StoreUnavailable: Kind(503, "store-unavailable", "Store unavailable", _RETRY),
-    errors.StoreLocked: Kind(503, "store-unavailable", "Store unavailable", _RETRY),
-    errors.IjkgError: Kind(500, "store-error", "Store error"),
+    StorageFull: Kind(507, "insufficient-storage", "Insufficient storage"),
+    StorageFailed: Kind(503, "storage-unavailable", "Storage unavailable"),
+    StoreUnavailable: Kind(503, "store-unavailable", "Store unavailable", _RETRY),
+    StoreLocked: Kind(503, "store-unavailable", "Store unavailable", _RETRY),
+    IjkgError: Kind(500, "store-error", "Store error"),
 }
 
 
@@ -140,7 +165,7 @@ def _member(value: Any) -> Any:
     return (list(value) or None) if isinstance(value, tuple) else value
 
 
-def to_problem(exc: errors.IjkgError) -> Response:
+def to_problem(exc: IjkgError) -> Response:
     """The problem details for one of the graph layer's errors."""
     kind = next(KINDS[cls] for cls in type(exc).__mro__ if cls in KINDS)
     return problem(
@@ -174,7 +199,7 @@ def install(app: FastAPI) -> None:
     """Route every error through problem details."""
 
     async def on_ijkg_error(_request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, errors.IjkgError)  # noqa: S101 - registered for this type only
+        assert isinstance(exc, IjkgError)  # noqa: S101 - registered for this type only
         return to_problem(exc)
 
     async def on_http_error(request: Request, exc: Exception) -> Response:
@@ -213,7 +238,7 @@ def install(app: FastAPI) -> None:
         return problem(403, "forbidden", "Forbidden", str(exc))
 
     async def on_validation_failed(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, errors.ValidationFailed)  # noqa: S101
+        assert isinstance(exc, ValidationFailed)  # noqa: S101
         report = report_json(exc.report)
         graph = getattr(request.app.state, "graph", None)
         if graph is not None:
@@ -222,8 +247,8 @@ def install(app: FastAPI) -> None:
             422, "shacl-violation", "The change violates the shapes", str(exc), report=report
         )
 
-    app.add_exception_handler(errors.IjkgError, on_ijkg_error)
-    app.add_exception_handler(errors.ValidationFailed, on_validation_failed)
+    app.add_exception_handler(IjkgError, on_ijkg_error)
+    app.add_exception_handler(ValidationFailed, on_validation_failed)
     app.add_exception_handler(AuthError, on_auth_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     app.add_exception_handler(RequestValidationError, on_request_validation)

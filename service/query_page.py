@@ -17,8 +17,7 @@ from dataclasses import asdict, dataclass
 from functools import cache
 from importlib.resources import files
 
-from ijkg.graph.core.namespaces import PREFIXES
-from ijkg.graph.endpoint.description import ServiceLimits
+from ijkg.graph import PREFIXES, ServiceLimits
 from ijkg.service.linked import render
 
 #: Where the page may load from and talk to: its own origin only.

@@ -6,14 +6,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ijkg.graph.core.errors import GraphNotFound
-from ijkg.graph.core.formats import rdf_syntax_for_media_type
+from ijkg.graph.core.formats import RdfSyntax, ResultsFormat
 from ijkg.graph.core.settings import Settings
-from ijkg.graph.store.base import Dataset, Store
+from ijkg.graph.endpoint.description import GraphCatalogue, ServiceLimits, describe_service
+from ijkg.graph.endpoint.query import QueryPolicy, is_volatile, run_query
+from ijkg.graph.store.base import Answer, Dataset, Store
 
 
 @dataclass(frozen=True)
-class GraphDocument:
-    """A graph serialised, and the store and version it was read at."""
+class SerializedGraph:
+    """A graph serialised, and the store and version it was read at (its entity tag)."""
 
     body: bytes
     store_id: str
@@ -24,19 +26,65 @@ class SparqlEndpoint:
     """Queries with their limits, the service description, reads of named graphs."""
 
     def __init__(self, settings: Settings, store: Store) -> None:
-        self._settings = settings
         self._store = store
+        #: The limits every query runs under, as the service publishes them.
+        self.limits = ServiceLimits.from_settings(settings)
+        self._policy = QueryPolicy.from_settings(settings)
+        # The graphs and their sizes for the service description, recounted per graph version.
+        self._catalogue = GraphCatalogue()
+        self._store_id: str | None = None
 
-    async def read_graph(self, graph: str | None, media_type: str) -> GraphDocument:
-        """A named graph (``None``: the default graph, the union of all graphs) in the RDF
-        syntax of ``media_type``; ``GraphNotFound`` when no graph of that name holds a triple."""
-        dataset = Dataset() if graph is None else Dataset(default_graphs=(graph,), named_graphs=())
+    async def store_id(self) -> str:
+        """The store's id (it keeps the entity tags of two stores apart); read once."""
+        if self._store_id is None:
+            self._store_id = (await self._store.stats()).store_id
+        return self._store_id
+
+    async def version(self) -> int:
+        """The graph's current version."""
+        return await self._store.version()
+
+    @staticmethod
+    def is_volatile(query: str) -> bool:
+        """Whether the query's answer may change from one run to the next (``NOW()``, ``RAND()``
+        ...) although the graph did not."""
+        return is_volatile(query)
+
+    async def query(
+        self,
+        query: str,
+        *,
+        results: ResultsFormat | None,
+        rdf: RdfSyntax | None,
+        dataset: Dataset | None = None,
+        base_iri: str | None = None,
+    ) -> Answer:
+        """Check ``query`` against the policy (size, depth, federation, graph names) and run it
+        under the limits; the answer serialised in ``results`` (SELECT/ASK) or ``rdf``
+        (CONSTRUCT/DESCRIBE)."""
+        return await run_query(
+            self._store,
+            query,
+            policy=self._policy,
+            results=results,
+            rdf=rdf,
+            dataset=dataset,
+            base_iri=base_iri,
+        )
+
+    async def description(self, *, endpoint: str, syntax: RdfSyntax) -> bytes:
+        """The SPARQL 1.1 Service Description of the endpoint at ``endpoint`` in ``syntax``."""
+        return await describe_service(
+            self._store, self._catalogue, endpoint=endpoint, limits=self.limits, syntax=syntax
+        )
+
+    async def read_graph(self, graph: str | None, syntax: RdfSyntax) -> SerializedGraph:
+        """A named graph (``None``: the default graph, the union of all) in ``syntax``, for the
+        graph store protocol's ``GET``; ``GraphNotFound`` when the store has no such graph."""
         if graph is not None and graph not in await self._store.graph_names():
             raise GraphNotFound(f"no graph <{graph}> in this store")
+        dataset = Dataset() if graph is None else Dataset(default_graphs=(graph,), named_graphs=())
         answer = await self._store.query(
-            "CONSTRUCT WHERE { ?s ?p ?o }",
-            rdf=rdf_syntax_for_media_type(media_type),
-            dataset=dataset,
+            "CONSTRUCT WHERE { ?s ?p ?o }", rdf=syntax, dataset=dataset
         )
-        stats = await self._store.stats()
-        return GraphDocument(answer.body, stats.store_id, answer.version)
+        return SerializedGraph(answer.body, await self.store_id(), answer.version)

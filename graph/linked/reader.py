@@ -3,13 +3,237 @@ they keep per graph version, for the facade (``KnowledgeGraph.linked``)."""
 
 from __future__ import annotations
 
+from collections import OrderedDict
+from typing import Any, Final, Literal
+
+from rdflib import Graph
+
+from ijkg.graph.core.namespaces import ONTOLOGY_GRAPH, SHAPES_GRAPH
 from ijkg.graph.core.settings import Settings
+from ijkg.graph.linked.docs import graph_turtle, named_graph, ontology_view, shapes_view
+from ijkg.graph.linked.entities import (
+    EntityDescription,
+    describe,
+    description_graph,
+    entity_json,
+    serialize_description,
+)
+from ijkg.graph.linked.entity_view import entity_view
+from ijkg.graph.linked.jsonld import CONTEXT_PATH, compact, context_document
+from ijkg.graph.linked.listing import (
+    COLLECTIONS,
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    SORTS,
+    Collection,
+    ListCache,
+    Page,
+    Sort,
+    collection,
+    list_entities,
+    overview,
+)
+from ijkg.graph.linked.schemas import KIND_CLASSES, LINK_REF, shape_properties
+from ijkg.graph.linked.search import SearchIndex, search
+from ijkg.graph.linked.vocabulary import Vocabulary, VocabularyCache, curie
+from ijkg.graph.sparql.build import entity_path_iri
 from ijkg.graph.store.base import Store
+
+Document = Literal["ontology", "shapes"]
+
+
+class Entity:
+    """One entity as the graph describes it at one version, in every representation."""
+
+    def __init__(self, description: EntityDescription, vocabulary: Vocabulary) -> None:
+        self._description = description
+        self._vocabulary = vocabulary
+
+    @property
+    def iri(self) -> str:
+        return self._description.iri
+
+    @property
+    def version(self) -> int:
+        """The graph version it was read at."""
+        return self._description.version
+
+    def json(self, *, base_url: str, include_evidence: bool = False) -> dict[str, Any]:
+        """The plain JSON of the entity (the service's ``EntityJson``); links under
+        ``base_url``; with ``include_evidence``, the evidence of every reified statement."""
+        return entity_json(
+            self._description,
+            self._vocabulary,
+            base_url=base_url,
+            include_evidence=include_evidence,
+        )
+
+    def view(self) -> dict[str, Any]:
+        """What the entity's page shows."""
+        return entity_view(self._description, self._vocabulary)
+
+    def jsonld(self, context_url: str) -> bytes:
+        """JSON-LD, compacted with the context at ``context_url``."""
+        return compact(description_graph(self._description), context_url)
+
+    def rdf(self, media_type: str) -> bytes:
+        """The entity's triples in an RDF syntax (Turtle, N-Triples, RDF/XML)."""
+        return serialize_description(self._description, media_type)
+
+
+class GraphDocument:
+    """The ontology or the shapes graph, read at one version: a page's view or Turtle."""
+
+    def __init__(self, which: Document, graph: Graph, version: int) -> None:
+        self._which = which
+        self._graph = graph
+        self.version = version
+
+    def view(self) -> dict[str, Any]:
+        return ontology_view(self._graph) if self._which == "ontology" else shapes_view(self._graph)
+
+    def turtle(self) -> bytes:
+        return graph_turtle(self._graph)
 
 
 class LinkedData:
     """The linked-data reads of one graph."""
 
-    def __init__(self, settings: Settings, store: Store) -> None:
+    #: Where the JSON-LD context of the entity documents is served.
+    CONTEXT_PATH: Final = CONTEXT_PATH
+    #: Sorts of a list, and how many items a page has (by default, at most).
+    SORTS: Final = SORTS
+    DEFAULT_LIMIT: Final = DEFAULT_LIMIT
+    MAX_LIMIT: Final = MAX_LIMIT
+    #: Where the entity JSON's links point in a per-kind JSON Schema.
+    LINK_REF: Final = LINK_REF
+    #: The named graph of each documentation page.
+    DOCUMENT_GRAPHS: Final[dict[Document, str]] = {
+        "ontology": ONTOLOGY_GRAPH,
+        "shapes": SHAPES_GRAPH,
+    }
+
+    def __init__(self, settings: Settings, store: Store, *, max_descriptions: int = 256) -> None:
         self._settings = settings
         self._store = store
+        self._vocabulary = VocabularyCache()
+        self._search_index = SearchIndex()
+        self._lists = ListCache()
+        self._store_id: str | None = None
+        # Recent entity descriptions by (IRI, graph version): a client that asks for the page,
+        # then the JSON, then the Turtle of an entity has it read once. A commit makes them all
+        # stale.
+        self._descriptions: OrderedDict[tuple[str, int], EntityDescription] = OrderedDict()
+        self._max_descriptions = max_descriptions
+
+    async def store_id(self) -> str:
+        """The store's id (it keeps the entity tags of two stores apart); read once."""
+        if self._store_id is None:
+            self._store_id = (await self._store.stats()).store_id
+        return self._store_id
+
+    async def version(self) -> int:
+        """The graph's current version."""
+        return await self._store.version()
+
+    async def vocabulary(self) -> Vocabulary:
+        """The ontology's terms and labels at the current version."""
+        return await self._vocabulary.get(self._store)
+
+    # --- entities ------------------------------------------------------------------------------
+
+    @staticmethod
+    def entity_iri(kind: str, slug: str) -> str:
+        """The IRI ``/id/{kind}/{slug}`` names; ``NotFound`` when it cannot name an entity."""
+        return entity_path_iri(kind, slug)
+
+    async def entity(self, iri: str) -> Entity:
+        """What the graph says about ``iri``; ``NotFound`` when it is in no triple."""
+        key = (iri, await self._store.version())
+        description = self._descriptions.get(key)
+        if description is not None:
+            self._descriptions.move_to_end(key)
+        else:
+            description = await describe(self._store, iri)
+            self._descriptions[(iri, description.version)] = description
+            while len(self._descriptions) > self._max_descriptions:
+                self._descriptions.popitem(last=False)
+        return Entity(description, await self.vocabulary())
+
+    @staticmethod
+    def jsonld_context() -> bytes:
+        """The JSON-LD context document every entity document refers to."""
+        return context_document()
+
+    # --- lists and search ----------------------------------------------------------------------
+
+    @staticmethod
+    def collections() -> list[Collection]:
+        """The lists, in the order the API shows them."""
+        return list(COLLECTIONS.values())
+
+    @staticmethod
+    def collection(name: str) -> Collection:
+        """The list called ``name``; ``NotFound`` when there is none."""
+        return collection(name)
+
+    async def list_page(
+        self,
+        listed: Collection,
+        *,
+        filters: dict[str, str],
+        sort: Sort,
+        limit: int,
+        after: str | None = None,
+        before: str | None = None,
+    ) -> Page:
+        """One page of a list, from the sorted keys kept per graph version (filtered lists: one
+        query per page). ``BadRequest`` for an unknown filter or sort, a malformed reference or
+        cursor."""
+        return await list_entities(
+            self._store,
+            await self.vocabulary(),
+            listed,
+            filters=filters,
+            sort=sort,
+            limit=limit,
+            after=after,
+            before=before,
+            cache=self._lists,
+        )
+
+    async def search(
+        self, text: str, *, kinds: list[str] | None = None, limit: int = 10
+    ) -> dict[str, Any]:
+        """Labels containing ``text`` (ignoring case and accents), best matches first."""
+        vocabulary = await self.vocabulary()
+        return await search(
+            self._store, self._search_index, vocabulary, text, kinds=kinds, limit=limit
+        )
+
+    async def overview(self) -> dict[str, Any]:
+        """What the index page shows: the pillars, the agreements, the sectors, the counts."""
+        return await overview(self._store, await self.vocabulary(), self._lists)
+
+    # --- the vocabulary ------------------------------------------------------------------------
+
+    @staticmethod
+    def curie(iri: str) -> str:
+        """``ijkg:Pillar`` for the ontology's IRI of a pillar (the project prefixes)."""
+        return curie(iri)
+
+    @staticmethod
+    def kinds() -> dict[str, tuple[str, ...]]:
+        """Each kind of entity and its classes."""
+        return {k: (c,) if isinstance(c, str) else c for k, c in KIND_CLASSES.items()}
+
+    @staticmethod
+    def kind_properties(kind: str) -> dict[str, Any]:
+        """The JSON Schema of a kind's ``properties``, from the SHACL shapes."""
+        return shape_properties(kind)
+
+    async def document(self, which: Document) -> GraphDocument:
+        """The ontology or the shapes graph as it is now."""
+        version = await self._store.version()
+        graph = await named_graph(self._store, self.DOCUMENT_GRAPHS[which])
+        return GraphDocument(which, graph, version)

@@ -7,26 +7,31 @@ so the index page's links work for people and programs alike.
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any, Final
+from typing import Annotated, Final
 
 from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel
 from starlette.responses import Response
 
-from ijkg.graph.core.errors import BadRequest
-from ijkg.graph.linked.entities import entity_json
-from ijkg.graph.linked.listing import COLLECTIONS, DEFAULT_LIMIT, MAX_LIMIT, SORTS, collection
-from ijkg.graph.linked.listing import list_entities as list_page
-from ijkg.graph.linked.schemas import KIND_CLASSES, LINK_REF, shape_properties
-from ijkg.graph.linked.search import search
-from ijkg.graph.linked.vocabulary import curie
-from ijkg.graph.sparql.build import entity_path_iri
-from ijkg.service.deps import StoreDep
-from ijkg.service.linked import HTML, JSON, LinkedDep, choose_media_type, page, query_string, render
+from ijkg.graph import BadRequest, LinkedData
+from ijkg.service.deps import ClockDep, GraphDep
+from ijkg.service.linked import (
+    HTML,
+    JSON,
+    choose_media_type,
+    conditional,
+    json_bytes,
+    page,
+    query_string,
+    render,
+)
 from ijkg.service.models import (
     EXAMPLE_ENTITY,
+    ApiIndexJson,
     EntityJson,
     LinkedEntity,
     PageJson,
+    SchemasJson,
     SearchJson,
 )
 from ijkg.service.routes.entities import IncludeQuery, base_url, wants_evidence
@@ -37,17 +42,13 @@ _LIST_FORMATS: Final = (JSON, HTML)
 _RESERVED: Final = frozenset({"sort", "limit", "after", "before", "format"})
 
 
-def _json(data: Any, headers: dict[str, str] | None = None) -> Response:
-    return Response(
-        json.dumps(data, ensure_ascii=False, indent=1).encode(),
-        media_type=JSON,
-        headers=headers,
-    )
+def _json(answer: BaseModel, headers: dict[str, str] | None = None) -> Response:
+    return Response(json_bytes(answer), media_type=JSON, headers=headers)
 
 
 def _collections_doc() -> str:
     lines = []
-    for c in COLLECTIONS.values():
+    for c in LinkedData.collections():
         filters = ", ".join(
             f"`{f.name}` ({f.description}, e.g. `{f.example}`)" for f in c.filter_names.values()
         )
@@ -56,30 +57,32 @@ def _collections_doc() -> str:
 
 
 @router.get("", summary="What the API offers")
-async def api_index(request: Request) -> dict[str, Any]:
+async def api_index(request: Request) -> ApiIndexJson:
     """The lists, with their filters, and the other endpoints of the API."""
     base = base_url(request)
-    return {
-        "lists": [
-            {
-                "name": c.name,
-                "title": c.title,
-                "description": c.description,
-                "classes": [curie(k) for k in c.classes],
-                "filters": {
-                    f.name: {"description": f.description, "example": f.example}
-                    for f in c.filter_names.values()
-                },
-                "url": f"{base}/api/{c.name}",
-            }
-            for c in COLLECTIONS.values()
-        ],
-        "search": f"{base}/api/search?q=",
-        "entity": f"{base}/api/entities/{{kind}}/{{slug}}",
-        "schemas": f"{base}/api/schemas",
-        "context": f"{base}/context.jsonld",
-        "sorts": list(SORTS),
-    }
+    return ApiIndexJson.model_validate(
+        {
+            "lists": [
+                {
+                    "name": c.name,
+                    "title": c.title,
+                    "description": c.description,
+                    "classes": [LinkedData.curie(k) for k in c.classes],
+                    "filters": {
+                        f.name: {"description": f.description, "example": f.example}
+                        for f in c.filter_names.values()
+                    },
+                    "url": f"{base}/api/{c.name}",
+                }
+                for c in LinkedData.collections()
+            ],
+            "search": f"{base}/api/search?q=",
+            "entity": f"{base}/api/entities/{{kind}}/{{slug}}",
+            "schemas": f"{base}/api/schemas",
+            "context": f"{base}/context.jsonld",
+            "sorts": list(LinkedData.SORTS),
+        }
+    )
 
 
 @router.get(
@@ -90,8 +93,7 @@ async def api_index(request: Request) -> dict[str, Any]:
 )
 async def search_labels(
     request: Request,
-    store: StoreDep,
-    linked: LinkedDep,
+    graph: GraphDep,
     q: Annotated[str, Query(description="Text to find in labels.", examples=["ayurveda"])],
     kind: Annotated[
         list[str] | None,
@@ -105,8 +107,7 @@ async def search_labels(
     prefix > word prefix > substring. Claims, evidence, selectors and list nodes are left out
     unless asked for with `kind=`. Example: `GET /api/search?q=cepa&limit=5`"""
     media_type = choose_media_type(request.headers.get("accept"), format, _LIST_FORMATS)
-    vocabulary = await linked.vocabulary(store)
-    found = await search(store, linked.search_index, vocabulary, q, kinds=kind, limit=limit)
+    found = await graph.linked.search(q, kinds=kind, limit=limit)
     if media_type == HTML:
         return page(
             render(
@@ -124,22 +125,24 @@ async def search_labels(
                 next=None,
             )
         )
-    return _json(found)
+    return _json(SearchJson.model_validate(found))
 
 
 @router.get("/schemas", summary="The JSON Schemas of the entity JSON, by kind")
-async def schemas_index(request: Request) -> dict[str, Any]:
+async def schemas_index(request: Request) -> SchemasJson:
     """One schema per kind of entity, generated from the SHACL shapes."""
     base = base_url(request)
-    return {
-        "schemas": {
-            kind: {
-                "classes": [curie(c) for c in ((cls,) if isinstance(cls, str) else cls)],
-                "url": f"{base}/api/schemas/{kind}",
+    return SchemasJson.model_validate(
+        {
+            "schemas": {
+                kind: {
+                    "classes": [LinkedData.curie(c) for c in classes],
+                    "url": f"{base}/api/schemas/{kind}",
+                }
+                for kind, classes in LinkedData.kinds().items()
             }
-            for kind, cls in KIND_CLASSES.items()
         }
-    }
+    )
 
 
 @router.get(
@@ -154,7 +157,7 @@ async def kind_schema(kind: str, request: Request) -> Response:
     """The plain JSON of an entity of this kind (`/id/{kind}/{slug}` with `Accept:
     application/json`), with its `properties` as the SHACL shapes say (`x-shapes` names them).
     Example: `GET /api/schemas/agreement`"""
-    properties = shape_properties(kind)
+    properties = LinkedData.kind_properties(kind)
     schema = EntityJson.model_json_schema(ref_template="#/$defs/{model}")
     defs = schema.pop("$defs", {})
     defs["LinkedEntity"] = LinkedEntity.model_json_schema(ref_template="#/$defs/{model}")
@@ -168,7 +171,7 @@ async def kind_schema(kind: str, request: Request) -> Response:
         **schema,
         "$defs": defs,
     }
-    assert LINK_REF == "#/$defs/LinkedEntity"  # noqa: S101 - the two modules agree
+    assert LinkedData.LINK_REF == "#/$defs/LinkedEntity"  # noqa: S101 - the two modules agree
     return Response(
         json.dumps(out, ensure_ascii=False, indent=1).encode(),
         media_type="application/schema+json",
@@ -188,25 +191,25 @@ async def entity_as_json(
     kind: str,
     slug: str,
     request: Request,
-    store: StoreDep,
-    linked: LinkedDep,
+    graph: GraphDep,
+    clock: ClockDep,
     include: IncludeQuery = None,
 ) -> Response:
     """The same as `/id/{kind}/{slug}` with `Accept: application/json`: properties with typed
     values, linked entities both ways, and with `include=evidence` the sources and exact
     sentences of every statement. Example: `GET /api/entities/pillar/health?include=evidence`"""
-    iri = entity_path_iri(kind, slug)
+    iri = LinkedData.entity_iri(kind, slug)
     evidence = wants_evidence(include)
     key = (iri, JSON, "evidence" if evidence else "", "api")
-    fresh = await linked.fresh(request, store, *key)
+    tags = conditional(graph, clock)
+    fresh = await tags.fresh(request, *key)
     if fresh is not None:
         return fresh
-    description = await linked.describe(store, iri)
-    vocabulary = await linked.vocabulary(store)
-    data = entity_json(
-        description, vocabulary, base_url=base_url(request), include_evidence=evidence
+    found = await graph.linked.entity(iri)
+    data = EntityJson.model_validate(
+        found.json(base_url=base_url(request), include_evidence=evidence)
     )
-    validators = await linked.validators(store, description.version, *key)
+    validators = await tags.validators(found.version, *key)
     return _json(data, validators.headers())
 
 
@@ -231,15 +234,17 @@ async def entity_as_json(
 async def list_entities(
     name: str,
     request: Request,
-    store: StoreDep,
-    linked: LinkedDep,
+    graph: GraphDep,
+    clock: ClockDep,
     sort: Annotated[str, Query(description="label, -label, id or -id.")] = "label",
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page.")] = DEFAULT_LIMIT,
+    limit: Annotated[
+        int, Query(ge=1, le=LinkedData.MAX_LIMIT, description="Items per page.")
+    ] = LinkedData.DEFAULT_LIMIT,
     after: Annotated[str | None, Query(description="Cursor: the page after it.")] = None,
     before: Annotated[str | None, Query(description="Cursor: the page before it.")] = None,
     format: Annotated[str | None, Query(description="json or html.")] = None,
 ) -> Response:
-    listed = collection(name)
+    listed = LinkedData.collection(name)
     media_type = choose_media_type(request.headers.get("accept"), format, _LIST_FORMATS)
     filters: dict[str, str] = {}
     for key, value in request.query_params.multi_items():
@@ -248,26 +253,18 @@ async def list_entities(
         if key in filters:
             raise BadRequest(f"the filter {key!r} was given twice")
         filters[key] = value
-    if sort not in SORTS:
-        raise BadRequest(f"sort is one of {', '.join(SORTS)}, not {sort!r}")
+    if sort not in LinkedData.SORTS:
+        raise BadRequest(f"sort is one of {', '.join(LinkedData.SORTS)}, not {sort!r}")
     cache_key: tuple[str, ...] = (
         "list", name, media_type, sort, str(limit), after or "", before or "",
         *(f"{k}={v}" for k, v in sorted(filters.items())),
     )  # fmt: skip
-    fresh = await linked.fresh(request, store, *cache_key)
+    tags = conditional(graph, clock)
+    fresh = await tags.fresh(request, *cache_key)
     if fresh is not None:
         return fresh
-    vocabulary = await linked.vocabulary(store)
-    result = await list_page(
-        store,
-        vocabulary,
-        listed,
-        filters=filters,
-        sort=sort,
-        limit=limit,
-        after=after,
-        before=before,
-        cache=linked.list_cache,
+    result = await graph.linked.list_page(
+        listed, filters=filters, sort=sort, limit=limit, after=after, before=before
     )
     path = f"/api/{name}"
 
@@ -282,7 +279,7 @@ async def list_entities(
         links.append(f'<{next_url}>; rel="next"')
     if prev_url:
         links.append(f'<{prev_url}>; rel="prev"')
-    validators = await linked.validators(store, result.version, *cache_key)
+    validators = await tags.validators(result.version, *cache_key)
     headers = validators.headers()
     if links:
         headers["Link"] = ", ".join(links)
@@ -307,15 +304,17 @@ async def list_entities(
             response.headers["Link"] = ", ".join(links)
         return response
     return _json(
-        {
-            "collection": name,
-            "sort": sort,
-            "limit": limit,
-            "filters": result.applied,
-            "items": result.items,
-            "next": next_url,
-            "prev": prev_url,
-            "version": result.version,
-        },
+        PageJson.model_validate(
+            {
+                "collection": name,
+                "sort": sort,
+                "limit": limit,
+                "filters": result.applied,
+                "items": result.items,
+                "next": next_url,
+                "prev": prev_url,
+                "version": result.version,
+            }
+        ),
         headers,
     )

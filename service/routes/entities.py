@@ -10,29 +10,21 @@ other representations; a conditional request for a current copy gets ``304``.
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from ijkg.graph.linked.entities import (
-    description_graph,
-    entity_json,
-    serialize_description,
-)
-from ijkg.graph.linked.entity_view import entity_view
-from ijkg.graph.linked.jsonld import CONTEXT_PATH, compact, context_document
-from ijkg.graph.sparql.build import entity_path_iri
-from ijkg.service.deps import StoreDep
+from ijkg.graph import LinkedData, content_type
+from ijkg.service.deps import ClockDep, GraphDep
 from ijkg.service.linked import (
     ENTITY_MEDIA_TYPES,
     FORMAT_NAMES,
     HTML,
     JSON,
-    LinkedDep,
     choose_media_type,
-    content_type,
+    conditional,
+    json_bytes,
     page,
     render,
 )
@@ -106,8 +98,8 @@ async def entity(
     kind: str,
     slug: str,
     request: Request,
-    store: StoreDep,
-    linked: LinkedDep,
+    graph: GraphDep,
+    clock: ClockDep,
     format: FormatQuery = None,
     include: IncludeQuery = None,
 ) -> Response:
@@ -117,20 +109,20 @@ async def entity(
     Example: `curl -H 'Accept: text/turtle'
     http://127.0.0.1:8000/id/pillar/economic-security`
     """
-    iri = entity_path_iri(kind, slug)
+    iri = LinkedData.entity_iri(kind, slug)
     media_type = choose_media_type(request.headers.get("accept"), format)
     evidence = wants_evidence(include)
     key = (iri, media_type, "evidence" if evidence else "")
-    fresh = await linked.fresh(request, store, *key)
+    tags = conditional(graph, clock)
+    fresh = await tags.fresh(request, *key)
     if fresh is not None:
         return fresh
-    description = await linked.describe(store, iri)
-    validators = await linked.validators(store, description.version, *key)
+    found = await graph.linked.entity(iri)
+    validators = await tags.validators(found.version, *key)
     path = f"/id/{kind}/{slug}"
     headers = {**validators.headers(), "Link": alternates(path)}
-    vocabulary = await linked.vocabulary(store)
     if media_type == HTML:
-        view = entity_view(description, vocabulary)
+        view = found.view()
         body = render(
             "entity.html",
             view=view,
@@ -142,14 +134,14 @@ async def entity(
         response.headers["Link"] = alternates(path)
         return response
     if media_type == JSON:
-        data = entity_json(
-            description, vocabulary, base_url=base_url(request), include_evidence=evidence
+        data = EntityJson.model_validate(
+            found.json(base_url=base_url(request), include_evidence=evidence)
         )
-        body_bytes = json.dumps(data, ensure_ascii=False, indent=1).encode()
+        body_bytes = json_bytes(data)
     elif media_type == "application/ld+json":
-        body_bytes = compact(description_graph(description), base_url(request) + CONTEXT_PATH)
+        body_bytes = found.jsonld(base_url(request) + LinkedData.CONTEXT_PATH)
     else:
-        body_bytes = serialize_description(description, media_type)
+        body_bytes = found.rdf(media_type)
     return Response(body_bytes, media_type=content_type(media_type), headers=headers)
 
 
@@ -160,7 +152,7 @@ router.add_api_route(
 
 
 @router.get(
-    CONTEXT_PATH,
+    LinkedData.CONTEXT_PATH,
     summary="The JSON-LD context of the entity documents",
     response_class=Response,
     responses={200: {"content": {"application/ld+json": {}}}},
@@ -169,6 +161,6 @@ async def jsonld_context(request: Request) -> Response:
     """The `@context` every JSON-LD entity document refers to: the project prefixes, a term for
     every `ijkg:` property (object properties typed `@id`) and short names for the reused
     vocabularies' common terms. The same terms are the keys of the plain JSON."""
-    body = context_document()
+    body = LinkedData.jsonld_context()
     headers: dict[str, Any] = {"Cache-Control": "public, max-age=3600"}
     return Response(body, media_type="application/ld+json", headers=headers)

@@ -15,7 +15,14 @@ import pyoxigraph as ox
 from fastapi import APIRouter, Header, Query, Request
 from starlette.responses import Response
 
-from ijkg.graph import RDF_SYNTAXES, BadRequest, NotAcceptable, Part, rdf_syntax_for_media_type
+from ijkg.graph import (
+    RDF_SYNTAXES,
+    BadRequest,
+    NotAcceptable,
+    Part,
+    content_type,
+    rdf_syntax_for_media_type,
+)
 from ijkg.service.auth import WriterDep
 from ijkg.service.bodies import read_body
 from ijkg.service.change_json import written_out
@@ -57,13 +64,13 @@ async def _read(request: Request, knowledge: GraphDep, graph: str | None, head: 
     wanted = negotiate(request.headers.get("accept"), offered)
     if wanted is None:
         raise NotAcceptable(f"a graph is available as {', '.join(offered)}", "graph")
-    document = await knowledge.sparql.read_graph(graph, wanted)
+    document = await knowledge.sparql.read_graph(graph, rdf_syntax_for_media_type(wanted))
     headers = {"ETag": graph_etag(document.store_id, document.version), "Vary": "Accept"}
-    content_type = wanted if wanted.endswith("json") else f"{wanted}; charset=utf-8"
+    media_type = content_type(wanted)
     if head:
         headers["Content-Length"] = str(len(document.body))
-        return Response(status_code=200, media_type=content_type, headers=headers)
-    return Response(document.body, media_type=content_type, headers=headers)
+        return Response(status_code=200, media_type=media_type, headers=headers)
+    return Response(document.body, media_type=media_type, headers=headers)
 
 
 @router.get("/store", summary="Get a graph", response_class=Response)

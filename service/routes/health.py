@@ -15,14 +15,12 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from starlette.responses import JSONResponse
 
-from ijkg.graph.core.bundle import bundle_version
-from ijkg.graph.core.errors import QueryError, StoreError
-from ijkg.graph.curation.validation_pool import ValidationPool
-from ijkg.graph.store.base import StoreStats
-from ijkg.service.deps import SettingsDep, StoreDep
+from ijkg.graph import KnowledgeGraph, QueryError, StoreError, StoreStats
+from ijkg.service.deps import GraphDep, SettingsDep
+from ijkg.service.models import HealthJson
 
 router = APIRouter(tags=["service"])
 
@@ -53,19 +51,20 @@ def store_problems(stats: StoreStats) -> list[str]:
 @router.get(
     "/health",
     summary="Liveness and store status",
+    response_model=HealthJson,
     responses={503: {"description": "The store does not answer (status: unavailable)"}},
 )
-async def health(request: Request, store: StoreDep, settings: SettingsDep) -> JSONResponse:
+async def health(graph: GraphDep, settings: SettingsDep) -> JSONResponse:
     """Whether the service is up, and the store's kind, version, size and state.
 
     Example answer: ``{"status": "ok", "problems": [], "store": {"kind": "embedded",
     "version": 3, "quads": 4210, "writable": true, ...}}``
     """
     try:
-        stats = await store.stats()
+        stats = await graph.stats()
     except (StoreError, QueryError) as exc:
         body = _body("unavailable", [f"the store does not answer: {exc}"], {"kind": settings.store})
-        return JSONResponse(body, status_code=503, headers={**_NO_STORE, "Retry-After": "5"})
+        return JSONResponse(_json(body), status_code=503, headers={**_NO_STORE, "Retry-After": "5"})
     problems = store_problems(stats)
     state = {
         "kind": stats.kind,
@@ -76,17 +75,21 @@ async def health(request: Request, store: StoreDep, settings: SettingsDep) -> JS
         **stats.details,
     }
     body = _body("degraded" if problems else "ok", problems, state)
-    pool: ValidationPool | None = getattr(request.app.state, "validation_pool", None)
-    if pool is not None:
-        body["validation"] = pool.stats()  # the processes of POST /validate
-    return JSONResponse(body, headers=_NO_STORE)
+    validation = graph.validation_stats()
+    if validation is not None:
+        body.validation = validation  # the processes of POST /validate
+    return JSONResponse(_json(body), headers=_NO_STORE)
 
 
-def _body(status: str, problems: list[str], store: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "status": status,
-        "problems": problems,
-        "worker": os.getpid(),  # which service process answered (several may share a port)
-        "store": store,
-        "bundle": bundle_version(),
-    }
+def _body(status: str, problems: list[str], store: dict[str, Any]) -> HealthJson:
+    return HealthJson(
+        status=status,
+        problems=problems,
+        worker=os.getpid(),  # which service process answered (several may share a port)
+        store=store,
+        bundle=KnowledgeGraph.bundle_version(),
+    )
+
+
+def _json(body: HealthJson) -> dict[str, Any]:
+    return body.model_dump(mode="json", exclude_unset=True)

@@ -3,20 +3,18 @@ browsers, Turtle for machines, by content negotiation or ``?format=``)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, Final, Literal
 
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from ijkg.graph.core.formats import TURTLE
-from ijkg.graph.core.namespaces import ONTOLOGY_GRAPH, SHAPES_GRAPH
-from ijkg.graph.linked.docs import graph_turtle, named_graph, ontology_view, shapes_view
-from ijkg.graph.linked.listing import COLLECTIONS, overview
-from ijkg.service.deps import StoreDep
-from ijkg.service.linked import HTML, LinkedDep, choose_media_type, content_type, page, render
+from ijkg.graph import TURTLE, LinkedData, content_type
+from ijkg.service.deps import ClockDep, GraphDep
+from ijkg.service.linked import HTML, choose_media_type, conditional, page, render
 
 router = APIRouter(tags=["pages"])
 
+Document = Literal["ontology", "shapes"]
 _DOC_FORMATS: Final = (TURTLE.media_type, HTML)
 FormatQuery = Annotated[str | None, Query(description="html or turtle, overriding Accept.")]
 
@@ -27,40 +25,39 @@ FormatQuery = Annotated[str | None, Query(description="html or turtle, overridin
     response_class=Response,
     responses={200: {"content": {HTML: {}}}},
 )
-async def index(request: Request, store: StoreDep, linked: LinkedDep) -> Response:
+async def index(request: Request, graph: GraphDep, clock: ClockDep) -> Response:
     """What the service is, with links to the pillars, sectors and agreements, the query page,
     the ontology, the shapes and this API documentation."""
     key = ("index",)
-    fresh = await linked.fresh(request, store, *key)
+    tags = conditional(graph, clock)
+    fresh = await tags.fresh(request, *key)
     if fresh is not None:
         return fresh
-    vocabulary = await linked.vocabulary(store)
-    data = await overview(store, vocabulary, linked.list_cache)
-    validators = await linked.validators(store, data["version"], *key)
-    return page(render("index.html", collections=list(COLLECTIONS.values()), **data), validators)
+    data = await graph.linked.overview()
+    validators = await tags.validators(data["version"], *key)
+    return page(render("index.html", collections=LinkedData.collections(), **data), validators)
 
 
 async def _document(
     request: Request,
-    store: StoreDep,
-    linked: LinkedDep,
-    graph_name: str,
+    graph: GraphDep,
+    clock: ClockDep,
+    which: Document,
     template: str,
     format_name: str | None,
 ) -> Response:
     media_type = choose_media_type(request.headers.get("accept"), format_name, _DOC_FORMATS)
-    key = (graph_name, media_type)
-    fresh = await linked.fresh(request, store, *key)
+    key = (LinkedData.DOCUMENT_GRAPHS[which], media_type)
+    tags = conditional(graph, clock)
+    fresh = await tags.fresh(request, *key)
     if fresh is not None:
         return fresh
-    version = await store.version()
-    graph = await named_graph(store, graph_name)
-    validators = await linked.validators(store, version, *key)
+    document = await graph.linked.document(which)
+    validators = await tags.validators(document.version, *key)
     if media_type == HTML:
-        view = ontology_view(graph) if template == "ontology.html" else shapes_view(graph)
-        return page(render(template, view=view), validators)
+        return page(render(template, view=document.view()), validators)
     return Response(
-        graph_turtle(graph), media_type=content_type(media_type), headers=validators.headers()
+        document.turtle(), media_type=content_type(media_type), headers=validators.headers()
     )
 
 
@@ -77,11 +74,11 @@ _DOC_RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
     responses=_DOC_RESPONSES,
 )
 async def ontology(
-    request: Request, store: StoreDep, linked: LinkedDep, format: FormatQuery = None
+    request: Request, graph: GraphDep, clock: ClockDep, format: FormatQuery = None
 ) -> Response:
     """The ontology graph: documentation for browsers (`text/html`), Turtle for everyone else.
     Example: `curl http://127.0.0.1:8000/ontology` (Turtle)."""
-    return await _document(request, store, linked, ONTOLOGY_GRAPH, "ontology.html", format)
+    return await _document(request, graph, clock, "ontology", "ontology.html", format)
 
 
 @router.get(
@@ -91,8 +88,8 @@ async def ontology(
     responses=_DOC_RESPONSES,
 )
 async def shapes(
-    request: Request, store: StoreDep, linked: LinkedDep, format: FormatQuery = None
+    request: Request, graph: GraphDep, clock: ClockDep, format: FormatQuery = None
 ) -> Response:
     """The shapes graph: documentation for browsers (`text/html`), Turtle for everyone else.
     Example: `curl http://127.0.0.1:8000/shapes?format=turtle`."""
-    return await _document(request, store, linked, SHAPES_GRAPH, "shapes.html", format)
+    return await _document(request, graph, clock, "shapes", "shapes.html", format)

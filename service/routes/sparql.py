@@ -17,38 +17,38 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Annotated, Any
+from dataclasses import dataclass
+from typing import Any
 from urllib.parse import parse_qs
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from ijkg.graph.core.errors import BadRequest, NotAcceptable, UnsupportedFormat
-from ijkg.graph.core.formats import (
-    JSONLD,
-    NTRIPLES,
+from ijkg.graph import (
+    FORMAT_NAMES,
+    RDF_MEDIA_ALIASES,
     RDF_SYNTAXES,
-    RDFXML,
-    RESULTS_CSV,
     RESULTS_FORMATS,
-    RESULTS_JSON,
-    RESULTS_TSV,
-    RESULTS_XML,
+    RESULTS_MEDIA_ALIASES,
     TURTLE,
+    BadRequest,
+    Dataset,
+    KnowledgeGraph,
+    NotAcceptable,
     RdfSyntax,
     ResultsFormat,
+    ServiceLimits,
+    UnsupportedFormat,
     bare_media_type,
-    rdf_syntax_for_name,
-    results_format_for,
+    content_type,
+    formats_named,
+    rdf_syntax_of,
+    results_format_of,
 )
-from ijkg.graph.endpoint.description import GraphCatalogue, ServiceLimits, describe_service
-from ijkg.graph.endpoint.query import QueryPolicy, is_volatile, run_query
-from ijkg.graph.store.base import Dataset, Store
 from ijkg.service.bodies import read_body
 from ijkg.service.clients import client_address, client_slots
 from ijkg.service.conditional import Validators, VersionClock, answer_etag
-from ijkg.service.deps import SettingsDep, StoreDep
+from ijkg.service.deps import ClockDep, GraphDep, SettingsDep
 from ijkg.service.negotiation import negotiate, prefers
 from ijkg.service.query_page import CONTENT_SECURITY_POLICY, render_query_page
 
@@ -61,32 +61,6 @@ STATIC_PATH = "/static"
 
 RESULTS_MEDIA_TYPES = tuple(f.media_type for f in RESULTS_FORMATS)
 RDF_MEDIA_TYPES = tuple(s.media_type for s in RDF_SYNTAXES)
-# What scripts send in the wild, and what each means here.
-_RESULTS_ALIASES = {
-    "application/json": RESULTS_JSON,
-    "application/xml": RESULTS_XML,
-    "text/xml": RESULTS_XML,
-}
-_RDF_ALIASES = {
-    "application/json": JSONLD,
-    "application/xml": RDFXML,
-    "text/xml": RDFXML,
-    "application/x-turtle": TURTLE,
-    "text/n3": TURTLE,
-    "text/plain": NTRIPLES,
-}
-# ``format=`` values (SPARQLWrapper and others): (results format, RDF syntax).
-_FORMAT_NAMES: dict[str, tuple[ResultsFormat | None, RdfSyntax | None]] = {
-    "json": (RESULTS_JSON, JSONLD),
-    "xml": (RESULTS_XML, RDFXML),
-    "csv": (RESULTS_CSV, None),
-    "tsv": (RESULTS_TSV, None),
-    "turtle": (None, TURTLE),
-    "n3": (None, TURTLE),
-    "rdf": (None, RDFXML),
-    "rdf+xml": (None, RDFXML),
-    "json-ld": (None, JSONLD),
-}
 
 
 @dataclass(frozen=True)
@@ -167,37 +141,6 @@ async def protocol_request(request: Request, max_bytes: int) -> ProtocolRequest:
     )
 
 
-def _results_for(media_type: str) -> ResultsFormat | None:
-    return _RESULTS_ALIASES.get(media_type) or next(
-        (f for f in RESULTS_FORMATS if f.media_type == media_type), None
-    )
-
-
-def _rdf_for(media_type: str) -> RdfSyntax | None:
-    return _RDF_ALIASES.get(media_type) or next(
-        (s for s in RDF_SYNTAXES if s.media_type == media_type), None
-    )
-
-
-def _format_named(value: str) -> tuple[ResultsFormat | None, RdfSyntax | None]:
-    key = bare_media_type(value)
-    if key in _FORMAT_NAMES:
-        return _FORMAT_NAMES[key]
-    results = _results_for(key)
-    rdf = _rdf_for(key)
-    if results is None:
-        try:
-            results = results_format_for(key)
-        except UnsupportedFormat:
-            results = None
-    if rdf is None:
-        try:
-            rdf = rdf_syntax_for_name(key)
-        except UnsupportedFormat:
-            rdf = None
-    return results, rdf
-
-
 def choose_formats(
     accept: str | None, formats: Sequence[str] = ()
 ) -> tuple[ResultsFormat | None, RdfSyntax | None]:
@@ -219,52 +162,22 @@ def choose_formats(
         results: ResultsFormat | None = None
         rdf: RdfSyntax | None = None
         for value in wanted:
-            named_results, named_rdf = _format_named(value)
+            named_results, named_rdf = formats_named(value)
             results = results or named_results
             rdf = rdf or named_rdf
         if results is None and rdf is None:
             raise NotAcceptable(
                 f"unknown format {', '.join(wanted)}",
                 "any",
-                tuple(_FORMAT_NAMES) + RESULTS_MEDIA_TYPES + RDF_MEDIA_TYPES,
+                tuple(FORMAT_NAMES) + RESULTS_MEDIA_TYPES + RDF_MEDIA_TYPES,
             )
         return results, rdf
-    chosen_results = negotiate(accept, [*RESULTS_MEDIA_TYPES, *_RESULTS_ALIASES])
-    chosen_rdf = negotiate(accept, [*RDF_MEDIA_TYPES, *_RDF_ALIASES])
+    chosen_results = negotiate(accept, [*RESULTS_MEDIA_TYPES, *RESULTS_MEDIA_ALIASES])
+    chosen_rdf = negotiate(accept, [*RDF_MEDIA_TYPES, *RDF_MEDIA_ALIASES])
     return (
-        _results_for(chosen_results) if chosen_results else None,
-        _rdf_for(chosen_rdf) if chosen_rdf else None,
+        results_format_of(chosen_results) if chosen_results else None,
+        rdf_syntax_of(chosen_rdf) if chosen_rdf else None,
     )
-
-
-def content_type(media_type: str) -> str:
-    """The ``Content-Type`` of an answer: text formats say they are UTF-8."""
-    return media_type if media_type.endswith("json") else f"{media_type}; charset=utf-8"
-
-
-@dataclass
-class EndpointState:
-    """What the endpoint keeps between requests: graph sizes, the version clock, the store id."""
-
-    catalogue: GraphCatalogue = field(default_factory=GraphCatalogue)
-    clock: VersionClock = field(default_factory=VersionClock)
-    store_id: str | None = None
-
-    async def id_of(self, store: Store) -> str:
-        if self.store_id is None:
-            self.store_id = (await store.stats()).store_id
-        return self.store_id
-
-
-async def get_endpoint_state(request: Request) -> EndpointState:
-    state: EndpointState | None = getattr(request.app.state, "sparql_endpoint", None)
-    if state is None:
-        state = EndpointState()
-        request.app.state.sparql_endpoint = state
-    return state
-
-
-EndpointStateDep = Annotated[EndpointState, Depends(get_endpoint_state)]
 
 
 def endpoint_url(request: Request) -> str:
@@ -292,9 +205,9 @@ def query_page(request: Request, settings_limits: ServiceLimits) -> Response:
 
 
 async def service_description(
-    request: Request, store: Store, state: EndpointState, limits: ServiceLimits
+    request: Request, graph: KnowledgeGraph, clock: VersionClock
 ) -> Response:
-    offered = [*RDF_MEDIA_TYPES, *_RDF_ALIASES]
+    offered = [*RDF_MEDIA_TYPES, *RDF_MEDIA_ALIASES]
     chosen = negotiate(request.headers.get("accept"), offered)
     if chosen is None:
         raise NotAcceptable(
@@ -304,27 +217,23 @@ async def service_description(
             "graph",
             (*RDF_MEDIA_TYPES, HTML),
         )
-    syntax = _rdf_for(chosen) or TURTLE
+    syntax = rdf_syntax_of(chosen) or TURTLE
     endpoint = endpoint_url(request)
-    version = await store.version()
-    etag = answer_etag(await state.id_of(store), version, "service-description", endpoint, chosen)
-    validators = Validators(etag, state.clock.modified(version))
+    version = await graph.sparql.version()
+    etag = answer_etag(
+        await graph.sparql.store_id(), version, "service-description", endpoint, chosen
+    )
+    validators = Validators(etag, clock.modified(version))
     if validators.fresh_for(
         request.headers.get("if-none-match"), request.headers.get("if-modified-since")
     ):
         return validators.not_modified()
-    body = await describe_service(
-        store, state.catalogue, endpoint=endpoint, limits=limits, syntax=syntax
-    )
+    body = await graph.sparql.description(endpoint=endpoint, syntax=syntax)
     return Response(body, media_type=content_type(syntax.media_type), headers=validators.headers())
 
 
 async def answer_query(
-    request: Request,
-    operation: ProtocolRequest,
-    store: Store,
-    state: EndpointState,
-    policy: QueryPolicy,
+    request: Request, operation: ProtocolRequest, graph: KnowledgeGraph, clock: VersionClock
 ) -> Response:
     assert operation.query is not None  # noqa: S101 - the caller checked
     results, rdf = choose_formats(request.headers.get("accept"), operation.formats)
@@ -334,7 +243,6 @@ async def answer_query(
             "any",
             RESULTS_MEDIA_TYPES + RDF_MEDIA_TYPES,
         )
-    dataset = operation.dataset
     key = (
         operation.query,
         "\x01".join(operation.default_graph_uris),
@@ -342,25 +250,23 @@ async def answer_query(
         results.media_type if results else "",
         rdf.media_type if rdf else "",
     )
-    volatile = is_volatile(operation.query)
-    store_id = await state.id_of(store)
+    volatile = graph.sparql.is_volatile(operation.query)
+    store_id = await graph.sparql.store_id()
     if not volatile and (
         "if-none-match" in request.headers or "if-modified-since" in request.headers
     ):
-        version = await store.version()
-        current = Validators(answer_etag(store_id, version, *key), state.clock.modified(version))
+        version = await graph.sparql.version()
+        current = Validators(answer_etag(store_id, version, *key), clock.modified(version))
         if current.fresh_for(
             request.headers.get("if-none-match"), request.headers.get("if-modified-since")
         ):
             return current.not_modified()
     try:
-        answer = await run_query(
-            store,
+        answer = await graph.sparql.query(
             operation.query,
-            policy=policy,
             results=results,
             rdf=rdf,
-            dataset=dataset,
+            dataset=operation.dataset,
             base_iri=endpoint_url(request),
         )
     except NotAcceptable as exc:
@@ -379,7 +285,7 @@ async def answer_query(
             RESULTS_MEDIA_TYPES,
         ) from None
     etag = None if volatile else answer_etag(store_id, answer.version, *key)
-    validators = Validators(etag, state.clock.modified(answer.version))
+    validators = Validators(etag, clock.modified(answer.version))
     return Response(
         answer.body, media_type=content_type(answer.media_type), headers=validators.headers()
     )
@@ -417,7 +323,7 @@ _SPARQL_ROUTE: dict[str, Any] = dict(
 @router.head("/sparql", operation_id="sparql_head", **_SPARQL_ROUTE)
 @router.post("/sparql", operation_id="sparql_post", **_SPARQL_ROUTE)
 async def sparql(
-    request: Request, store: StoreDep, settings: SettingsDep, state: EndpointStateDep
+    request: Request, graph: GraphDep, settings: SettingsDep, clock: ClockDep
 ) -> Response:
     """Run a SPARQL query: `GET /sparql?query=SELECT...`, or POST it as a form (`query=`) or as
     `application/sparql-query`. `default-graph-uri` and `named-graph-uri` narrow the dataset to
@@ -436,14 +342,14 @@ async def sparql(
     'query=SELECT ?pillar WHERE { ?pillar a <https://w3id.org/ijkg/ontology#Pillar> }'`
     """
     operation = await protocol_request(request, settings.max_query_bytes)
-    limits = ServiceLimits.from_settings(settings)
+    limits = graph.sparql.limits
     accept = request.headers.get("accept")
     if operation.query is None:
         if request.method == "POST":
             raise BadRequest("no query: send it as the 'query' form field or as the body")
         if not operation.formats and prefers(accept, HTML, RDF_MEDIA_TYPES):
             return query_page(request, limits)
-        return await service_description(request, store, state, limits)
+        return await service_description(request, graph, clock)
     if (
         request.method != "POST"
         and not operation.formats
@@ -451,9 +357,8 @@ async def sparql(
     ):
         # A browser following a link to a query: the page, with the query in the editor.
         return query_page(request, limits)
-    policy = QueryPolicy.from_settings(settings)
     with client_slots(request).hold(client_address(request)):
-        return await answer_query(request, operation, store, state, policy)
+        return await answer_query(request, operation, graph, clock)
 
 
 def openapi_description(settings: ServiceLimits) -> str:

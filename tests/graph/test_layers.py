@@ -97,7 +97,6 @@ def public_names(source: str) -> set[str]:
     }
 
 
-@pytest.mark.xfail(strict=True, reason="the routes and the command are moving onto the facade")
 @pytest.mark.parametrize("package", ["ijkg.service"])
 def test_the_service_imports_only_the_facade(package: str) -> None:
     below = [

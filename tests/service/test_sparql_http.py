@@ -14,6 +14,7 @@ from ijkg.graph.core.formats import (
     RESULTS_TSV,
     RESULTS_XML,
     TURTLE,
+    content_type,
 )
 from ijkg.service.conditional import (
     Validators,
@@ -23,7 +24,7 @@ from ijkg.service.conditional import (
     http_date,
     not_modified_since,
 )
-from ijkg.service.routes.sparql import choose_formats, content_type
+from ijkg.service.routes.sparql import choose_formats
 
 
 @pytest.mark.parametrize(
@@ -59,7 +60,9 @@ def test_accept_picks_each_form_separately() -> None:
 
 def test_text_answers_say_utf8() -> None:
     assert content_type("text/csv") == "text/csv; charset=utf-8"
+    assert content_type("text/html") == "text/html; charset=utf-8"
     assert content_type("application/sparql-results+json") == "application/sparql-results+json"
+    assert content_type("application/json") == "application/json"
 
 
 def test_etags_differ_by_version_query_and_format() -> None:
