@@ -84,7 +84,7 @@ if TYPE_CHECKING:
     from ijkg.graph.curation.validation import report_graph
     from ijkg.graph.curation.validation_pool import Part
     from ijkg.graph.endpoint.description import ServiceLimits
-    from ijkg.graph.endpoint.endpoint import SerializedGraph, SparqlEndpoint
+    from ijkg.graph.endpoint.endpoint import SparqlEndpoint
     from ijkg.graph.facade import KnowledgeGraph, plan_repair, preflight, repair_store
     from ijkg.graph.io.loading import read_rdf_file
     from ijkg.graph.linked.reader import Entity, GraphDocument, LinkedData
@@ -163,7 +163,6 @@ _PUBLIC: dict[str, str] = {
     "report_graph": "ijkg.graph.curation.validation",
     "Part": "ijkg.graph.curation.validation_pool",
     "ServiceLimits": "ijkg.graph.endpoint.description",
-    "SerializedGraph": "ijkg.graph.endpoint.endpoint",
     "SparqlEndpoint": "ijkg.graph.endpoint.endpoint",
     "KnowledgeGraph": "ijkg.graph.facade",
     "plan_repair": "ijkg.graph.facade",
@@ -225,7 +224,6 @@ __all__ = [
     "RdfSyntaxError",
     "ResultTooLarge",
     "ResultsFormat",
-    "SerializedGraph",
     "ServiceLimits",
     "Settings",
     "SparqlEndpoint",

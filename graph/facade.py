@@ -50,6 +50,7 @@ class KnowledgeGraph:
     ) -> None:
         self.settings = settings
         self._store = store
+        self._store_id: str | None = None
         self._gate = gate
         self._validation_pool = validation_pool
         #: Queries, the service description, reads of named graphs.
@@ -99,6 +100,16 @@ class KnowledgeGraph:
         await self.close()
 
     # --- the state of the graph --------------------------------------------------------------
+
+    async def store_id(self) -> str:
+        """The store's id (it keeps the entity tags of two stores apart); read once."""
+        if self._store_id is None:
+            self._store_id = (await self._store.stats()).store_id
+        return self._store_id
+
+    async def version(self) -> int:
+        """The graph's current version."""
+        return await self._store.version()
 
     async def stats(self) -> StoreStats:
         """The store's id, version, size and health, as of now."""

@@ -118,7 +118,7 @@ def json_bytes(answer: BaseModel) -> bytes:
 
 def conditional(graph: KnowledgeGraph, clock: VersionClock) -> Conditional:
     """The validators of answers read from the graph's linked data."""
-    return Conditional(graph.linked, clock)
+    return Conditional(graph, clock)
 
 
 # --- pages ---------------------------------------------------------------------------------------

@@ -3,23 +3,12 @@ graph, for the facade (``KnowledgeGraph.sparql``)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ijkg.graph.core.errors import GraphNotFound
 from ijkg.graph.core.formats import RdfSyntax, ResultsFormat
 from ijkg.graph.core.settings import Settings
 from ijkg.graph.endpoint.description import GraphCatalogue, ServiceLimits, describe_service
 from ijkg.graph.endpoint.query import QueryPolicy, is_volatile, run_query
 from ijkg.graph.store.base import Answer, Dataset, Store
-
-
-@dataclass(frozen=True)
-class SerializedGraph:
-    """A graph serialised, and the store and version it was read at (its entity tag)."""
-
-    body: bytes
-    store_id: str
-    version: int
 
 
 class SparqlEndpoint:
@@ -32,17 +21,6 @@ class SparqlEndpoint:
         self._policy = QueryPolicy.from_settings(settings)
         # The graphs and their sizes for the service description, recounted per graph version.
         self._catalogue = GraphCatalogue()
-        self._store_id: str | None = None
-
-    async def store_id(self) -> str:
-        """The store's id (it keeps the entity tags of two stores apart); read once."""
-        if self._store_id is None:
-            self._store_id = (await self._store.stats()).store_id
-        return self._store_id
-
-    async def version(self) -> int:
-        """The graph's current version."""
-        return await self._store.version()
 
     @staticmethod
     def is_volatile(query: str) -> bool:
@@ -78,13 +56,10 @@ class SparqlEndpoint:
             self._store, self._catalogue, endpoint=endpoint, limits=self.limits, syntax=syntax
         )
 
-    async def read_graph(self, graph: str | None, syntax: RdfSyntax) -> SerializedGraph:
+    async def read_graph(self, graph: str | None, syntax: RdfSyntax) -> Answer:
         """A named graph (``None``: the default graph, the union of all) in ``syntax``, for the
         graph store protocol's ``GET``; ``GraphNotFound`` when the store has no such graph."""
         if graph is not None and graph not in await self._store.graph_names():
             raise GraphNotFound(f"no graph <{graph}> in this store")
         dataset = Dataset() if graph is None else Dataset(default_graphs=(graph,), named_graphs=())
-        answer = await self._store.query(
-            "CONSTRUCT WHERE { ?s ?p ?o }", rdf=syntax, dataset=dataset
-        )
-        return SerializedGraph(answer.body, await self.store_id(), answer.version)
+        return await self._store.query("CONSTRUCT WHERE { ?s ?p ?o }", rdf=syntax, dataset=dataset)

@@ -119,22 +119,11 @@ class LinkedData:
         self._vocabulary = VocabularyCache()
         self._search_index = SearchIndex()
         self._lists = ListCache()
-        self._store_id: str | None = None
         # Recent entity descriptions by (IRI, graph version): a client that asks for the page,
         # then the JSON, then the Turtle of an entity has it read once. A commit makes them all
         # stale.
         self._descriptions: OrderedDict[tuple[str, int], EntityDescription] = OrderedDict()
         self._max_descriptions = max_descriptions
-
-    async def store_id(self) -> str:
-        """The store's id (it keeps the entity tags of two stores apart); read once."""
-        if self._store_id is None:
-            self._store_id = (await self._store.stats()).store_id
-        return self._store_id
-
-    async def version(self) -> int:
-        """The graph's current version."""
-        return await self._store.version()
 
     async def vocabulary(self) -> Vocabulary:
         """The ontology's terms and labels at the current version."""

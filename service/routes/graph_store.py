@@ -65,7 +65,7 @@ async def _read(request: Request, knowledge: GraphDep, graph: str | None, head: 
     if wanted is None:
         raise NotAcceptable(f"a graph is available as {', '.join(offered)}", "graph")
     document = await knowledge.sparql.read_graph(graph, rdf_syntax_for_media_type(wanted))
-    headers = {"ETag": graph_etag(document.store_id, document.version), "Vary": "Accept"}
+    headers = {"ETag": graph_etag(await knowledge.store_id(), document.version), "Vary": "Accept"}
     media_type = content_type(wanted)
     if head:
         headers["Content-Length"] = str(len(document.body))

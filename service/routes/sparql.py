@@ -219,10 +219,8 @@ async def service_description(
         )
     syntax = rdf_syntax_of(chosen) or TURTLE
     endpoint = endpoint_url(request)
-    version = await graph.sparql.version()
-    etag = answer_etag(
-        await graph.sparql.store_id(), version, "service-description", endpoint, chosen
-    )
+    version = await graph.version()
+    etag = answer_etag(await graph.store_id(), version, "service-description", endpoint, chosen)
     validators = Validators(etag, clock.modified(version))
     if validators.fresh_for(
         request.headers.get("if-none-match"), request.headers.get("if-modified-since")
@@ -251,11 +249,11 @@ async def answer_query(
         rdf.media_type if rdf else "",
     )
     volatile = graph.sparql.is_volatile(operation.query)
-    store_id = await graph.sparql.store_id()
+    store_id = await graph.store_id()
     if not volatile and (
         "if-none-match" in request.headers or "if-modified-since" in request.headers
     ):
-        version = await graph.sparql.version()
+        version = await graph.version()
         current = Validators(answer_etag(store_id, version, *key), clock.modified(version))
         if current.fresh_for(
             request.headers.get("if-none-match"), request.headers.get("if-modified-since")
