@@ -3,7 +3,7 @@ they keep per graph version, for the facade (``KnowledgeGraph.linked``)."""
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any, Final, Literal
 
 from rdflib import Graph
@@ -12,12 +12,12 @@ from ijkg.graph.core.namespaces import ONTOLOGY_GRAPH, SHAPES_GRAPH
 from ijkg.graph.core.settings import Settings
 from ijkg.graph.linked.docs import graph_turtle, named_graph, ontology_view, shapes_view
 from ijkg.graph.linked.entities import (
-    EntityDescription,
     describe,
     description_graph,
     entity_json,
     serialize_description,
 )
+from ijkg.graph.linked.entity_cache import CachedEntity, EntityCache, RenderingKey
 from ijkg.graph.linked.entity_view import entity_view
 from ijkg.graph.linked.jsonld import CONTEXT_PATH, compact, context_document
 from ijkg.graph.linked.listing import (
@@ -45,9 +45,11 @@ Document = Literal["ontology", "shapes"]
 class Entity:
     """One entity as the graph describes it at one version, in every representation."""
 
-    def __init__(self, description: EntityDescription, vocabulary: Vocabulary) -> None:
-        self._description = description
+    def __init__(self, cached: CachedEntity, vocabulary: Vocabulary, cache: EntityCache) -> None:
+        self._cached = cached
+        self._description = cached.description
         self._vocabulary = vocabulary
+        self._cache = cache
 
     @property
     def iri(self) -> str:
@@ -57,6 +59,15 @@ class Entity:
     def version(self) -> int:
         """The graph version it was read at."""
         return self._description.version
+
+    def rendered(self, key: RenderingKey, render: Callable[[], bytes]) -> bytes:
+        """A representation made once per graph version: ``render()`` the first time ``key``
+        (what the bytes depend on besides the entity) is asked for, the same bytes after."""
+        body = self._cache.rendering(self._cached, key)
+        if body is None:
+            body = render()
+            self._cache.keep(self._cached, key, body)
+        return body
 
     def json(self, *, base_url: str, include_evidence: bool = False) -> dict[str, Any]:
         """The plain JSON of the entity (the service's ``EntityJson``); links under
@@ -113,17 +124,13 @@ class LinkedData:
         "shapes": SHAPES_GRAPH,
     }
 
-    def __init__(self, settings: Settings, store: Store, *, max_descriptions: int = 256) -> None:
+    def __init__(self, settings: Settings, store: Store) -> None:
         self._settings = settings
         self._store = store
         self._vocabulary = VocabularyCache()
         self._search_index = SearchIndex()
         self._lists = ListCache()
-        # Recent entity descriptions by (IRI, graph version): a client that asks for the page,
-        # then the JSON, then the Turtle of an entity has it read once. A commit makes them all
-        # stale.
-        self._descriptions: OrderedDict[tuple[str, int], EntityDescription] = OrderedDict()
-        self._max_descriptions = max_descriptions
+        self._entities = EntityCache()
 
     async def vocabulary(self) -> Vocabulary:
         """The ontology's terms and labels at the current version."""
@@ -138,16 +145,10 @@ class LinkedData:
 
     async def entity(self, iri: str) -> Entity:
         """What the graph says about ``iri``; ``NotFound`` when it is in no triple."""
-        key = (iri, await self._store.version())
-        description = self._descriptions.get(key)
-        if description is not None:
-            self._descriptions.move_to_end(key)
-        else:
-            description = await describe(self._store, iri)
-            self._descriptions[(iri, description.version)] = description
-            while len(self._descriptions) > self._max_descriptions:
-                self._descriptions.popitem(last=False)
-        return Entity(description, await self.vocabulary())
+        cached = self._entities.get(iri, await self._store.version())
+        if cached is None:
+            cached = self._entities.put(await describe(self._store, iri))
+        return Entity(cached, await self.vocabulary(), self._entities)
 
     @staticmethod
     def jsonld_context() -> bytes:

@@ -133,15 +133,18 @@ async def entity(
         response = page(body, validators)
         response.headers["Link"] = alternates(path)
         return response
-    if media_type == JSON:
-        data = EntityJson.model_validate(
-            found.json(base_url=base_url(request), include_evidence=evidence)
-        )
-        body_bytes = json_bytes(data)
-    elif media_type == "application/ld+json":
-        body_bytes = found.jsonld(base_url(request) + LinkedData.CONTEXT_PATH)
-    else:
-        body_bytes = found.rdf(media_type)
+    base = base_url(request)
+
+    def representation() -> bytes:
+        if media_type == JSON:
+            data = EntityJson.model_validate(found.json(base_url=base, include_evidence=evidence))
+            return json_bytes(data)
+        if media_type == "application/ld+json":
+            return found.jsonld(base + LinkedData.CONTEXT_PATH)
+        return found.rdf(media_type)
+
+    # Made once per graph version and kept with the entity: the same request gets the same bytes.
+    body_bytes = found.rendered((media_type, key[2], base), representation)
     return Response(body_bytes, media_type=content_type(media_type), headers=headers)
 
 
