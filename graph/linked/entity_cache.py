@@ -96,10 +96,10 @@ class EntityCache:
         """Keep a representation of ``entry`` (not if it alone is over the byte budget, nor if
         the entry has left the cache meanwhile)."""
         description = entry.description
-        if len(body) > self._max_bytes or (
-            self._entries.get((description.iri, description.version)) is not entry
-        ):
+        key_of_entry = (description.iri, description.version)
+        if len(body) > self._max_bytes or self._entries.get(key_of_entry) is not entry:
             return
+        self._entries.move_to_end(key_of_entry)
         old = entry.renderings.pop(key, None)
         if old is not None:
             self._bytes -= len(old)

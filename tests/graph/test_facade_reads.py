@@ -3,14 +3,16 @@ bundled graph, as the service's read routes use them."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pyoxigraph as ox
 import pytest
 
-from ijkg.graph import LinkedData, SparqlEndpoint
+from ijkg.graph import Entity, LinkedData, SparqlEndpoint
 from ijkg.graph.core.errors import NotFound, QueryRefused
 from ijkg.graph.core.formats import NTRIPLES, RESULTS_JSON, TURTLE
 from ijkg.graph.core.namespaces import ONTOLOGY_GRAPH, ONTOLOGY_IRI
-from ijkg.graph.store.base import Dataset
+from ijkg.graph.store.base import Dataset, Delta
 from tests.conftest import SyncStore
 
 OWL_ONTOLOGY = ox.Triple(
@@ -60,3 +62,39 @@ def test_an_entity_is_read_once_per_version(bundled_store: SyncStore, linked: Li
     assert b"Investing in Next Gen Health" in first.rdf(TURTLE.media_type)
     with pytest.raises(NotFound):
         bundled_store.run(linked.entity, LinkedData.entity_iri("pillar", "no-such-pillar"))
+
+
+def test_a_representation_is_made_once_per_version(open_memory_store: Any) -> None:
+    store = open_memory_store(bundle=True)
+    linked = LinkedData(store.settings, store.store)
+    iri = LinkedData.entity_iri("pillar", "health")
+    made: list[bytes] = []
+
+    def render(entity: Entity) -> bytes:
+        body = entity.rdf(TURTLE.media_type)
+        made.append(body)
+        return body
+
+    def turtle() -> bytes:
+        entity = store.run(linked.entity, iri)
+        return entity.rendered((TURTLE.media_type,), lambda: render(entity))
+
+    first = turtle()
+    assert turtle() is first
+    assert len(made) == 1
+    store.run(
+        store.store.commit,
+        Delta(
+            adds=(
+                ox.Quad(
+                    ox.NamedNode(iri),
+                    ox.NamedNode("http://www.w3.org/2004/02/skos/core#altLabel"),
+                    ox.Literal("Healthcare", language="en"),
+                    ox.NamedNode("https://w3id.org/ijkg/graph/curated"),
+                ),
+            )
+        ),
+    )
+    after = turtle()
+    assert len(made) == 2
+    assert b"Healthcare" in after and b"Healthcare" not in first
