@@ -3,6 +3,7 @@ they keep per graph version, for the facade (``KnowledgeGraph.linked``)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any, Final, Literal
 
@@ -131,6 +132,7 @@ class LinkedData:
         self._search_index = SearchIndex()
         self._lists = ListCache()
         self._entities = EntityCache()
+        self._reading: dict[tuple[str, int], asyncio.Future[CachedEntity]] = {}
 
     async def vocabulary(self) -> Vocabulary:
         """The ontology's terms and labels at the current version."""
@@ -145,10 +147,31 @@ class LinkedData:
 
     async def entity(self, iri: str) -> Entity:
         """What the graph says about ``iri``; ``NotFound`` when it is in no triple."""
-        cached = self._entities.get(iri, await self._store.version())
+        version = await self._store.version()
+        cached = self._entities.get(iri, version)
         if cached is None:
-            cached = self._entities.put(await describe(self._store, iri))
+            cached = await self._read_once(iri, version)
         return Entity(cached, await self.vocabulary(), self._entities)
+
+    async def _read_once(self, iri: str, version: int) -> CachedEntity:
+        """Describe ``iri`` once for all the requests that ask for it at ``version`` meanwhile
+        (a burst of requests for an entity not yet cached reads it once, not once each)."""
+        key = (iri, version)
+        reading = self._reading.get(key)
+        if reading is None:
+            reading = asyncio.ensure_future(self._describe(iri))
+            self._reading[key] = reading
+            reading.add_done_callback(lambda done: self._read(key, done))
+        # Shielded: a request that goes away does not cancel the read the others wait for.
+        return await asyncio.shield(reading)
+
+    async def _describe(self, iri: str) -> CachedEntity:
+        return self._entities.put(await describe(self._store, iri))
+
+    def _read(self, key: tuple[str, int], done: asyncio.Future[CachedEntity]) -> None:
+        self._reading.pop(key, None)
+        if not done.cancelled():
+            done.exception()  # retrieved here too: every waiter may have gone away
 
     @staticmethod
     def jsonld_context() -> bytes:

@@ -3,6 +3,7 @@ bundled graph, as the service's read routes use them."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pyoxigraph as ox
@@ -62,6 +63,20 @@ def test_an_entity_is_read_once_per_version(bundled_store: SyncStore, linked: Li
     assert b"Investing in Next Gen Health" in first.rdf(TURTLE.media_type)
     with pytest.raises(NotFound):
         bundled_store.run(linked.entity, LinkedData.entity_iri("pillar", "no-such-pillar"))
+
+
+def test_a_burst_of_requests_reads_an_entity_once(
+    bundled_store: SyncStore, linked: LinkedData
+) -> None:
+    async def burst(iri: str) -> list[Any]:
+        asked = (linked.entity(iri) for _ in range(4))
+        return await asyncio.gather(*asked, return_exceptions=True)
+
+    entities = bundled_store.run(burst, LinkedData.entity_iri("pillar", "health"))
+    assert all(e._description is entities[0]._description for e in entities)
+    missing = bundled_store.run(burst, LinkedData.entity_iri("pillar", "no-such-pillar"))
+    assert all(isinstance(e, NotFound) for e in missing)
+    assert not linked._reading
 
 
 def test_a_representation_is_made_once_per_version(open_memory_store: Any) -> None:
