@@ -34,7 +34,7 @@ from ijkg.service.models import (
     SchemasJson,
     SearchJson,
 )
-from ijkg.service.routes.entities import IncludeQuery, base_url, wants_evidence
+from ijkg.service.routes.entities import IncludeQuery, base_url, json_body, wants_evidence
 
 router = APIRouter(prefix="/api", tags=["api"])
 
@@ -206,11 +206,9 @@ async def entity_as_json(
     if fresh is not None:
         return fresh
     found = await graph.linked.entity(iri)
-    data = EntityJson.model_validate(
-        found.json(base_url=base_url(request), include_evidence=evidence)
-    )
+    body = json_body(found, base_url(request), evidence)
     validators = await tags.validators(found.version, *key)
-    return _json(data, validators.headers())
+    return Response(body, media_type=JSON, headers=validators.headers())
 
 
 @router.get(

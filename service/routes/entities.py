@@ -15,7 +15,7 @@ from typing import Annotated, Any, Final
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from ijkg.graph import LinkedData, content_type
+from ijkg.graph import Entity, LinkedData, content_type
 from ijkg.service.deps import ClockDep, GraphDep
 from ijkg.service.linked import (
     ENTITY_MEDIA_TYPES,
@@ -50,6 +50,17 @@ def alternates(path: str) -> str:
         f'<{path}?format={_FORMAT_KEYS[m]}>; rel="alternate"; type="{m}"'
         for m in ENTITY_MEDIA_TYPES
     )
+
+
+def json_body(found: Entity, base: str, evidence: bool) -> bytes:
+    """The plain JSON of an entity with links under ``base``, made once per graph version and
+    kept with the entity (building and encoding it costs far more than the request around it)."""
+
+    def make() -> bytes:
+        data = EntityJson.model_validate(found.json(base_url=base, include_evidence=evidence))
+        return json_bytes(data)
+
+    return found.rendered((JSON, base, "evidence" if evidence else ""), make)
 
 
 FormatQuery = Annotated[
@@ -134,17 +145,16 @@ async def entity(
         response.headers["Link"] = alternates(path)
         return response
     base = base_url(request)
+    if media_type == JSON:
+        body_bytes = json_body(found, base, evidence)
+    else:
 
-    def representation() -> bytes:
-        if media_type == JSON:
-            data = EntityJson.model_validate(found.json(base_url=base, include_evidence=evidence))
-            return json_bytes(data)
-        if media_type == "application/ld+json":
-            return found.jsonld(base + LinkedData.CONTEXT_PATH)
-        return found.rdf(media_type)
+        def rdf() -> bytes:
+            if media_type == "application/ld+json":
+                return found.jsonld(base + LinkedData.CONTEXT_PATH)
+            return found.rdf(media_type)
 
-    # Made once per graph version and kept with the entity: the same request gets the same bytes.
-    body_bytes = found.rendered((media_type, key[2], base), representation)
+        body_bytes = found.rendered((media_type, base), rdf)
     return Response(body_bytes, media_type=content_type(media_type), headers=headers)
 
 
