@@ -431,9 +431,6 @@ def expect(reply: Message, cls: type[M]) -> M:
 # type hint's check are worked out once and kept: reading hints per message cost more than the
 # query of a point lookup.
 
-#: What a check returns for a value that is not of its type (the caller names the failure).
-_NOT = object()
-
 Check = Callable[[Any, str], Any]
 
 
