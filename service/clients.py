@@ -24,7 +24,7 @@ import contextlib
 import ipaddress
 import os
 from collections.abc import Iterator
-from functools import cache
+from functools import cache, lru_cache
 
 from starlette.requests import Request
 
@@ -53,6 +53,7 @@ def trusted_proxies(
     return tuple(networks)
 
 
+@lru_cache(maxsize=1024)  # asked on every query, mostly about the same few addresses
 def is_trusted_proxy(address: str, proxies: str | None = None) -> bool:
     """Whether ``address`` is a trusted proxy's (and so not capped).
 

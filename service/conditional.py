@@ -17,6 +17,7 @@ import math
 import time
 from dataclasses import dataclass
 from email.utils import formatdate, parsedate_to_datetime
+from functools import lru_cache
 from typing import Protocol
 
 from starlette.requests import Request
@@ -78,7 +79,12 @@ def http_date(modified: float, now: float | None = None) -> str:
     'Sun, 09 Sep 2001 01:46:41 GMT'
     """
     now = time.time() if now is None else now
-    return formatdate(float(min(math.ceil(modified), math.floor(now))), usegmt=True)
+    return _http_date(min(math.ceil(modified), math.floor(now)))
+
+
+@lru_cache(maxsize=64)  # every answer at one graph version carries the same date
+def _http_date(seconds: int) -> str:
+    return formatdate(float(seconds), usegmt=True)
 
 
 def not_modified_since(if_modified_since: str | None, modified: float) -> bool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 
 @dataclass(frozen=True)
@@ -32,10 +33,29 @@ class MediaRange:
         return -1
 
 
+#: ``Accept`` headers up to this long are parsed once: a client sends the same one every time.
+CACHED_HEADER_CHARS = 512
+
+
 def parse_accept(header: str | None) -> list[MediaRange]:
     """Parse an ``Accept`` header; malformed ranges are skipped. No header accepts anything."""
+    return list(_ranges(header))
+
+
+def _ranges(header: str | None) -> tuple[MediaRange, ...]:
+    if header is not None and len(header) <= CACHED_HEADER_CHARS:
+        return _cached_ranges(header)
+    return _parse(header)
+
+
+@lru_cache(maxsize=256)
+def _cached_ranges(header: str) -> tuple[MediaRange, ...]:
+    return _parse(header)
+
+
+def _parse(header: str | None) -> tuple[MediaRange, ...]:
     if not header or not header.strip():
-        return [MediaRange("*", "*", 1.0)]
+        return (MediaRange("*", "*", 1.0),)
     ranges = []
     for part in header.split(","):
         fields = [f.strip() for f in part.split(";")]
@@ -52,7 +72,7 @@ def parse_accept(header: str | None) -> list[MediaRange]:
                 except ValueError:
                     q = 0.0
         ranges.append(MediaRange(main.strip(), sub.strip(), q))
-    return ranges
+    return tuple(ranges)
 
 
 def quality(ranges: Sequence[MediaRange], media_type: str) -> float:
@@ -75,7 +95,7 @@ def negotiate(header: str | None, offered: Sequence[str]) -> str | None:
     >>> negotiate("text/html", ["text/csv"]) is None
     True
     """
-    ranges = parse_accept(header)
+    ranges = _ranges(header)
     best: str | None = None
     best_q = 0.0
     for media_type in offered:
@@ -88,7 +108,7 @@ def negotiate(header: str | None, offered: Sequence[str]) -> str | None:
 def prefers(header: str | None, media_type: str, over: Sequence[str]) -> bool:
     """True when the client asks for ``media_type`` explicitly and likes it at least as much as
     every one of ``over`` (used to send browsers a page and scripts data from one URL)."""
-    ranges = parse_accept(header)
+    ranges = _ranges(header)
     if not any(r.specificity(media_type) == 2 for r in ranges):
         return False
     q = quality(ranges, media_type)

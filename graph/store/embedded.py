@@ -344,9 +344,10 @@ class EmbeddedStore(Store):
         self._busy += 1
         try:
             await wire.awrite(worker.writer, request, body)
-            reply, body = await asyncio.wait_for(
-                wire.aread(worker.reader, *WORKER_REPLIES), timeout_s
-            )
+            # A deadline on this task, not ``wait_for``: that runs the read as a task of its
+            # own, one more task and loop turn for every query.
+            async with asyncio.timeout(timeout_s):
+                reply, body = await wire.aread(worker.reader, *WORKER_REPLIES)
         except TimeoutError:
             self._replace(worker)
             raise QueryTimeout(timeout_s) from None

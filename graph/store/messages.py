@@ -426,13 +426,40 @@ def expect(reply: Message, cls: type[M]) -> M:
 
 
 # --- to and from the wire header -----------------------------------------------------------------
+#
+# Every query crosses the wire twice (request and reply), so each message class's fields and each
+# type hint's check are worked out once and kept: reading hints per message cost more than the
+# query of a point lookup.
+
+Check = Callable[[Any, str], Any]
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """How to build one message or header dataclass from decoded JSON."""
+
+    fields: tuple[tuple[str, Check, bool], ...]  # name, check, required
+    names: frozenset[str]
+
+
+_PLANS: dict[type, _Plan] = {}
+_CHECKS: dict[Any, Check] = {}
+_NAMES: dict[type, tuple[str, ...]] = {}
+_SCALARS = (str, int, bool, float, type(None))
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    names = _NAMES.get(cls)
+    if names is None:
+        names = _NAMES[cls] = tuple(f.name for f in dataclasses.fields(cast(Any, cls)))
+    return names
 
 
 def to_header(message: Message) -> Header:
     """The JSON header of ``message``."""
     header: Header = {"op": message.op}
-    for f in dataclasses.fields(message):
-        header[f.name] = _to_json(getattr(message, f.name))
+    for name in _field_names(type(message)):
+        header[name] = _to_json(getattr(message, name))
     return header
 
 
@@ -451,35 +478,43 @@ def from_header(header: object, *expected: type[M]) -> M:
 
 
 def _to_json(value: Any) -> Any:
+    if type(value) in _SCALARS:
+        return value
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _to_json(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {name: _to_json(getattr(value, name)) for name in _field_names(type(value))}
     if isinstance(value, tuple | list):
         return [_to_json(v) for v in value]
     return value
 
 
-_HINTS: dict[type, dict[str, Any]] = {}
-
-
-def _hints(cls: type) -> dict[str, Any]:
-    if cls not in _HINTS:
-        _HINTS[cls] = get_type_hints(cls)
-    return _HINTS[cls]
+def _plan(cls: type) -> _Plan:
+    plan = _PLANS.get(cls)
+    if plan is None:
+        hints = get_type_hints(cls)
+        fields = tuple(
+            (
+                f.name,
+                _check(hints[f.name]),
+                f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING,
+            )
+            for f in dataclasses.fields(cast(Any, cls))
+        )
+        plan = _PLANS[cls] = _Plan(fields, frozenset(name for name, _, _ in fields))
+    return plan
 
 
 def _build(cls: type[T], values: dict[str, Any], where: str) -> T:
-    hints = _hints(cls)
-    known = {f.name: f for f in dataclasses.fields(cast(Any, cls))}
-    unknown = set(values) - set(known)
-    if unknown:
+    plan = _plan(cls)
+    if not plan.names.issuperset(values):
+        unknown = set(values) - plan.names
         raise ProtocolError(f"{where}: unknown field(s) {sorted(unknown)}")
     kwargs: dict[str, Any] = {}
-    for name, f in known.items():
+    for name, check, required in plan.fields:
         if name not in values:
-            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            if required:
                 raise ProtocolError(f"{where}: missing field {name!r}")
             continue
-        kwargs[name] = _value(values[name], hints[name], f"{where} field {name!r}")
+        kwargs[name] = check(values[name], f"{where} field {name!r}")
     try:
         return cls(**kwargs)
     except ProtocolError as exc:
@@ -488,40 +523,86 @@ def _build(cls: type[T], values: dict[str, Any], where: str) -> T:
 
 def _value(value: Any, hint: Any, where: str) -> Any:
     """``value`` (decoded JSON) checked against the type ``hint``, lists made tuples."""
+    return _check(hint)(value, where)
+
+
+def _check(hint: Any) -> Check:
+    """The check of a value against ``hint``: the value (lists made tuples), or
+    ``ProtocolError``. Made once per hint."""
+    check = _CHECKS.get(hint)
+    if check is None:
+        check = _CHECKS[hint] = _make_check(hint)
+    return check
+
+
+def _make_check(hint: Any) -> Check:
     origin, args = get_origin(hint), get_args(hint)
+    name = getattr(hint, "__name__", hint)
+
+    def refuse(value: Any, where: str) -> Any:
+        raise ProtocolError(f"{where}: {value!r} is not {name}")
+
+    def simple(test: Callable[[Any], bool]) -> Check:
+        def check(value: Any, where: str) -> Any:
+            return value if test(value) else refuse(value, where)
+
+        return check
+
     if hint is Any:
-        return value
+        return lambda value, _where: value
     if origin is Union or origin is types.UnionType:
-        for arg in args:
-            try:
-                return _value(value, arg, where)
-            except ProtocolError:
-                continue
-        raise ProtocolError(f"{where}: {value!r} is not {hint}")
+        checks = tuple(_check(arg) for arg in args)
+        optional = type(None) in args
+
+        def either(value: Any, where: str) -> Any:
+            if value is None and optional:
+                return None
+            for check in checks:
+                try:
+                    return check(value, where)
+                except ProtocolError:
+                    continue
+            raise ProtocolError(f"{where}: {value!r} is not {hint}")
+
+        return either
     if origin is Literal:
-        if value in args:
-            return value
-    elif hint is type(None):
-        if value is None:
-            return None
-    elif hint is bool:
-        if isinstance(value, bool):
-            return value
-    elif hint is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-    elif hint is str:
-        if isinstance(value, str):
-            return value
-    elif origin is dict:
-        if isinstance(value, dict) and all(isinstance(k, str) for k in value):
-            return value
-    elif origin is tuple:
-        if isinstance(value, list | tuple):
-            if len(args) == 2 and args[1] is Ellipsis:
-                return tuple(_value(v, args[0], where) for v in value)
-            if len(value) == len(args):
-                return tuple(_value(v, a, where) for v, a in zip(value, args, strict=True))
-    elif isinstance(hint, type) and dataclasses.is_dataclass(hint) and isinstance(value, dict):
-        return _build(hint, value, where)
-    raise ProtocolError(f"{where}: {value!r} is not {getattr(hint, '__name__', hint)}")
+        return simple(lambda value: value in args)
+    if hint is type(None):
+        return simple(lambda value: value is None)
+    if hint is bool:
+        return simple(lambda value: isinstance(value, bool))
+    if hint is int:
+        return simple(lambda value: isinstance(value, int) and not isinstance(value, bool))
+    if hint is str:
+        return simple(lambda value: isinstance(value, str))
+    if origin is dict:
+        return simple(
+            lambda value: isinstance(value, dict) and all(isinstance(k, str) for k in value)
+        )
+    if origin is tuple:
+        if len(args) == 2 and args[1] is Ellipsis:
+            item = _check(args[0])
+
+            def many(value: Any, where: str) -> Any:
+                if isinstance(value, list | tuple):
+                    return tuple(item(v, where) for v in value)
+                return refuse(value, where)
+
+            return many
+        items = tuple(_check(arg) for arg in args)
+
+        def fixed(value: Any, where: str) -> Any:
+            if isinstance(value, list | tuple) and len(value) == len(items):
+                return tuple(check(v, where) for v, check in zip(value, items, strict=True))
+            return refuse(value, where)
+
+        return fixed
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+
+        def nested(value: Any, where: str) -> Any:
+            if isinstance(value, dict):
+                return _build(hint, value, where)
+            return refuse(value, where)
+
+        return nested
+    return refuse

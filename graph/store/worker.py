@@ -66,20 +66,22 @@ _LOCATION = re.compile(r"(?:error at |line )(\d+)[:, ](?:column )?(\d+)")
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
-def _virtual_memory() -> int:
-    with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[0]) * _PAGE
+def _virtual_memory(statm: int) -> int:
+    """The process's mapped size, from ``/proc/self/statm`` kept open as ``statm`` (read again
+    from its start, the kernel writes it anew)."""
+    return int(os.pread(statm, 128, 0).split()[0]) * _PAGE
 
 
 class _MemoryBudget:
     """Caps what one request may allocate beyond what the process already maps (RLIMIT_AS)."""
 
-    def __init__(self, megabytes: int) -> None:
+    def __init__(self, megabytes: int, statm: int) -> None:
         self.limit = megabytes * 1024 * 1024
+        self.statm = statm
 
     def __enter__(self) -> None:
         resource.setrlimit(
-            resource.RLIMIT_AS, (_virtual_memory() + self.limit, resource.RLIM_INFINITY)
+            resource.RLIMIT_AS, (_virtual_memory(self.statm) + self.limit, resource.RLIM_INFINITY)
         )
 
     def __exit__(self, *exc: object) -> None:
@@ -147,10 +149,13 @@ class Worker:
         self.store = store
         self.log = log
         self.memory_budget = memory_budget
+        # Opened once (by the process that answers: a worker is made after the fork): opening
+        # it for every request cost more than a point lookup itself.
+        self._statm = os.open("/proc/self/statm", os.O_RDONLY) if memory_budget else -1
 
     def _budget(self, megabytes: int) -> AbstractContextManager[None]:
         if self.memory_budget:
-            return _MemoryBudget(megabytes)
+            return _MemoryBudget(megabytes, self._statm)
         return contextlib.nullcontext()
 
     def handle(self, request: Message, body: bytes) -> tuple[Message, bytes]:

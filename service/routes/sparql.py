@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -48,8 +49,8 @@ from ijkg.graph import (
 from ijkg.service.bodies import read_body
 from ijkg.service.clients import client_address, client_slots
 from ijkg.service.conditional import Validators, VersionClock, answer_etag
-from ijkg.service.deps import ClockDep, GraphDep, SettingsDep
-from ijkg.service.negotiation import negotiate, prefers
+from ijkg.service.deps import get_clock, get_graph, get_settings
+from ijkg.service.negotiation import CACHED_HEADER_CHARS, negotiate, prefers
 from ijkg.service.query_page import CONTENT_SECURITY_POLICY, render_query_page
 
 router = APIRouter(tags=["sparql"])
@@ -172,6 +173,17 @@ def choose_formats(
                 tuple(FORMAT_NAMES) + RESULTS_MEDIA_TYPES + RDF_MEDIA_TYPES,
             )
         return results, rdf
+    if accept is not None and len(accept) <= CACHED_HEADER_CHARS:
+        return _negotiated(accept)
+    return _negotiate_formats(accept)
+
+
+@lru_cache(maxsize=256)  # a client sends the same Accept with every query
+def _negotiated(accept: str) -> tuple[ResultsFormat | None, RdfSyntax | None]:
+    return _negotiate_formats(accept)
+
+
+def _negotiate_formats(accept: str | None) -> tuple[ResultsFormat | None, RdfSyntax | None]:
     chosen_results = negotiate(accept, [*RESULTS_MEDIA_TYPES, *RESULTS_MEDIA_ALIASES])
     chosen_rdf = negotiate(accept, [*RDF_MEDIA_TYPES, *RDF_MEDIA_ALIASES])
     return (
@@ -181,8 +193,12 @@ def choose_formats(
 
 
 def endpoint_url(request: Request) -> str:
-    """The endpoint's absolute URL: the base IRI of queries and the subject of its description."""
-    return str(request.url.replace(query="", fragment=""))
+    """The endpoint's absolute URL: the base IRI of queries and the subject of its description.
+
+    The request's URL up to its query string (this route's path holds neither ``?`` nor ``#``),
+    cut rather than parsed again.
+    """
+    return str(request.url).partition("?")[0]
 
 
 # --- the three answers ---------------------------------------------------------------------------
@@ -320,9 +336,7 @@ _SPARQL_ROUTE: dict[str, Any] = dict(
 @router.get("/sparql", operation_id="sparql_get", **_SPARQL_ROUTE)
 @router.head("/sparql", operation_id="sparql_head", **_SPARQL_ROUTE)
 @router.post("/sparql", operation_id="sparql_post", **_SPARQL_ROUTE)
-async def sparql(
-    request: Request, graph: GraphDep, settings: SettingsDep, clock: ClockDep
-) -> Response:
+async def sparql(request: Request) -> Response:
     """Run a SPARQL query: `GET /sparql?query=SELECT...`, or POST it as a form (`query=`) or as
     `application/sparql-query`. `default-graph-uri` and `named-graph-uri` narrow the dataset to
     graphs of the store; without them the default graph is the union of all named graphs.
@@ -339,6 +353,11 @@ async def sparql(
     Example: `curl -G http://127.0.0.1:8000/sparql -H 'Accept: text/csv' --data-urlencode
     'query=SELECT ?pillar WHERE { ?pillar a <https://w3id.org/ijkg/ontology#Pillar> }'`
     """
+    # The app's parts are read directly, not declared as dependencies: resolving them cost
+    # every query more than the rest of its handling here.
+    graph = await get_graph(request)
+    settings = await get_settings(request)
+    clock = await get_clock(request)
     operation = await protocol_request(request, settings.max_query_bytes)
     limits = graph.sparql.limits
     accept = request.headers.get("accept")
