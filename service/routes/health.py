@@ -1,6 +1,11 @@
-"""``GET /health``: liveness and the store's state.
+"""``GET /health``: liveness; ``GET /health/ready``: readiness, the store's state.
 
-Three states, for people and for whatever restarts services:
+``/health`` answers from what the process knows already (its id, the bundled graph's version),
+with no round trip to the store: a probe that asks every few seconds, or a load balancer that asks
+often, costs what a hello-world route costs. It says the process and its event loop answer.
+
+``/health/ready`` asks the store and the validation workers. Three states, for people and for
+whatever routes traffic to or restarts services:
 
 - ``ok`` (200): the store answers, and its last write and snapshot went through;
 - ``degraded`` (200): the store answers reads, but something needs an operator: the file system
@@ -16,11 +21,11 @@ import os
 from typing import Any
 
 from fastapi import APIRouter
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
 from ijkg.graph import KnowledgeGraph, QueryError, StoreError, StoreStats
 from ijkg.service.deps import GraphDep, SettingsDep
-from ijkg.service.models import HealthJson
+from ijkg.service.models import HealthJson, LivenessJson
 
 router = APIRouter(tags=["service"])
 
@@ -48,14 +53,34 @@ def store_problems(stats: StoreStats) -> list[str]:
     return found
 
 
+# (process id, the answer's bytes): built once per process, on its first call (a worker process
+# started by forking must not answer with its parent's id).
+_live: tuple[int, bytes] | None = None
+
+
+@router.get("/health", summary="Liveness", response_model=LivenessJson)
+async def health() -> Response:
+    """Whether the service process answers, with no question to the store (see
+    ``/health/ready`` for the store's state).
+
+    Example answer: ``{"status": "ok", "worker": 4242, "bundle": "3f1c..."}``
+    """
+    global _live
+    pid = os.getpid()
+    if _live is None or _live[0] != pid:
+        body = LivenessJson(status="ok", worker=pid, bundle=KnowledgeGraph.bundle_version())
+        _live = (pid, body.model_dump_json().encode())
+    return Response(_live[1], media_type="application/json", headers=_NO_STORE)
+
+
 @router.get(
-    "/health",
-    summary="Liveness and store status",
+    "/health/ready",
+    summary="Readiness and store status",
     response_model=HealthJson,
     responses={503: {"description": "The store does not answer (status: unavailable)"}},
 )
-async def health(graph: GraphDep, settings: SettingsDep) -> JSONResponse:
-    """Whether the service is up, and the store's kind, version, size and state.
+async def ready(graph: GraphDep, settings: SettingsDep) -> JSONResponse:
+    """Whether the service can answer, and the store's kind, version, size and state.
 
     Example answer: ``{"status": "ok", "problems": [], "store": {"kind": "embedded",
     "version": 3, "quads": 4210, "writable": true, ...}}``

@@ -47,8 +47,10 @@ def test_queries_run_under_the_policy(bundled_store: SyncStore, endpoint: Sparql
     refused = Dataset(default_graphs=("file:///etc/passwd",), named_graphs=())
     with pytest.raises(QueryRefused):
         bundled_store.run(endpoint.query, ask, results=RESULTS_JSON, rdf=None, dataset=refused)
-    assert endpoint.is_volatile("SELECT (NOW() AS ?t) {}")
-    assert not endpoint.is_volatile(ask)
+    assert endpoint.check("SELECT (NOW() AS ?t) {}").volatile
+    checked = endpoint.check(ask)
+    assert not checked.volatile
+    assert bundled_store.run(endpoint.query, checked, results=RESULTS_JSON, rdf=None) == answer
 
 
 def test_an_entity_is_read_once_per_version(bundled_store: SyncStore, linked: LinkedData) -> None:

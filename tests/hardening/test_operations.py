@@ -56,7 +56,7 @@ def markers(client: httpx.Client) -> set[str]:
 
 
 def health(client: httpx.Client) -> dict[str, Any]:
-    answer = client.get("/health")
+    answer = client.get("/health/ready")
     body: dict[str, Any] = answer.json()
     body["http_status"] = answer.status_code
     return body
@@ -246,6 +246,9 @@ def test_health_says_unavailable_when_the_store_engine_is_gone(disposable: Serve
         assert "does not answer" in state["problems"][0]
         problem(write(client, "lost"), 503, "store-unavailable")
         assert disposable.alive()  # the service answers, and says what is wrong
+        # Liveness asks nothing of the store: the process itself answers.
+        live = client.get("/health")
+        assert (live.status_code, live.json()["status"]) == (200, "ok"), live.text
 
 
 # --- logs and request ids -------------------------------------------------------------------------
