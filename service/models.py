@@ -181,7 +181,8 @@ class SchemasJson(BaseModel):
 class LivenessJson(BaseModel):
     """The service process answers (no question to the store)."""
 
-    status: str = Field(description="ok.")
+    status: str = Field(description="ok, or unavailable when the process knows its store is down.")
+    problems: list[str] = Field(description="Why the store cannot answer, in sentences.")
     worker: int = Field(description="The id of the service process that answered.")
     bundle: str = Field(description="The version of the bundled graph (a digest).")
 
