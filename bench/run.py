@@ -472,7 +472,7 @@ def bench_startup(system: Ijkg, restarts: int) -> dict[str, Any]:
     runs = []
     for _ in range(restarts):
         system.start()
-        health = httpx.get(system.base + "/health", timeout=30).json()
+        health = httpx.get(system.base + "/health/ready", timeout=30).json()
         if isinstance(health.get("store"), dict):
             health["store"].pop("data_dir", None)  # a path of this machine, not a result
         time.sleep(0.5)

@@ -272,7 +272,7 @@ async def soak(args: argparse.Namespace, server: Ijkg) -> dict[str, Any]:
     )
     async with httpx.AsyncClient(base_url=server.base, timeout=60, limits=limits) as client:
         entities = await _entities(client)
-        before = (await client.get("/health")).json()
+        before = (await client.get("/health/ready")).json()
         started = time.perf_counter()
         run = Soak(server.base, entities, started + args.duration, started)
         samples: list[dict[str, float]] = []
@@ -283,7 +283,7 @@ async def soak(args: argparse.Namespace, server: Ijkg) -> dict[str, Any]:
         )
         elapsed = time.perf_counter() - started
         await sampler
-        after = (await client.get("/health")).json()
+        after = (await client.get("/health/ready")).json()
         stored = await _stored_markers(client)
     kinds = Counter(r.kind for r in run.records)
     by_op: dict[str, list[Record]] = defaultdict(list)

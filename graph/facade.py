@@ -115,6 +115,11 @@ class KnowledgeGraph:
         """The store's id, version, size and health, as of now."""
         return await self._store.stats()
 
+    def known_down(self) -> str | None:
+        """Why the store cannot answer, if this process knows it already (its engine exited),
+        with no question to the store; ``None`` otherwise (``stats`` asks it)."""
+        return self._store.known_down()
+
     def validation_stats(self) -> dict[str, int] | None:
         """The validation workers' state (running, idle, replaced ...); ``None`` when this process
         validates in-line (it started none)."""

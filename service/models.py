@@ -178,8 +178,17 @@ class SchemasJson(BaseModel):
     schemas: dict[str, KindSchemaRef]
 
 
+class LivenessJson(BaseModel):
+    """The service process answers (no question to the store)."""
+
+    status: str = Field(description="ok, or unavailable when the process knows its store is down.")
+    problems: list[str] = Field(description="Why the store cannot answer, in sentences.")
+    worker: int = Field(description="The id of the service process that answered.")
+    bundle: str = Field(description="The version of the bundled graph (a digest).")
+
+
 class HealthJson(BaseModel):
-    """Liveness and the store's state."""
+    """Readiness: the store's state."""
 
     status: str = Field(description="ok, degraded or unavailable.")
     problems: list[str] = Field(description="What needs an operator, in sentences.")

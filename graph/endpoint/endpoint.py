@@ -7,7 +7,7 @@ from ijkg.graph.core.errors import GraphNotFound
 from ijkg.graph.core.formats import RdfSyntax, ResultsFormat
 from ijkg.graph.core.settings import Settings
 from ijkg.graph.endpoint.description import GraphCatalogue, ServiceLimits, describe_service
-from ijkg.graph.endpoint.query import QueryPolicy, is_volatile, run_query
+from ijkg.graph.endpoint.query import CheckedQuery, QueryPolicy, check_query, run_query
 from ijkg.graph.store.base import Answer, Dataset, Store
 
 
@@ -22,32 +22,27 @@ class SparqlEndpoint:
         # The graphs and their sizes for the service description, recounted per graph version.
         self._catalogue = GraphCatalogue()
 
-    @staticmethod
-    def is_volatile(query: str) -> bool:
-        """Whether the query's answer may change from one run to the next (``NOW()``, ``RAND()``
-        ...) although the graph did not."""
-        return is_volatile(query)
+    def check(self, query: str) -> CheckedQuery:
+        """``query`` checked against the policy (size, depth, federation, graph names): raises
+        ``QueryTooLarge``, ``QueryRefused`` or ``QuerySyntaxError`` (a bad escape). Its
+        ``volatile`` says whether its answer may change from one run to the next (``NOW()``,
+        ``RAND()`` ...) although the graph did not."""
+        return check_query(query, self._policy)
 
     async def query(
         self,
-        query: str,
+        query: str | CheckedQuery,
         *,
         results: ResultsFormat | None,
         rdf: RdfSyntax | None,
         dataset: Dataset | None = None,
         base_iri: str | None = None,
     ) -> Answer:
-        """Check ``query`` against the policy (size, depth, federation, graph names) and run it
-        under the limits; the answer serialised in ``results`` (SELECT/ASK) or ``rdf``
-        (CONSTRUCT/DESCRIBE)."""
+        """Run ``query`` (checked first unless ``check`` did it) under the limits; the answer
+        serialised in ``results`` (SELECT/ASK) or ``rdf`` (CONSTRUCT/DESCRIBE)."""
+        checked = query if isinstance(query, CheckedQuery) else self.check(query)
         return await run_query(
-            self._store,
-            query,
-            policy=self._policy,
-            results=results,
-            rdf=rdf,
-            dataset=dataset,
-            base_iri=base_iri,
+            self._store, checked, results=results, rdf=rdf, dataset=dataset, base_iri=base_iri
         )
 
     async def description(self, *, endpoint: str, syntax: RdfSyntax) -> bytes:

@@ -1,8 +1,10 @@
 """Running a researcher's SPARQL query: checks at the boundary, then the store.
 
-Every query passes through ``run_query``: the text is size- and nesting-checked before any parser
-sees it, escapes are decoded the way SPARQL does, and anything that would reach the network or
-the file system (``SERVICE``, ``LOAD``, ``FROM <file:...>``) is refused unless federation is on.
+Every query passes through ``check_query`` before ``run_query``: the text is size- and
+nesting-checked before any parser sees it, escapes are decoded the way SPARQL does, and anything
+that would reach the network or the file system (``SERVICE``, ``LOAD``, ``FROM <file:...>``) is
+refused unless federation is on. The check's one lexical pass is kept with the text
+(``CheckedQuery``) and answers every later question about it (volatile? names its dataset?).
 
 Graph names (``FROM``, ``FROM NAMED``, and the protocol's ``default-graph-uri`` and
 ``named-graph-uri``) only ever name graphs of this store: nothing is fetched from them, whatever
@@ -18,12 +20,7 @@ from ijkg.graph.core.errors import QueryRefused, QuerySyntaxError
 from ijkg.graph.core.formats import RdfSyntax, ResultsFormat
 from ijkg.graph.core.settings import Settings
 from ijkg.graph.sparql.syntax_help import explain
-from ijkg.graph.sparql.text import (
-    check_graph_name,
-    check_limits,
-    decode_escapes,
-    scan,
-)
+from ijkg.graph.sparql.text import Scan, check_graph_name, check_limits
 from ijkg.graph.store.base import Answer, Dataset, QueryLimits, Store
 
 
@@ -52,8 +49,45 @@ def check_dataset(dataset: Dataset) -> None:
         check_graph_name(iri, "named-graph-uri")
 
 
-def check_query(text: str, policy: QueryPolicy) -> str:
-    """Return the escape-decoded query text, or raise ``QueryTooLarge``/``QueryRefused``."""
+#: Functions whose value changes from one evaluation to the next on the same graph.
+VOLATILE_FUNCTIONS = frozenset({"RAND", "NOW", "UUID", "STRUUID"})
+
+
+@dataclass(frozen=True)
+class CheckedQuery:
+    """A query that passed ``check_query``: its escape-decoded text and the one lexical pass
+    (``Scan``) every later question about it reads, so the text is tokenised once."""
+
+    text: str
+    scan: Scan
+
+    @property
+    def volatile(self) -> bool:
+        """Whether two runs of the query on the same graph may give different answers.
+
+        >>> policy = QueryPolicy(10_000, 50)
+        >>> check_query("SELECT (NOW() AS ?t) {}", policy).volatile
+        True
+        >>> check_query("SELECT ?now { ?now ?p ?o }", policy).volatile
+        False
+        """
+        return not VOLATILE_FUNCTIONS.isdisjoint(self.scan.keywords)
+
+    @property
+    def names_dataset(self) -> bool:
+        """Whether the query names its dataset with ``FROM`` or ``FROM NAMED``.
+
+        >>> policy = QueryPolicy(10_000, 50)
+        >>> check_query("SELECT * FROM <http://g/a> { ?s ?p ?o }", policy).names_dataset
+        True
+        >>> check_query("SELECT * {}", policy).names_dataset
+        False
+        """
+        return any(role.startswith("FROM") for role, _ in self.scan.graph_iris)
+
+
+def check_query(text: str, policy: QueryPolicy) -> CheckedQuery:
+    """The escape-decoded query and its scan, or ``QueryTooLarge``/``QueryRefused``."""
     decoded, scan = check_limits(
         text, max_bytes=policy.max_query_bytes, max_depth=policy.max_query_depth
     )
@@ -67,56 +101,28 @@ def check_query(text: str, policy: QueryPolicy) -> str:
     for role, iri in scan.graph_iris:
         if role.startswith("FROM"):
             check_graph_name(iri, role, relative=True)
-    return decoded
-
-
-def names_dataset(text: str) -> bool:
-    """Whether the (escape-decoded) query names its dataset with ``FROM`` or ``FROM NAMED``.
-
-    >>> names_dataset("SELECT * FROM <http://g/a> { ?s ?p ?o }"), names_dataset("SELECT * {}")
-    (True, False)
-    """
-    return any(role.startswith("FROM") for role, _ in scan(text).graph_iris)
-
-
-#: Functions whose value changes from one evaluation to the next on the same graph.
-VOLATILE_FUNCTIONS = frozenset({"RAND", "NOW", "UUID", "STRUUID"})
-
-
-def is_volatile(text: str) -> bool:
-    """Whether two runs of the query on the same graph may give different answers.
-
-    >>> is_volatile("SELECT (NOW() AS ?t) {}"), is_volatile("SELECT ?now { ?now ?p ?o }")
-    (True, False)
-    """
-    try:
-        decoded = decode_escapes(text)
-    except QuerySyntaxError:
-        return False  # not a query at all: running it says why
-    return not VOLATILE_FUNCTIONS.isdisjoint(scan(decoded).keywords)
+    return CheckedQuery(decoded, scan)
 
 
 async def run_query(
     store: Store,
-    text: str,
+    query: CheckedQuery,
     *,
-    policy: QueryPolicy,
     results: ResultsFormat | None,
     rdf: RdfSyntax | None,
     dataset: Dataset | None = None,
     limits: QueryLimits | None = None,
     base_iri: str | None = None,
 ) -> Answer:
-    """Check and run one query; see ``Store.query`` for the errors. A syntax error comes back
+    """Run one checked query; see ``Store.query`` for the errors. A syntax error comes back
     explained (``ijkg.graph.sparql.syntax_help``): where, what was expected, and a hint."""
-    checked = check_query(text, policy)
     if dataset is not None:
         check_dataset(dataset)
-    if (dataset is None or dataset.is_union) and names_dataset(checked):
+    if (dataset is None or dataset.is_union) and query.names_dataset:
         dataset = Dataset(from_query=True)
     try:
         return await store.query(
-            checked, results=results, rdf=rdf, dataset=dataset, limits=limits, base_iri=base_iri
+            query.text, results=results, rdf=rdf, dataset=dataset, limits=limits, base_iri=base_iri
         )
     except QuerySyntaxError as exc:
-        raise explain(checked, exc) from None
+        raise explain(query.text, exc) from None

@@ -9,6 +9,7 @@ dropped), measures bracket nesting (deep nesting crashes some parsers), and list
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -91,7 +92,12 @@ def _name_end(text: str, i: int) -> int:
 
 def tokenize(text: str) -> list[Token]:
     """The tokens of ``text`` (escape-decoded SPARQL), without comments and whitespace."""
-    tokens: list[Token] = []
+    return list(iter_tokens(text))
+
+
+def iter_tokens(text: str) -> Iterator[Token]:
+    """``tokenize``, one token at a time: a reader that needs only the first few (the form of a
+    query after its prologue) does not tokenise the rest."""
     i = 0
     n = len(text)
     while i < n:
@@ -128,8 +134,7 @@ def tokenize(text: str) -> list[Token]:
             i, kind = i + 2, "punct"
         else:
             i, kind = i + 1, "punct"
-        tokens.append(Token(kind, text[start:i], start, i))
-    return tokens
+        yield Token(kind, text[start:i], start, i)
 
 
 @dataclass
@@ -205,7 +210,7 @@ def query_form(text: str) -> str | None:
     >>> query_form("PREFIX ex: <http://e/> CONSTRUCT WHERE { ?s ?p ?o }")
     'CONSTRUCT'
     """
-    for token in tokenize(text):
+    for token in iter_tokens(text):
         if token.kind == "word" and token.value in ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE"):
             return token.value
         if token.kind == "word" and token.value not in ("PREFIX", "BASE"):

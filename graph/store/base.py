@@ -189,7 +189,13 @@ class Store(ABC):
 
     @abstractmethod
     async def stats(self) -> StoreStats:
-        """Store identity, version and size, for /health and ETags."""
+        """Store identity, version and size, for /health/ready and ETags."""
+
+    def known_down(self) -> str | None:
+        """Why the store cannot answer, when this process knows it without asking (an engine
+        process that exited), in a sentence; ``None`` otherwise. Never a round trip: the
+        liveness probe asks it on every call."""
+        return None
 
     @abstractmethod
     async def close(self) -> None:

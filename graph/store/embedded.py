@@ -475,6 +475,15 @@ class EmbeddedStore(Store):
             },
         )
 
+    def known_down(self) -> str | None:
+        engine = self._engine
+        if self._closed or engine is None:
+            return "the store is closed"
+        # Set by the event loop when the engine process exits: reading it asks nothing.
+        if engine.returncode is not None:
+            return f"the store engine stopped (exit status {engine.returncode})"
+        return None
+
     async def snapshot(self) -> None:
         """Write a snapshot now (the engine also writes one when the change log grows).
         Raises ``StorageFailed``/``StorageFull`` when the file system refuses it."""

@@ -1,6 +1,13 @@
-"""``GET /health``: liveness and the store's state.
+"""``GET /health``: liveness; ``GET /health/ready``: readiness, the store's state.
 
-Three states, for people and for whatever restarts services:
+``/health`` answers from what the process knows already (its id, the bundled graph's version),
+with no round trip to the store: a probe that asks every few seconds, or a load balancer that asks
+often, costs what a hello-world route costs. It says the process and its event loop answer, or
+``unavailable`` (503) when the process knows its store cannot (the embedded store's engine
+exited): a restart mends both.
+
+``/health/ready`` asks the store and the validation workers. Three states, for people and for
+whatever routes traffic to or restarts services:
 
 - ``ok`` (200): the store answers, and its last write and snapshot went through;
 - ``degraded`` (200): the store answers reads, but something needs an operator: the file system
@@ -12,15 +19,16 @@ Three states, for people and for whatever restarts services:
 
 from __future__ import annotations
 
+import functools
 import os
 from typing import Any
 
-from fastapi import APIRouter
-from starlette.responses import JSONResponse
+from fastapi import APIRouter, Request
+from starlette.responses import JSONResponse, Response
 
 from ijkg.graph import KnowledgeGraph, QueryError, StoreError, StoreStats
 from ijkg.service.deps import GraphDep, SettingsDep
-from ijkg.service.models import HealthJson
+from ijkg.service.models import HealthJson, LivenessJson
 
 router = APIRouter(tags=["service"])
 
@@ -48,14 +56,51 @@ def store_problems(stats: StoreStats) -> list[str]:
     return found
 
 
+_UNAVAILABLE: dict[int | str, dict[str, Any]] = {
+    503: {"description": "The store does not answer (status: unavailable)"}
+}
+
+# (process id, the answer's bytes): built once per process, on its first call (a worker process
+# started by forking must not answer with its parent's id).
+_live: tuple[int, bytes] | None = None
+
+
+@router.get("/health", summary="Liveness", response_model=LivenessJson, responses=_UNAVAILABLE)
+async def health(request: Request) -> Response:
+    """Whether the service process answers, from what it knows, with no question to the store
+    (``/health/ready`` asks it): ``unavailable`` (503) only when the process knows its store
+    cannot answer (its engine stopped), which a restart mends.
+
+    Example answer: ``{"status": "ok", "problems": [], "worker": 4242, "bundle": "3f1c..."}``
+    """
+    global _live
+    graph: KnowledgeGraph = request.app.state.graph
+    down = graph.known_down()
+    pid = os.getpid()
+    if down is not None:
+        body = LivenessJson(
+            status="unavailable", problems=[down], worker=pid, bundle=_bundle_version()
+        )
+        return Response(
+            body.model_dump_json(),
+            status_code=503,
+            media_type="application/json",
+            headers={**_NO_STORE, "Retry-After": "5"},
+        )
+    if _live is None or _live[0] != pid:
+        body = LivenessJson(status="ok", problems=[], worker=pid, bundle=_bundle_version())
+        _live = (pid, body.model_dump_json().encode())
+    return Response(_live[1], media_type="application/json", headers=_NO_STORE)
+
+
 @router.get(
-    "/health",
-    summary="Liveness and store status",
+    "/health/ready",
+    summary="Readiness and store status",
     response_model=HealthJson,
-    responses={503: {"description": "The store does not answer (status: unavailable)"}},
+    responses=_UNAVAILABLE,
 )
-async def health(graph: GraphDep, settings: SettingsDep) -> JSONResponse:
-    """Whether the service is up, and the store's kind, version, size and state.
+async def ready(graph: GraphDep, settings: SettingsDep) -> JSONResponse:
+    """Whether the service can answer, and the store's kind, version, size and state.
 
     Example answer: ``{"status": "ok", "problems": [], "store": {"kind": "embedded",
     "version": 3, "quads": 4210, "writable": true, ...}}``
@@ -87,8 +132,14 @@ def _body(status: str, problems: list[str], store: dict[str, Any]) -> HealthJson
         problems=problems,
         worker=os.getpid(),  # which service process answered (several may share a port)
         store=store,
-        bundle=KnowledgeGraph.bundle_version(),
+        bundle=_bundle_version(),
     )
+
+
+@functools.cache
+def _bundle_version() -> str:
+    # A digest of every bundled file: computed once per process, not once per call.
+    return KnowledgeGraph.bundle_version()
 
 
 def _json(body: HealthJson) -> dict[str, Any]:

@@ -264,7 +264,10 @@ async def answer_query(
         results.media_type if results else "",
         rdf.media_type if rdf else "",
     )
-    volatile = graph.sparql.is_volatile(operation.query)
+    # Checked once, here: the one lexical pass says whether the answer may change between runs
+    # and goes along with the text to the store.
+    checked = graph.sparql.check(operation.query)
+    volatile = checked.volatile
     store_id = await graph.store_id()
     if not volatile and (
         "if-none-match" in request.headers or "if-modified-since" in request.headers
@@ -277,7 +280,7 @@ async def answer_query(
             return current.not_modified()
     try:
         answer = await graph.sparql.query(
-            operation.query,
+            checked,
             results=results,
             rdf=rdf,
             dataset=operation.dataset,

@@ -113,7 +113,7 @@ def test_a_curator_session(writable: Service) -> None:
         assert not select(client, f"SELECT * WHERE {{ <{AGREEMENT}> ?p ?o }}")
 
         # 3. merged: in SPARQL, with a PROV-O record (who, when, why, versions) and a link from the entity
-        before = client.get("/health").json()["store"]["version"]
+        before = client.get("/health/ready").json()["store"]["version"]
         merged = client.post(f"/changes/{change['id']}/merge", headers=TOKEN)
         assert merged.status_code == 200, merged.text
         body = merged.json()
@@ -206,7 +206,7 @@ def test_a_read_only_service_says_so(server: Server) -> None:
 )
 def test_protected_graphs_need_the_admin_role(writable: Service, update: str) -> None:
     with writable.client() as client:
-        version = client.get("/health").json()["store"]["version"]
+        version = client.get("/health/ready").json()["store"]["version"]
         refused = client.post(
             "/update",
             content=update,
@@ -214,7 +214,7 @@ def test_protected_graphs_need_the_admin_role(writable: Service, update: str) ->
         )
         assert refused.status_code == 403, refused.text
         assert "admin" in refused.json()["detail"]
-        assert client.get("/health").json()["store"]["version"] == version
+        assert client.get("/health/ready").json()["store"]["version"] == version
 
 
 def test_history_graphs_cannot_be_written_even_by_an_admin(writable: Service) -> None:
@@ -229,7 +229,7 @@ def test_history_graphs_cannot_be_written_even_by_an_admin(writable: Service) ->
 
 def test_a_violating_update_changes_nothing_and_reports(writable: Service) -> None:
     with writable.client() as client:
-        version = client.get("/health").json()["store"]["version"]
+        version = client.get("/health/ready").json()["store"]["version"]
         refused = client.post(
             "/update",
             headers={**TOKEN, "Content-Type": "application/sparql-update"},
@@ -241,7 +241,7 @@ def test_a_violating_update_changes_nothing_and_reports(writable: Service) -> No
         assert {r["focusNode"] for r in report["results"]} == {
             "https://w3id.org/ijkg/id/state/japan"
         }
-        assert client.get("/health").json()["store"]["version"] == version
+        assert client.get("/health/ready").json()["store"]["version"] == version
         assert select(
             client,
             "SELECT ?l WHERE { <https://w3id.org/ijkg/id/state/japan> <http://www.w3.org/2000/01/rdf-schema#label> ?l }",
@@ -313,7 +313,7 @@ def test_two_conflicting_merges_do_not_both_land(writable: Service) -> None:
             )
             assert proposed.status_code == 201, proposed.text
             ids.append(proposed.json()["id"])
-        version = client.get("/health").json()["store"]["version"]
+        version = client.get("/health/ready").json()["store"]["version"]
         outcomes: list[int] = []
 
         def merge(change_id: str) -> None:
@@ -331,7 +331,7 @@ def test_two_conflicting_merges_do_not_both_land(writable: Service) -> None:
             f"SELECT ?l WHERE {{ <{japan}> <http://www.w3.org/2000/01/rdf-schema#label> ?l }}",
         )
         assert len(labels) == 1
-        assert client.get("/health").json()["store"]["version"] == version + 1
+        assert client.get("/health/ready").json()["store"]["version"] == version + 1
 
 
 def test_graph_store_protocol(writable: Service, tmp_path: Path) -> None:

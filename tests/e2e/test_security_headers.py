@@ -23,6 +23,7 @@ ANSWERS = [
     ("GET", "/sparql?query=ASK%20%7B%20%3Fs%20%3Fp%20%3Fo%20%7D", {}),
     ("GET", "/sparql?query=SELECT%20*%20WHERE%20%7B%20%3Fs%20%3Fp%20%3Fo%20%7D%20LIMIT%20200", {}),
     ("GET", "/health", {}),
+    ("GET", "/health/ready", {}),
     ("GET", "/openapi.json", {}),
     ("GET", "/context.jsonld", {}),
     ("GET", "/static/swagger/swagger-ui.css", {}),

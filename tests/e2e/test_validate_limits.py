@@ -100,7 +100,7 @@ def test_a_submission_over_the_quad_cap_is_refused(validating: Server) -> None:
 
 def replaced(server: Server) -> int:
     with server.client() as client:
-        return int(client.get("/health").json()["validation"]["replaced"])
+        return int(client.get("/health/ready").json()["validation"]["replaced"])
 
 
 def test_a_refused_submission_does_not_cost_a_worker(validating: Server) -> None:

@@ -4,6 +4,7 @@ bundled graph, as the service's read routes use them."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from typing import Any
 
 import pyoxigraph as ox
@@ -13,6 +14,7 @@ from ijkg.graph import Entity, LinkedData, SparqlEndpoint
 from ijkg.graph.core.errors import NotFound, QueryRefused
 from ijkg.graph.core.formats import NTRIPLES, RESULTS_JSON, TURTLE
 from ijkg.graph.core.namespaces import ONTOLOGY_GRAPH, ONTOLOGY_IRI
+from ijkg.graph.sparql import text
 from ijkg.graph.store.base import Dataset, Delta
 from tests.conftest import SyncStore
 
@@ -50,8 +52,27 @@ def test_queries_run_under_the_policy(bundled_store: SyncStore, endpoint: Sparql
     refused = Dataset(default_graphs=("file:///etc/passwd",), named_graphs=())
     with pytest.raises(QueryRefused):
         bundled_store.run(endpoint.query, ask, results=RESULTS_JSON, rdf=None, dataset=refused)
-    assert endpoint.is_volatile("SELECT (NOW() AS ?t) {}")
-    assert not endpoint.is_volatile(ask)
+    assert endpoint.check("SELECT (NOW() AS ?t) {}").volatile
+    checked = endpoint.check(ask)
+    assert not checked.volatile
+    assert bundled_store.run(endpoint.query, checked, results=RESULTS_JSON, rdf=None) == answer
+
+
+def test_a_query_is_tokenised_once(
+    bundled_store: SyncStore, endpoint: SparqlEndpoint, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    passes = []
+    real = text.iter_tokens
+
+    def counted(query: str) -> Iterator[text.Token]:
+        passes.append(query)
+        return real(query)
+
+    monkeypatch.setattr(text, "iter_tokens", counted)
+    checked = endpoint.check("SELECT * FROM <http://g/a> WHERE { ?s ?p ?o } LIMIT 1")
+    assert not checked.volatile and checked.names_dataset
+    bundled_store.run(endpoint.query, checked, results=RESULTS_JSON, rdf=None)
+    assert len(passes) == 1  # the check's scan answers every later question
 
 
 def test_an_entity_is_read_once_per_version(bundled_store: SyncStore, linked: LinkedData) -> None:

@@ -245,7 +245,7 @@ def test_conflicting_writers_cannot_both_land(server: Server, way: str) -> None:
         n = 10 * list(WAYS).index(way) + attempt
         with server.client() as client:
             set_up(client, n)
-            version = client.get("/health").json()["store"]["version"]
+            version = client.get("/health/ready").json()["store"]["version"]
         outcomes = at_once(
             server, [lambda c, n=n: first(c, n, "a"), lambda c, n=n: second(c, n, "b")]
         )
@@ -260,7 +260,7 @@ def test_conflicting_writers_cannot_both_land(server: Server, way: str) -> None:
                 params={"query": f"SELECT ?l WHERE {{ <{agreement(n)}> <{LABEL}> ?l }}"},
             ).json()["results"]["bindings"]
             assert [row["l"]["value"] for row in labels] == [f"Isolation test agreement {n}"]
-            assert client.get("/health").json()["store"]["version"] == version + 1
+            assert client.get("/health/ready").json()["store"]["version"] == version + 1
 
 
 # --- one process per store ----------------------------------------------------------------------
@@ -293,4 +293,4 @@ def test_a_second_process_on_the_store_is_told_who_has_it(
     assert "Traceback" not in done.stdout + done.stderr
     assert time.monotonic() - started < 60
     with server.client() as client:  # the running service is untouched
-        assert client.get("/health").json()["status"] == "ok"
+        assert client.get("/health/ready").json()["status"] == "ok"

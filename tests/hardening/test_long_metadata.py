@@ -138,7 +138,7 @@ def test_writes_after_a_long_title_survive_a_clean_restart_and_a_kill(
         stop(server)
         server = start(restart)
         with server.client() as client:
-            health = client.get("/health").json()
+            health = client.get("/health/ready").json()
             assert health["status"] == "ok"
             assert health["store"]["version"] == version, restart
             assert present(client) == expected, restart
@@ -150,5 +150,5 @@ def test_writes_after_a_long_title_survive_a_clean_restart_and_a_kill(
     stop(server)
     server = start("last")
     with server.client() as client:
-        assert client.get("/health").json()["store"]["version"] == version
+        assert client.get("/health/ready").json()["store"]["version"] == version
         assert present(client) == expected == {1, 2, 3, 4, 12, 13}

@@ -56,7 +56,7 @@ def markers(client: httpx.Client) -> set[str]:
 
 
 def health(client: httpx.Client) -> dict[str, Any]:
-    answer = client.get("/health")
+    answer = client.get("/health/ready")
     body: dict[str, Any] = answer.json()
     body["http_status"] = answer.status_code
     return body
@@ -246,6 +246,27 @@ def test_health_says_unavailable_when_the_store_engine_is_gone(disposable: Serve
         assert "does not answer" in state["problems"][0]
         problem(write(client, "lost"), 503, "store-unavailable")
         assert disposable.alive()  # the service answers, and says what is wrong
+        # Liveness knows it without asking the store: the engine process exited.
+        live = client.get("/health")
+        assert (live.status_code, live.json()["status"]) == (503, "unavailable"), live.text
+        assert "engine stopped" in live.json()["problems"][0]
+
+
+@pytest.mark.embedded
+def test_liveness_asks_nothing_of_the_store(disposable: Server) -> None:
+    engine = engine_of(disposable.process.pid)
+    os.kill(engine, signal.SIGSTOP)  # the engine answers nothing until it is continued
+    try:
+        with disposable.client() as client:
+            live = client.get("/health", timeout=5)
+            assert (live.status_code, live.json()["status"]) == (200, "ok"), live.text
+            assert live.json()["worker"] == disposable.process.pid
+            with pytest.raises(httpx.TimeoutException):
+                client.get("/health/ready", timeout=1)
+    finally:
+        os.kill(engine, signal.SIGCONT)
+    with disposable.client() as client:
+        assert health(client)["status"] == "ok"
 
 
 # --- logs and request ids -------------------------------------------------------------------------

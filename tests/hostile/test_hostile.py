@@ -124,7 +124,7 @@ class StoreState:
 
 def store_state(target: Target) -> StoreState:
     with target.client() as client:
-        health = client.get("/health")
+        health = client.get("/health/ready")
     assert health.status_code == 200, health.text
     store = health.json()["store"]
     return StoreState(int(store["version"]), int(store["quads"]))
@@ -137,7 +137,7 @@ def settle(target: Target) -> dict[str, Any]:
     body: dict[str, Any] = {}
     while time.monotonic() < deadline:
         with target.client() as client:
-            response = client.get("/health")
+            response = client.get("/health/ready")
         body = response.json()
         if response.status_code == 200 and body["status"] == "ok":
             return body
