@@ -52,7 +52,6 @@ class KnowledgeGraph:
         self._store = store
         self._store_id: str | None = None
         self._gate = gate
-        self._validation_pool = validation_pool
         #: Queries, the service description, reads of named graphs.
         self.sparql = SparqlEndpoint(settings, store)
         #: Entities, lists, search and the vocabulary, for apps and pages.
@@ -123,7 +122,7 @@ class KnowledgeGraph:
     def validation_stats(self) -> dict[str, int] | None:
         """The validation workers' state (running, idle, replaced ...); ``None`` when this process
         validates in-line (it started none)."""
-        return None if self._validation_pool is None else self._validation_pool.stats()
+        return self.curation.validation_stats()
 
     @staticmethod
     def bundle_version() -> str:
