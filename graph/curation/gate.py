@@ -41,7 +41,14 @@ from ijkg.graph.core.namespaces import CHANGES_GRAPH, ONTOLOGY_GRAPH, SHAPES_GRA
 from ijkg.graph.core.reports import ValidationReport, ValidationResult
 from ijkg.graph.core.terms import to_oxigraph, to_rdflib
 from ijkg.graph.curation.validation import data_shapes, ontology, validate, validate_targeted
-from ijkg.graph.sparql.shape_reads import RDF_TYPE, Chain, ShapeReads, analyse, targeted_shapes
+from ijkg.graph.sparql.shape_reads import (
+    RDF_TYPE,
+    Chain,
+    Reads,
+    ShapeReads,
+    analyse,
+    targeted_shapes,
+)
 from ijkg.graph.store.base import Commit, Delta, Pattern, Store
 
 #: Graphs that hold no instance data: the gate never validates them as data.
@@ -185,6 +192,47 @@ def _triple(quad: ox.Quad) -> tuple[Any, Any, Any]:
     return to_rdflib(quad.subject), to_rdflib(quad.predicate), to_rdflib(quad.object)
 
 
+def _by_predicate(quads: Iterable[ox.Quad]) -> dict[str, list[ox.Quad]]:
+    """Quads grouped by their predicate's IRI: each step of a chain follows one predicate, and
+    a walk over a bulk load's neighbourhood has many steps and many quads."""
+    grouped: dict[str, list[ox.Quad]] = defaultdict(list)
+    for quad in quads:
+        grouped[quad.predicate.value].append(quad)
+    return grouped
+
+
+@dataclass(frozen=True)
+class _Fetch:
+    """The patterns that fetch what validation reads around one node at the end of a chain.
+
+    Outgoing reads of two predicates or more are fetched as every quad of the node, one pattern
+    instead of one per predicate: a node has few outgoing quads, while a bulk load's patterns
+    ran to hundreds of thousands, each encoded, sent, decoded and matched on its own. The extra
+    quads are true quads of the graph after the change, and a node's verdict depends only on
+    what its shapes read, so the verdict is the same."""
+
+    out: tuple[ox.NamedNode, ...] | None  # None: every outgoing quad
+    inn: tuple[ox.NamedNode, ...]
+
+    @classmethod
+    def of(cls, reads: Reads) -> _Fetch:
+        out = set(reads.out) | ({RDF_TYPE} if reads.types else set())
+        every = reads.all_out or len(out) > 1
+        return cls(
+            out=None if every else tuple(ox.NamedNode(p) for p in sorted(out)),
+            inn=tuple(ox.NamedNode(p) for p in sorted(reads.inn)),
+        )
+
+    def patterns(self, node: Any) -> list[Pattern]:
+        found: list[Pattern] = (
+            [(node, None, None, None)]
+            if self.out is None
+            else [(node, p, None, None) for p in self.out]
+        )
+        found += [(None, p, node, None) for p in self.inn]
+        return found
+
+
 class AfterChange:
     """The instance data as it would be after a change: the store seen through the delta, and
     (for reads only) the ontology, so that what validation reads of ontology terms — the types
@@ -252,6 +300,7 @@ class Gate:
         self.reads: ShapeReads = analyse(self.shapes)
         self.lock = asyncio.Lock()
         self._levels = self.reads.chains_by_depth()
+        self._fetch = {chain: _Fetch.of(reads) for chain, reads in self.reads.reads.items()}
         # Incremental validation targets exactly the focus nodes: the shapes lose their own
         # targets here, and each check gives them ``sh:targetNode`` for the focus nodes they would
         # have targeted. (Otherwise pyshacl would validate every targeted node it is given — the
@@ -315,12 +364,10 @@ class Gate:
                         if step.inverse
                         else (None, predicate, node, None)
                     )
-            quads = await view.match(patterns)
+            by_predicate = _by_predicate(await view.match(patterns))
             for chain in chains:
                 step, parent, nodes = chain[-1], chain[:-1], pending[chain]
-                for quad in quads:
-                    if quad.predicate.value != step.predicate:
-                        continue
+                for quad in by_predicate.get(step.predicate, ()):
                     if step.inverse and quad.subject in nodes and _node(quad.object):
                         pending[parent].add(quad.object)
                     elif not step.inverse and quad.object in nodes:
@@ -333,34 +380,26 @@ class Gate:
         """Every quad validating ``focus`` reads, in the graph after the change."""
         nodes: dict[Chain, set[Any]] = {(): set(focus)}
         found: set[ox.Quad] = set()
-        rdf_type = ox.NamedNode(RDF_TYPE)
         for depth, chains in enumerate(self._levels):
             patterns: list[Pattern] = []
             for chain in chains:
-                reads = self.reads.reads[chain]
+                fetch = self._fetch[chain]
                 for node in nodes.get(chain, ()):
-                    if reads.all_out:
-                        patterns.append((node, None, None, None))
-                    else:
-                        patterns += [(node, ox.NamedNode(p), None, None) for p in reads.out]
-                        if reads.types:
-                            patterns.append((node, rdf_type, None, None))
-                    patterns += [(None, ox.NamedNode(p), node, None) for p in reads.inn]
+                    patterns += fetch.patterns(node)
             if not patterns:
                 continue
             quads = await view.match(patterns)
             found |= quads
             if depth + 1 >= len(self._levels):
                 continue
+            by_predicate = _by_predicate(quads)
             for child in self._levels[depth + 1]:
                 step, parent = child[-1], child[:-1]
                 here = nodes.get(parent)
                 if not here:
                     continue
                 reached = nodes.setdefault(child, set())
-                for quad in quads:
-                    if quad.predicate.value != step.predicate:
-                        continue
+                for quad in by_predicate.get(step.predicate, ()):
                     if step.inverse and quad.object in here:
                         reached.add(quad.subject)
                     elif not step.inverse and quad.subject in here and _node(quad.object):
