@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -40,6 +40,8 @@ from ijkg.graph.core.ingest import check_terms
 from ijkg.graph.core.namespaces import CHANGES_GRAPH, ONTOLOGY_GRAPH, SHAPES_GRAPH, SYSTEM_GRAPH
 from ijkg.graph.core.reports import ValidationReport, ValidationResult
 from ijkg.graph.core.terms import to_oxigraph, to_rdflib
+from ijkg.graph.curation.batches import Batch, validate_batches
+from ijkg.graph.curation.batches import processes as batch_processes
 from ijkg.graph.curation.validation import data_shapes, ontology, validate, validate_targeted
 from ijkg.graph.sparql.shape_reads import (
     RDF_TYPE,
@@ -192,6 +194,27 @@ def _triple(quad: ox.Quad) -> tuple[Any, Any, Any]:
     return to_rdflib(quad.subject), to_rdflib(quad.predicate), to_rdflib(quad.object)
 
 
+@dataclass(frozen=True)
+class _Neighbourhood:
+    """One batch of focus nodes, ready to validate."""
+
+    graph: Graph
+    pairs: list[tuple[Any, Any]]
+    hierarchy: Graph
+    keep: frozenset[str]
+    done: int
+
+    def portable(self) -> Batch:
+        """The batch as plain terms, for a validating process of its own."""
+        return Batch(
+            triples=list(self.graph),
+            pairs=self.pairs,
+            hierarchy=list(self.hierarchy),
+            keep=self.keep,
+            done=self.done,
+        )
+
+
 def _by_predicate(quads: Iterable[ox.Quad]) -> dict[str, list[ox.Quad]]:
     """Quads grouped by their predicate's IRI: each step of a chain follows one predicate, and
     a walk over a bulk load's neighbourhood has many steps and many quads."""
@@ -293,14 +316,20 @@ class Gate:
         ontology_graph: Graph | None = None,
         *,
         progress: Callable[[int, int], None] | None = None,
+        batch_size: int = FOCUS_BATCH,
+        processes: int | None = None,
     ) -> None:
         self.progress = progress  # (focus nodes validated, of how many), for long validations
+        self.batch_size = batch_size
+        # How many processes validate a change of more than one batch (see ``batches``).
+        self.processes = processes if processes is not None else batch_processes()
         self.shapes = shapes if shapes is not None else data_shapes()
         self.ontology = ontology_graph if ontology_graph is not None else ontology()
         self.reads: ShapeReads = analyse(self.shapes)
         self.lock = asyncio.Lock()
         self._levels = self.reads.chains_by_depth()
         self._fetch = {chain: _Fetch.of(reads) for chain, reads in self.reads.reads.items()}
+        self._reading: dict[str, tuple[list[Chain], list[Chain]]] = {}
         # Incremental validation targets exactly the focus nodes: the shapes lose their own
         # targets here, and each check gives them ``sh:targetNode`` for the focus nodes they would
         # have targeted. (Otherwise pyshacl would validate every targeted node it is given — the
@@ -339,13 +368,26 @@ class Gate:
         """Nodes at the end of each chain whose reads the changed quads touch."""
         touched: dict[Chain, set[Any]] = defaultdict(set)
         for quad in quads:
-            predicate = quad.predicate.value
-            for chain, reads in self.reads.reads.items():
-                if reads.reads_out(predicate):
-                    touched[chain].add(quad.subject)
-                if predicate in reads.inn and _node(quad.object):
+            out, inn = self._chains_reading(quad.predicate.value)
+            for chain in out:
+                touched[chain].add(quad.subject)
+            if inn and _node(quad.object):
+                for chain in inn:
                     touched[chain].add(quad.object)
         return touched
+
+    def _chains_reading(self, predicate: str) -> tuple[list[Chain], list[Chain]]:
+        """The chains that read ``predicate`` out of a node, and into one (remembered: a bulk
+        load asks once per quad, about a few dozen predicates)."""
+        known = self._reading.get(predicate)
+        if known is None:
+            chains = self.reads.reads.items()
+            known = (
+                [chain for chain, reads in chains if reads.reads_out(predicate)],
+                [chain for chain, reads in chains if predicate in reads.inn],
+            )
+            self._reading[predicate] = known
+        return known
 
     async def focus_nodes(self, view: AfterChange, changed: Iterable[ox.Quad]) -> set[Any]:
         """Walk back from the touched nodes along each chain to the focus nodes that reach them."""
@@ -476,23 +518,29 @@ class Gate:
         if focus and self.reads.incremental:
             # A bulk load touches many focus nodes: validate them a batch at a time, each batch
             # with its own neighbourhood, so memory stays bounded (a node's verdict depends only
-            # on its neighbourhood).
+            # on its neighbourhood); more than one batch, on every core.
             ordered = sorted(focus, key=str)
-            for start in range(0, len(ordered), FOCUS_BATCH):
-                batch = ordered[start : start + FOCUS_BATCH]
-                graph = Graph()
-                for quad in await self.neighbourhood(view, set(batch)):
-                    graph.add(_triple(quad))
-                triples += len(graph)
-                wanted = {to_rdflib(n) for n in batch}
-                pairs = self._targeted_pairs(graph, wanted, superclasses)
-                report = await asyncio.to_thread(
-                    validate_targeted, graph, self.untargeted_shapes, pairs, mixed
+            sizes: list[int] = []
+            batches = self._batches(view, ordered, superclasses, mixed, sizes)
+            if len(ordered) <= self.batch_size or self.processes < 2:
+                async for batch in batches:
+                    report = await asyncio.to_thread(
+                        validate_targeted,
+                        batch.graph,
+                        self.untargeted_shapes,
+                        batch.pairs,
+                        mixed,
+                    )
+                    results += [r for r in report.results if r.focus_node in batch.keep]
+                    self._progress(batch.done, len(ordered))
+            else:
+                results += await validate_batches(
+                    (batch.portable() async for batch in batches),
+                    self.untargeted_shapes,
+                    workers=self.processes,
+                    progress=lambda done: self._progress(done, len(ordered)),
                 )
-                keep = {n.n3() for n in wanted}
-                results += [r for r in report.results if r.focus_node in keep]
-                if self.progress is not None:
-                    self.progress(min(start + FOCUS_BATCH, len(ordered)), len(ordered))
+            triples = sum(sizes)
         whole: dict[str, str] = {}
         if self.reads.fallback:
             everything = Graph()
@@ -518,6 +566,34 @@ class Gate:
             neighbourhood_triples=triples,
             whole_graph_shapes=whole,
         )
+
+    async def _batches(
+        self,
+        view: AfterChange,
+        ordered: list[Any],
+        superclasses: dict[Any, set[Any]],
+        mixed: Graph,
+        sizes: list[int],
+    ) -> AsyncIterator[_Neighbourhood]:
+        """Each batch of focus nodes with its neighbourhood (its size added to ``sizes``)."""
+        for start in range(0, len(ordered), self.batch_size):
+            batch = ordered[start : start + self.batch_size]
+            graph = Graph()
+            for quad in await self.neighbourhood(view, set(batch)):
+                graph.add(_triple(quad))
+            sizes.append(len(graph))
+            wanted = {to_rdflib(n) for n in batch}
+            yield _Neighbourhood(
+                graph=graph,
+                pairs=self._targeted_pairs(graph, wanted, superclasses),
+                hierarchy=mixed,
+                keep=frozenset(n.n3() for n in wanted),
+                done=start + len(batch),
+            )
+
+    def _progress(self, done: int, total: int) -> None:
+        if self.progress is not None:
+            self.progress(done, total)
 
     def _targeted_pairs(
         self, graph: Graph, focus: set[Any], superclasses: dict[Any, set[Any]]
