@@ -475,8 +475,8 @@ async def list_changes(
     before: str | None = None,
 ) -> list[Change]:
     """Changes, newest first, without their quads. ``before`` is a slug (keyset paging);
-    ``touching`` keeps the merged changes that touched that resource, ``author`` those its
-    writer (by name) proposed."""
+    ``touching`` keeps the merged changes that touched that resource and the proposals that
+    would, ``author`` those its writer (by name) proposed."""
     filters = []
     if status is not None:
         filters.append(f"FILTER(?status = <{_STATUS_CONCEPT}{status}>)")
@@ -486,11 +486,16 @@ async def list_changes(
         if not is_slug(before):
             raise BadRequest(f"'before' is the id of a change, not {before[:80]!r}")
         filters.append(f'FILTER(STR(?change) < "{entity_iri("change", before)}")')
-    # Its own variable: joined to the merge of the OPTIONAL above, a change never merged would
-    # pair with every merge that touched the resource.
-    touch = (
-        f"<{touching}> ijkg:changedBy ?touched . ?touched prov:used ?change ." if touching else ""
-    )
+    touch = ""
+    if touching:
+        # A merge of its own (joined to the merge of the OPTIONAL above, a change never merged
+        # would pair with every merge that touched the resource); a proposal by its text.
+        touch = f"""FILTER EXISTS {{
+          {{ <{touching}> ijkg:changedBy ?touched . ?touched prov:used ?change }}
+          UNION
+          {{ ?change ijkg:changeStatus <{_STATUS_CONCEPT}proposed> ;
+                     ijkg:additions|ijkg:removals ?piece .
+             FILTER(CONTAINS(?piece, {sparql_string(f"<{touching}>")})) }} }}"""
     where = f"{_CHANGE_FIELDS} {touch} {' '.join(filters)}"
     rows = await store.select(
         f"""SELECT * WHERE {{ GRAPH <{CHANGES_GRAPH}> {{ {where} }} }}

@@ -198,8 +198,8 @@ class Curation:
         before: str | None = None,
     ) -> list[Change]:
         """Changes, newest first: only those with ``status``, only those that touched the IRI
-        ``touching``, only those ``author`` proposed, at most ``limit`` of them, after the change
-        ``before``."""
+        ``touching`` (merged) or would (proposed), only those ``author`` proposed, at most
+        ``limit`` of them, after the change ``before``."""
         if touching is not None:
             try:
                 touching = ox.NamedNode(touching).value  # only an IRI reaches the query

@@ -157,7 +157,9 @@ async def get_changes(
     status: Annotated[
         Status | Literal[""] | None, Query(description="Only changes in this state ('': any)")
     ] = None,
-    touching: Annotated[str | None, Query(description="Only changes that touched this IRI")] = None,
+    touching: Annotated[
+        str | None, Query(description="Only changes that touched this IRI, or would (proposed)")
+    ] = None,
     author: Annotated[str | None, Query(description="Only changes this writer proposed")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     before: Annotated[

@@ -109,6 +109,8 @@ def test_filters_narrow_the_list(writable: Service) -> None:
         assert mine in shown(author="curator")
         # The entity by kind/slug, as a curator types it, or by its IRI.
         assert shown(touching="agreement/test-workspace-other") == [theirs]
+        # A proposal is found by what it would touch (a rejected one is not).
+        assert shown(touching="agreement/test-semiconductor-moc") == [mine]
         assert shown(touching=OTHER) == [theirs]
         assert shown(status="", author="", touching="") == everything
         # The form shows the filters it applies.

@@ -230,7 +230,7 @@
       } else {
         checked = null;
         hint.textContent = "Fix the violations and check again: a change that violates the shapes cannot be proposed.";
-        say("It violates the shapes: see the report below.", "error");
+        say("It violates the shapes: see the report.", "error");
       }
       refresh();
     });
