@@ -117,12 +117,14 @@ def answer(
     headers: dict[str, str] | None = None,
     **extra: Any,
 ) -> Response:
-    """The problem for this client: a page for a browser, problem+json for everyone else."""
-    if not wants_page(request):
-        return problem(status, slug, title, detail, headers=headers, **extra)
-    body = _body(status, slug, title, detail, extra)
-    response = page(render("problem.html", problem=body), status=status)
-    response.headers.update(headers or {})
+    """The problem for this client: a page for a browser, problem+json for everyone else (the
+    answer varies with ``Accept``, and says so to caches)."""
+    if wants_page(request):
+        body = _body(status, slug, title, detail, extra)
+        response = page(render("problem.html", problem=body), status=status)
+        response.headers.update(headers or {})
+    else:
+        response = problem(status, slug, title, detail, headers=headers, **extra)
     response.headers["Vary"] = "Accept"
     return response
 

@@ -151,6 +151,7 @@ def test_errors_are_pages_for_browsers(writable: Service) -> None:
                 assert problem.status_code == 404
                 assert problem.headers["content-type"] == "application/problem+json"
                 assert problem.json()["title"] == "Not found"
+                assert "Accept" in problem.headers["vary"].split(", ")
         # A change that violates the shapes: the report and its fix on the page.
         body = agreement('"2025-08-29"^^xsd:date').replace(
             "semiconductors>", "semiconductor-chips>"
