@@ -10,6 +10,7 @@ With ``IJKG_SCREENSHOTS=<folder>``, the round saves the change's page as ``works
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -247,4 +248,52 @@ def test_an_error_in_the_browser_is_a_page(curated: Server, browser: Browser) ->
     # (Chromium logs the 404 of the page itself; nothing else.)
     errors = [e for e in browser.console_errors() if "404" not in e.get("message", "")]
     assert errors == []
+    assert browser.offsite_requests() == []
+
+
+def test_upload_json_ld_then_propose(curated: Server, browser: Browser, tmp_path: Path) -> None:
+    uploaded = "https://w3id.org/ijkg/id/agreement/test-uploaded-moc"
+    document = {
+        "@context": {
+            "ijkg": "https://w3id.org/ijkg/ontology#",
+            "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
+            "prov": "http://www.w3.org/ns/prov#",
+            "xsd": "http://www.w3.org/2001/XMLSchema#",
+        },
+        "@id": uploaded,
+        "@type": "ijkg:Agreement",
+        "rdfs:label": {"@value": "An uploaded memorandum (test)", "@language": "en"},
+        "prov:wasDerivedFrom": {"@id": "https://w3id.org/ijkg/id/source/india-japan-new-chapter"},
+        "ijkg:party": [
+            {"@id": "https://w3id.org/ijkg/id/state/india"},
+            {"@id": "https://w3id.org/ijkg/id/state/japan"},
+        ],
+        "ijkg:publicationDate": {"@value": "2025-08-29", "@type": "xsd:date"},
+    }
+    path = tmp_path / "memorandum.jsonld"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    open_page(browser, curated, "/changes")
+    sign_in(browser)
+    browser.driver.find_element(By.ID, "propose-title-input").send_keys("Uploaded MoC")
+    browser.driver.find_element(By.ID, "propose-file").send_keys(str(path))
+    browser.wait_for(
+        lambda: uploaded in browser.script("return document.getElementById('propose-add').value"),
+        what="the file in the text area",
+    )
+    assert browser.script("return document.getElementById('propose-format').value") == (
+        "application/ld+json"
+    )
+    browser.driver.find_element(By.ID, "check-button").click()
+    browser.wait_for(
+        lambda: browser.driver.find_element(By.ID, "propose-button").is_enabled(),
+        what="a clean check",
+    )
+    browser.driver.find_element(By.ID, "propose-button").click()
+    browser.wait_for(lambda: "/changes/" in browser.driver.current_url, what="the change's page")
+    reload_done(browser, "proposed")
+    group = browser.driver.find_element(By.CSS_SELECTOR, f"section[data-subject='{uploaded}']")
+    assert group.find_element(By.TAG_NAME, "h3").text.startswith("An uploaded memorandum (test)")
+    browser.driver.find_element(By.ID, "reject-button").click()
+    reload_done(browser, "rejected")
+    assert browser.console_errors() == []
     assert browser.offsite_requests() == []
