@@ -54,6 +54,9 @@ EVIDENCE_PREDICATES: Final = frozenset(
     }
 )
 STATUSES: Final = ("proposed", "merged", "rejected")
+#: The triples a change's page shows at most (a bulk load may hold many thousands); the whole
+#: diff is in the change's JSON.
+DIFF_ROWS: Final = 1000
 
 
 def workspace_page(body: str) -> Response:
@@ -165,11 +168,11 @@ def group_by_entity(
     return list(groups.values())
 
 
-async def diff_labels(graph: KnowledgeGraph, change: Change) -> dict[str, str]:
-    """Labels of every IRI in the change: properties as the entity pages name them; the other
-    terms by the change's own labels first, then the graph's."""
-    quads = change.adds + change.removes
-    own = _own_labels(quads)
+async def diff_labels(
+    graph: KnowledgeGraph, quads: tuple[ox.Quad, ...], own: dict[str, str]
+) -> dict[str, str]:
+    """Labels of every IRI in ``quads``: properties as the entity pages name them; the other
+    terms by the change's ``own`` labels first, then the graph's."""
     properties = {q.predicate.value for q in quads}
     wanted = _iris(quads) - set(own) - properties
     return {
@@ -218,8 +221,11 @@ async def changes_page(
 
 async def change_page(graph: KnowledgeGraph, detail: ChangeDiff) -> Response:
     change = detail.change
-    labels = await diff_labels(graph, change)
-    groups = group_by_entity(change.adds, change.removes, labels)
+    removes = change.removes[:DIFF_ROWS]
+    adds = change.adds[: DIFF_ROWS - len(removes)]
+    own = _own_labels(change.adds + change.removes)
+    labels = await diff_labels(graph, adds + removes, own)
+    groups = group_by_entity(adds, removes, labels)
     evidence = [
         (group.subject, triple)
         for group in groups
@@ -233,6 +239,7 @@ async def change_page(graph: KnowledgeGraph, detail: ChangeDiff) -> Response:
         groups=groups,
         added=len(change.adds),
         removed=len(change.removes),
+        shown=len(adds) + len(removes),
         evidence=evidence,
         additions=detail.additions,
         removals=detail.removals,

@@ -181,3 +181,19 @@ def test_errors_are_pages_for_browsers(writable: Service) -> None:
         assert unauthorised.status_code == 401
         assert unauthorised.headers["www-authenticate"].startswith("Bearer")
         assert unauthorised.headers["content-type"].startswith("text/html")
+
+
+def test_a_large_change_shows_its_first_triples(writable: Service) -> None:
+    notes = "".join(
+        f'<https://w3id.org/ijkg/id/state/japan> skos:editorialNote "note {i}"@en .\n'
+        for i in range(1005)
+    )
+    body = "@prefix skos: <http://www.w3.org/2004/02/skos/core#> .\n" + notes
+    with writable.client() as client:
+        change = propose(client, body, TOKEN, "Many notes")
+        page = client.get(f"/changes/{change}", headers=BROWSER).text
+        assert page.count('<tr class="added">') == 1000
+        assert "Showing 1000 of the 1005 triples" in page
+        assert 'data-subject="https://w3id.org/ijkg/id/state/japan"' in page
+        assert len(client.get(f"/changes/{change}").json()["additions"].splitlines()) == 1005
+        client.post(f"/changes/{change}/reject", headers=TOKEN)
