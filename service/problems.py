@@ -4,12 +4,17 @@ Every error response is ``application/problem+json`` with a ``type`` under
 ``https://w3id.org/ijkg/problems/``, a ``title``, the ``status``, a ``detail`` a person can act on,
 the ``requestId`` the logs know the request by, and extra members where they help
 (``line``/``column`` of a syntax error, the SHACL ``report``).
+
+A browser (``text/html`` asked for explicitly, liked at least as much as JSON) gets the same
+problem as a page instead: the same status, headers, title and detail, and the SHACL report's
+results with their suggested fixes. Every other client gets problem+json.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -51,11 +56,37 @@ from ijkg.service.auth import AuthError
 from ijkg.service.bodies import BodyTimeout
 from ijkg.service.clients import ClientBusy
 from ijkg.service.etags import PreconditionFailed
+from ijkg.service.linked import HTML, JSON, page, render
 from ijkg.service.logs import REQUEST_ID
+from ijkg.service.negotiation import prefers
 
 PROBLEM_BASE = "https://w3id.org/ijkg/problems/"
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 RETRY_AFTER_S = 2
+
+
+def wants_page(request: Request) -> bool:
+    """A browser's request: ``text/html`` asked for explicitly and liked at least as much as
+    JSON. API clients, ``*/*`` and no ``Accept`` at all get JSON.
+
+    >>> from starlette.requests import Request
+    >>> def asking(accept):
+    ...     return Request({"type": "http", "headers": [(b"accept", accept.encode())]})
+    >>> wants_page(asking("text/html,application/xhtml+xml,*/*;q=0.8"))
+    True
+    >>> wants_page(asking("application/json")), wants_page(asking("*/*"))
+    (False, False)
+    """
+    return prefers(request.headers.get("accept"), HTML, (JSON, PROBLEM_MEDIA_TYPE))
+
+
+def _body(status: int, slug: str, title: str, detail: str, extra: dict[str, Any]) -> dict[str, Any]:
+    body = {"type": PROBLEM_BASE + slug, "title": title, "status": status, "detail": detail}
+    body.update({k: v for k, v in extra.items() if v is not None})
+    rid = REQUEST_ID.get()
+    if rid is not None:
+        body["requestId"] = rid  # also in the X-Request-Id header and in the logs
+    return body
 
 
 def problem(
@@ -67,17 +98,35 @@ def problem(
     headers: dict[str, str] | None = None,
     **extra: Any,
 ) -> Response:
-    body = {"type": PROBLEM_BASE + slug, "title": title, "status": status, "detail": detail}
-    body.update({k: v for k, v in extra.items() if v is not None})
-    rid = REQUEST_ID.get()
-    if rid is not None:
-        body["requestId"] = rid  # also in the X-Request-Id header and in the logs
+    body = _body(status, slug, title, detail, extra)
     return Response(
         json.dumps(body, ensure_ascii=False, indent=1).encode(),
         status_code=status,
         media_type=PROBLEM_MEDIA_TYPE,
         headers=headers,
     )
+
+
+def answer(
+    request: Request,
+    status: int,
+    slug: str,
+    title: str,
+    detail: str,
+    *,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> Response:
+    """The problem for this client: a page for a browser, problem+json for everyone else (the
+    answer varies with ``Accept``, and says so to caches)."""
+    if wants_page(request):
+        body = _body(status, slug, title, detail, extra)
+        response = page(render("problem.html", problem=body), status=status)
+        response.headers.update(headers or {})
+    else:
+        response = problem(status, slug, title, detail, headers=headers, **extra)
+    response.headers["Vary"] = "Accept"
+    return response
 
 
 def report_json(report: ValidationReport) -> dict[str, Any]:
@@ -165,10 +214,12 @@ def _member(value: Any) -> Any:
     return (list(value) or None) if isinstance(value, tuple) else value
 
 
-def to_problem(exc: IjkgError) -> Response:
-    """The problem details for one of the graph layer's errors."""
+def to_problem(exc: IjkgError, request: Request | None = None) -> Response:
+    """The problem details for one of the graph layer's errors (a page, when ``request`` is a
+    browser's)."""
     kind = next(KINDS[cls] for cls in type(exc).__mro__ if cls in KINDS)
-    return problem(
+    respond = problem if request is None else partial(answer, request)
+    return respond(
         kind.status,
         kind.slug,
         kind.title,
@@ -198,9 +249,9 @@ def _allowed_methods(request: Request) -> list[str]:
 def install(app: FastAPI) -> None:
     """Route every error through problem details."""
 
-    async def on_ijkg_error(_request: Request, exc: Exception) -> Response:
+    async def on_ijkg_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, IjkgError)  # noqa: S101 - registered for this type only
-        return to_problem(exc)
+        return to_problem(exc, request)
 
     async def on_http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)  # noqa: S101
@@ -208,7 +259,8 @@ def install(app: FastAPI) -> None:
         headers = dict(exc.headers) if exc.headers else {}
         if exc.status_code == 405:
             headers["Allow"] = ", ".join(_allowed_methods(request))
-        return problem(
+        return answer(
+            request,
             exc.status_code,
             slug,
             str(exc.detail) if exc.status_code != 404 else "Not found",
@@ -216,26 +268,27 @@ def install(app: FastAPI) -> None:
             headers=headers or None,
         )
 
-    async def on_request_validation(_request: Request, exc: Exception) -> Response:
+    async def on_request_validation(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)  # noqa: S101
         problems = [
             {"where": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg", "")}
             for e in exc.errors()
         ]
         detail = "; ".join(f"{p['where']}: {p['message']}" for p in problems)
-        return problem(400, "bad-request", "Bad request", detail, errors=problems)
+        return answer(request, 400, "bad-request", "Bad request", detail, errors=problems)
 
-    async def on_auth_error(_request: Request, exc: Exception) -> Response:
+    async def on_auth_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, AuthError)  # noqa: S101
         if exc.status == 401:
-            return problem(
+            return answer(
+                request,
                 401,
                 "unauthorized",
                 "Unauthorized",
                 str(exc),
                 headers={"WWW-Authenticate": 'Bearer realm="ijkg"'},
             )
-        return problem(403, "forbidden", "Forbidden", str(exc))
+        return answer(request, 403, "forbidden", "Forbidden", str(exc))
 
     async def on_validation_failed(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ValidationFailed)  # noqa: S101
@@ -243,8 +296,13 @@ def install(app: FastAPI) -> None:
         graph = getattr(request.app.state, "graph", None)
         if graph is not None:
             report["results"] = await graph.curation.explain(exc.report)
-        return problem(
-            422, "shacl-violation", "The change violates the shapes", str(exc), report=report
+        return answer(
+            request,
+            422,
+            "shacl-violation",
+            "The change violates the shapes",
+            str(exc),
+            report=report,
         )
 
     app.add_exception_handler(IjkgError, on_ijkg_error)

@@ -32,7 +32,7 @@ from ijkg.graph.core.namespaces import CHANGES_GRAPH, ID_BASE, IJKG, entity_iri
 from ijkg.graph.core.rdfio import read_nquads, write_nquads
 from ijkg.graph.core.terms import to_rdflib
 from ijkg.graph.curation.gate import Gate, GateReport, is_data
-from ijkg.graph.sparql.build import sparql_iri
+from ijkg.graph.sparql.build import sparql_iri, sparql_string
 from ijkg.graph.store.base import Commit, Delta, Store, quad_pattern
 
 T = TypeVar("T")
@@ -219,6 +219,8 @@ class Change:
     reverted_by: str | None = None
     merge: MergeRecord | None = None
     target_graph: str | None = None
+    #: Why a rejected change was rejected, as the curator wrote it ("" when no reason was given).
+    reason: str | None = None
 
     @property
     def iri(self) -> str:
@@ -375,6 +377,8 @@ def _slug_of(iri: str) -> str:
     return iri.rsplit("/", 1)[-1]
 
 
+#: How the label of a rejected change starts; the curator's reason follows.
+_REJECTED = "rejected: "
 _CHANGE_FIELDS = f"""
   ?change a ijkg:Change ; dcterms:title ?title ; dcterms:created ?created ;
           ijkg:changeStatus ?status ; ijkg:writePath ?path ; dcterms:creator/rdfs:label ?author ;
@@ -383,6 +387,7 @@ _CHANGE_FIELDS = f"""
   OPTIONAL {{ ?change dcterms:source ?source }}
   OPTIONAL {{ ?change ijkg:targetGraph ?target }}
   OPTIONAL {{ ?change ijkg:reverts ?reverts }}
+  OPTIONAL {{ ?change rdfs:label ?rejection FILTER(STRSTARTS(STR(?rejection), "{_REJECTED}")) }}
   OPTIONAL {{ ?revert ijkg:reverts ?change ; ijkg:changeStatus <{_STATUS_CONCEPT}merged> }}
   OPTIONAL {{ ?merge prov:used ?change ; prov:wasAssociatedWith/rdfs:label ?who ;
               prov:startedAtTime ?started ; prov:endedAtTime ?ended ;
@@ -428,6 +433,7 @@ def _change_from_row(
         reverted_by=_slug_of(str(row["revert"])) if "revert" in row else None,
         merge=merge,
         target_graph=str(row["target"]) if "target" in row else None,
+        reason=str(row["rejection"]).removeprefix(_REJECTED) if "rejection" in row else None,
     )
 
 
@@ -464,19 +470,32 @@ async def list_changes(
     *,
     status: Status | None = None,
     touching: str | None = None,
+    author: str | None = None,
     limit: int = 50,
     before: str | None = None,
 ) -> list[Change]:
     """Changes, newest first, without their quads. ``before`` is a slug (keyset paging);
-    ``touching`` keeps the merged changes that touched that resource."""
+    ``touching`` keeps the merged changes that touched that resource and the proposals that
+    would, ``author`` those its writer (by name) proposed."""
     filters = []
     if status is not None:
         filters.append(f"FILTER(?status = <{_STATUS_CONCEPT}{status}>)")
+    if author is not None:
+        filters.append(f"FILTER(STR(?author) = {sparql_string(author)})")
     if before is not None:
         if not is_slug(before):
             raise BadRequest(f"'before' is the id of a change, not {before[:80]!r}")
         filters.append(f'FILTER(STR(?change) < "{entity_iri("change", before)}")')
-    touch = f"<{touching}> ijkg:changedBy ?merge ." if touching else ""
+    touch = ""
+    if touching:
+        # A merge of its own (joined to the merge of the OPTIONAL above, a change never merged
+        # would pair with every merge that touched the resource); a proposal by its text.
+        touch = f"""FILTER EXISTS {{
+          {{ <{touching}> ijkg:changedBy ?touched . ?touched prov:used ?change }}
+          UNION
+          {{ ?change ijkg:changeStatus <{_STATUS_CONCEPT}proposed> ;
+                     ijkg:additions|ijkg:removals ?piece .
+             FILTER(CONTAINS(?piece, {sparql_string(f"<{touching}>")})) }} }}"""
     where = f"{_CHANGE_FIELDS} {touch} {' '.join(filters)}"
     rows = await store.select(
         f"""SELECT * WHERE {{ GRAPH <{CHANGES_GRAPH}> {{ {where} }} }}
@@ -778,7 +797,7 @@ class Changes:
                 status = _ijkg("changeStatus")
                 adds = [ox.Quad(iri, status, _status("rejected"), _GRAPH)]
                 if reason:
-                    label = ox.Literal(f"rejected: {reason}")
+                    label = ox.Literal(f"{_REJECTED}{reason}")
                     adds.append(ox.Quad(iri, _RDFS_LABEL, label, _GRAPH))
                 removes = (ox.Quad(iri, status, _status("proposed"), _GRAPH),)
                 await self.store.commit(

@@ -193,18 +193,25 @@ class Curation:
         *,
         status: Status | None = None,
         touching: str | None = None,
+        author: str | None = None,
         limit: int = 50,
         before: str | None = None,
     ) -> list[Change]:
         """Changes, newest first: only those with ``status``, only those that touched the IRI
-        ``touching``, at most ``limit`` of them, after the change ``before``."""
+        ``touching`` (merged) or would (proposed), only those ``author`` proposed, at most
+        ``limit`` of them, after the change ``before``."""
         if touching is not None:
             try:
                 touching = ox.NamedNode(touching).value  # only an IRI reaches the query
             except ValueError as exc:
                 raise BadRequest(f"'touching' is an IRI, not {touching[:80]!r} ({exc})") from None
         return await list_changes(
-            self._store, status=status, touching=touching, limit=limit, before=before
+            self._store,
+            status=status,
+            touching=touching,
+            author=author,
+            limit=limit,
+            before=before,
         )
 
     async def inspect(self, slug: str) -> ChangeDiff:

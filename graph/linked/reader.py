@@ -16,10 +16,12 @@ from ijkg.graph.linked.entities import (
     describe,
     description_graph,
     entity_json,
+    fallback_label,
     serialize_description,
+    summaries,
 )
 from ijkg.graph.linked.entity_cache import CachedEntity, EntityCache, RenderingKey
-from ijkg.graph.linked.entity_view import entity_view
+from ijkg.graph.linked.entity_view import entity_view, property_label
 from ijkg.graph.linked.jsonld import CONTEXT_PATH, compact, context_document
 from ijkg.graph.linked.listing import (
     COLLECTIONS,
@@ -177,6 +179,25 @@ class LinkedData:
     def jsonld_context() -> bytes:
         """The JSON-LD context document every entity document refers to."""
         return context_document()
+
+    async def labels(self, iris: set[str]) -> dict[str, str]:
+        """What to call each of ``iris`` on a page: its label in the graph (English first), the
+        ontology's label of a term, or its slug spaced out."""
+        vocabulary = await self.vocabulary()
+        found = await summaries(self._store, iris)
+        out: dict[str, str] = {}
+        for iri in iris:
+            resource = found.get(iri)
+            label = resource.label if resource is not None else None
+            if label is None:
+                label = vocabulary.label(iri) if iri in vocabulary.terms else fallback_label(iri)
+            out[iri] = label
+        return out
+
+    async def property_labels(self, iris: set[str]) -> dict[str, str]:
+        """What the entity pages call each of the properties ``iris``."""
+        vocabulary = await self.vocabulary()
+        return {iri: property_label(iri, vocabulary) for iri in iris}
 
     # --- lists and search ----------------------------------------------------------------------
 

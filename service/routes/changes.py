@@ -7,7 +7,7 @@ revert a merged one. Reads are open; every write needs a bearer token.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any, Final, Literal
 
 from fastapi import APIRouter, Header, Query, Request
 from pydantic import BaseModel, Field
@@ -28,9 +28,12 @@ from ijkg.service.change_json import change_out, detail_out, written_out
 from ijkg.service.clients import client_address, client_slots
 from ijkg.service.deps import GraphDep, SettingsDep
 from ijkg.service.etags import expected_version
+from ijkg.service.linked import query_string
 from ijkg.service.models import ChangeDetail, ChangeOut, ReportOut, WrittenOut
 from ijkg.service.negotiation import negotiate
+from ijkg.service.problems import wants_page
 from ijkg.service.rdf_bodies import is_rdf
+from ijkg.service.workspace import change_page, changes_page, entity_filter
 
 router = APIRouter(tags=["changes"])
 
@@ -136,27 +139,61 @@ async def validate_submission(
 # --- /changes -----------------------------------------------------------------------------------
 
 
-@router.get("/changes", summary="List changes, newest first", response_model=list[ChangeOut])
+_PAGE: Final[dict[int | str, dict[str, Any]]] = {
+    200: {"content": {"text/html": {}}, "description": "JSON; the curator's page for browsers"}
+}
+
+
+@router.get(
+    "/changes",
+    summary="List changes, newest first",
+    response_model=list[ChangeOut],
+    responses=_PAGE,
+)
 async def get_changes(
+    request: Request,
     response: Response,
     graph: GraphDep,
-    status: Annotated[Status | None, Query()] = None,
-    touching: Annotated[str | None, Query(description="Only changes that touched this IRI")] = None,
+    status: Annotated[
+        Status | Literal[""] | None, Query(description="Only changes in this state ('': any)")
+    ] = None,
+    touching: Annotated[
+        str | None, Query(description="Only changes that touched this IRI, or would (proposed)")
+    ] = None,
+    author: Annotated[str | None, Query(description="Only changes this writer proposed")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     before: Annotated[
         str | None, Query(description="Cursor: the id of the last change seen")
     ] = None,
-) -> list[ChangeOut]:
-    """The history: changes with their status, author, time and merge (who, versions)."""
+) -> list[ChangeOut] | Response:
+    """The history: changes with their status, author, time and merge (who, versions). A browser
+    (`Accept: text/html`) gets the curator's workspace: the list with its filters, and a form
+    to check and propose a change."""
+    status = status or None
+    page = wants_page(request)
+    if page:
+        # Filters as a curator types them: empty fields mean none, an entity by kind/slug.
+        touching = entity_filter(touching)
+        author = author.strip() or None if author is not None else None
     found = await graph.curation.changes(
         status=status,
         touching=touching,
+        author=author,
         limit=limit,
         before=before,
     )
+    next_url = None
     if len(found) == limit:
-        query = f"?limit={limit}&before={found[-1].slug}" + (f"&status={status}" if status else "")
-        response.headers["Link"] = f'</changes{query}>; rel="next"'
+        filters = {"status": status, "touching": touching, "author": author}
+        next_url = "/changes" + query_string(limit=limit, before=found[-1].slug, **filters)
+        response.headers["Link"] = f'<{next_url}>; rel="next"'
+    if page:
+        answer = await changes_page(
+            graph, found, status=status, author=author, touching=touching, next_url=next_url
+        )
+        answer.headers.update(response.headers)
+        return answer
+    response.headers["Vary"] = "Accept"
     return [change_out(c) for c in found]
 
 
@@ -203,12 +240,24 @@ async def propose(
     return detail_out(detail)
 
 
-@router.get("/changes/{change_id}", summary="Inspect a change", response_model=ChangeDetail)
-async def inspect(change_id: str, graph: GraphDep, response: Response) -> ChangeDetail:
+@router.get(
+    "/changes/{change_id}",
+    summary="Inspect a change",
+    response_model=ChangeDetail,
+    responses=_PAGE,
+)
+async def inspect(
+    request: Request, change_id: str, graph: GraphDep, response: Response
+) -> ChangeDetail | Response:
     """A change: its diff (N-Quads), status and history, and — while proposed — its validation
-    report against the graph as it is now."""
+    report against the graph as it is now. A browser gets the change's page: the diff as
+    labelled triples grouped by entity, the report with its suggested fixes, the evidence, the
+    history, and the curator's actions."""
     detail = await graph.curation.inspect(change_id)
+    if wants_page(request):
+        return await change_page(graph, detail)
     response.headers["Location"] = f"/changes/{change_id}"
+    response.headers["Vary"] = "Accept"
     return detail_out(detail)
 
 
