@@ -22,6 +22,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 import pyoxigraph as ox
 
+from ijkg.graph.core.curies import document_prefixes
 from ijkg.graph.core.errors import ResultTooLarge
 from ijkg.graph.core.formats import (
     RESULTS_CSV,
@@ -31,10 +32,10 @@ from ijkg.graph.core.formats import (
     RdfSyntax,
     ResultsFormat,
 )
-from ijkg.graph.core.namespaces import PREFIXES
 
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 RDF_LANGSTRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 
 Term = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple
 
@@ -235,16 +236,55 @@ def write_boolean(value: bool, fmt: ResultsFormat) -> bytes:
 def write_triples(
     triples: Iterable[ox.Triple], syntax: RdfSyntax, *, max_rows: int, max_bytes: int
 ) -> tuple[bytes, int]:
-    """Serialise CONSTRUCT/DESCRIBE triples; returns the bytes and the triple count."""
+    """Serialise CONSTRUCT/DESCRIBE triples; returns the bytes and the triple count.
+
+    In the syntaxes with prefixes (Turtle, TriG, RDF/XML) the triples are sorted, so each subject
+    is written once with its predicates grouped (the serialiser groups only neighbours), and the
+    prefixes are those of ``document_prefixes``: ``state:japan``, never ``id:state\\/japan``.
+    The others stream as they come.
+    """
     out = CappedBuffer(max_bytes)
     counter = [0]
+    capped = _capped_rows(triples, max_rows, counter)
+    if syntax.oxigraph not in _PREFIXED:
+        ox.serialize(capped, output=cast(IO[bytes], out), format=syntax.oxigraph)
+        return out.getvalue(), counter[0]
+    rows = sorted(capped, key=_triple_order)
     ox.serialize(
-        _capped_rows(triples, max_rows, counter),
+        rows,
         output=cast(IO[bytes], out),
         format=syntax.oxigraph,
-        prefixes=PREFIXES if syntax.oxigraph in _PREFIXED else None,
+        prefixes=document_prefixes(_iris(rows)),
     )
     return out.getvalue(), counter[0]
 
 
 _PREFIXED = {ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG, ox.RdfFormat.RDF_XML}
+
+
+def _triple_order(triple: ox.Triple) -> tuple[bool, str, str, str]:
+    # Named subjects first, then blank nodes.
+    subject = triple.subject
+    named = isinstance(subject, ox.NamedNode)
+    return (not named, str(subject), str(triple.predicate), str(triple.object))
+
+
+def _iris(triples: Iterable[ox.Triple]) -> Iterator[str]:
+    for triple in triples:
+        yield from _term_iris(triple.subject)
+        if triple.predicate.value != RDF_TYPE:  # written as ``a``
+            yield triple.predicate.value
+        yield from _term_iris(triple.object)
+
+
+#: Datatypes a literal is written without (``"x"``, ``"x"@en``): no prefix is needed for them.
+_WRITTEN_BARE = frozenset({XSD_STRING, RDF_LANGSTRING})
+
+
+def _term_iris(term: Term) -> Iterator[str]:
+    if isinstance(term, ox.NamedNode):
+        yield term.value
+    elif isinstance(term, ox.Literal) and term.datatype.value not in _WRITTEN_BARE:
+        yield term.datatype.value
+    elif isinstance(term, ox.Triple):
+        yield from _iris([term])
