@@ -267,7 +267,8 @@ def description_triples(
     for media_type in [f.media_type for f in RESULTS_FORMATS] + [
         s.media_type for s in RDF_SYNTAXES
     ]:
-        add(service, SD + "resultFormat", _iri(FORMAT_IRIS[media_type]))
+        if media_type in FORMAT_IRIS:  # the plain-text table has no W3C format IRI
+            add(service, SD + "resultFormat", _iri(FORMAT_IRIS[media_type]))
     add(service, SD + "feature", _iri(SD + "UnionDefaultGraph"))
     if limits.allow_federation:
         add(service, SD + "feature", _iri(SD + "BasicFederatedQuery"))

@@ -16,8 +16,9 @@ N-Triples form TSV asks for).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator
-from typing import IO, Any, cast
+from typing import IO, Any, Final, cast
 from xml.sax.saxutils import escape, quoteattr
 
 import pyoxigraph as ox
@@ -27,6 +28,7 @@ from ijkg.graph.core.errors import ResultTooLarge
 from ijkg.graph.core.formats import (
     RESULTS_CSV,
     RESULTS_JSON,
+    RESULTS_TEXT,
     RESULTS_TSV,
     RESULTS_XML,
     RdfSyntax,
@@ -49,14 +51,18 @@ class CappedBuffer:
         self._size = 0
 
     def write(self, data: bytes) -> int:
+        self.expect(len(data))
         self._size += len(data)
-        if self._size > self.max_bytes:
+        self._chunks.append(bytes(data))
+        return len(data)
+
+    def expect(self, more: int) -> None:
+        """Refuse now an answer that will be more than ``more`` bytes over what is written."""
+        if self._size + more > self.max_bytes:
             raise ResultTooLarge(
                 f"the result is larger than {self.max_bytes:,} bytes; "
                 "add a LIMIT or narrow the query"
             )
-        self._chunks.append(bytes(data))
-        return len(data)
 
     def flush(self) -> None:
         """File-like no-op (serialisers call it)."""
@@ -157,6 +163,43 @@ def _tsv_term(term: Term | None) -> str:
     return "" if term is None else str(term)
 
 
+#: Literals of these datatypes read as themselves in the text table when their form is canonical
+#: enough to be parsed back (Turtle's abbreviations: ``42``, ``1.5``, ``true``).
+_BARE_LITERALS: Final = {
+    "http://www.w3.org/2001/XMLSchema#integer": re.compile(r"[+-]?[0-9]+"),
+    "http://www.w3.org/2001/XMLSchema#decimal": re.compile(r"[+-]?[0-9]*\.[0-9]+"),
+    "http://www.w3.org/2001/XMLSchema#boolean": re.compile(r"true|false"),
+}
+
+
+def _text_term(term: Term | None, prefixes: dict[str, str]) -> str:
+    """A term as Turtle writes it: prefixed names, bare numbers, ``"text"@en``."""
+    if term is None:
+        return ""
+    if isinstance(term, ox.NamedNode):
+        return _text_iri(term.value, prefixes)
+    if isinstance(term, ox.Literal):
+        datatype = term.datatype.value
+        if term.language or datatype == XSD_STRING:
+            return str(term)
+        bare = _BARE_LITERALS.get(datatype)
+        if bare is not None and bare.fullmatch(term.value):
+            return term.value
+        return f"{ox.Literal(term.value)}^^{_text_iri(datatype, prefixes)}"
+    if isinstance(term, ox.Triple):
+        parts = (term.subject, term.predicate, term.object)
+        return "<< " + " ".join(_text_term(t, prefixes) for t in parts) + " >>"
+    return str(term)
+
+
+def _text_iri(iri: str, prefixes: dict[str, str]) -> str:
+    best = max((ns for ns in prefixes.values() if iri.startswith(ns)), key=len, default=None)
+    if best is None:
+        return f"<{iri}>"
+    name = next(n for n, ns in prefixes.items() if ns == best)
+    return f"{name}:{iri[len(best) :]}"
+
+
 # --- writers ------------------------------------------------------------------------------------
 
 
@@ -202,11 +245,43 @@ def _write_tsv(variables: list[str], rows: Iterable[ox.QuerySolution], out: Capp
         out.write(("\t".join(_tsv_term(solution[v]) for v in variables) + "\n").encode())
 
 
+def _write_text(variables: list[str], rows: Iterable[ox.QuerySolution], out: CappedBuffer) -> None:
+    """A table with a column per variable, as Jena's text output (one row a line, ``|`` between
+    cells). Every row is read before the first is written: the widths depend on all of them, so
+    the byte cap is kept while they are read too."""
+    solutions = []
+    size = 0
+    for solution in rows:
+        solutions.append([solution[v] for v in variables])
+        size += sum(len(str(t)) + 3 for t in solutions[-1] if t is not None)
+        out.expect(size)
+    iris = (
+        iri for row in solutions for term in row if term is not None for iri in _term_iris(term)
+    )
+    prefixes = document_prefixes(iris)
+    cells = [[_text_term(term, prefixes) for term in row] for row in solutions]
+    header = list(variables)
+    widths = [max([len(h), *(len(row[i]) for row in cells)]) for i, h in enumerate(header)]
+
+    def line(values: list[str]) -> bytes:
+        padded = " | ".join(v.ljust(w) for v, w in zip(values, widths, strict=True))
+        return f"| {padded} |\n".encode()
+
+    rule_width = sum(widths) + 3 * len(widths) + 1 if widths else 2
+    out.write(b"-" * rule_width + b"\n")
+    out.write(line(header) if variables else b"||\n")
+    out.write(b"=" * rule_width + b"\n")
+    for row in cells:
+        out.write(line(row) if variables else b"||\n")
+    out.write(b"-" * rule_width + b"\n")
+
+
 _WRITERS: dict[str, Callable[[list[str], Iterable[ox.QuerySolution], CappedBuffer], None]] = {
     RESULTS_JSON.name: _write_json,
     RESULTS_XML.name: _write_xml,
     RESULTS_CSV.name: _write_csv,
     RESULTS_TSV.name: _write_tsv,
+    RESULTS_TEXT.name: _write_text,
 }
 
 
@@ -230,6 +305,8 @@ def write_boolean(value: bool, fmt: ResultsFormat) -> bytes:
         return f"{_XML_HEAD}<head/>\n<boolean>{word}</boolean>\n</sparql>\n".encode()
     if fmt is RESULTS_CSV:
         return b"_askResult\r\n" + (b"true" if value else b"false") + b"\r\n"
+    if fmt is RESULTS_TEXT:
+        return b"true\n" if value else b"false\n"
     return b"?_askResult\n" + (b"true" if value else b"false") + b"\n"
 
 
