@@ -37,6 +37,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ijkg.graph import Settings
+from ijkg.service.metrics import Metrics
 from ijkg.service.problems import problem
 from ijkg.service.request_log import RequestContext
 
@@ -140,13 +141,12 @@ class HostGuard:
                 await refusal(scope, receive, send)
                 return
         if self.base is not None:
+            # Changed in place, not copied: the request context outside reads the route the
+            # router records in this scope.
             scheme, netloc, server = self.base
-            scope = {
-                **scope,
-                "scheme": scheme,
-                "server": server,
-                "headers": [(n, v) for n, v in headers if n != b"host"] + [(b"host", netloc)],
-            }
+            scope["scheme"] = scheme
+            scope["server"] = server
+            scope["headers"] = [(n, v) for n, v in headers if n != b"host"] + [(b"host", netloc)]
         await self.app(scope, receive, send)
 
 
@@ -214,7 +214,7 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-def install(app: FastAPI, settings: Settings) -> None:
+def install(app: FastAPI, settings: Settings, metrics: Metrics | None = None) -> None:
     """Add ``Vary: Accept`` (innermost), gzip, CORS (outside it, so even errors carry its
     headers), the host guard, the request context, and the security headers (outermost) to
     ``app``."""
@@ -230,5 +230,5 @@ def install(app: FastAPI, settings: Settings) -> None:
         max_age=3600,
     )
     app.add_middleware(HostGuard, settings=settings)
-    app.add_middleware(RequestContext)
+    app.add_middleware(RequestContext, metrics=metrics)
     app.add_middleware(SecurityHeaders)

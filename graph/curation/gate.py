@@ -251,6 +251,8 @@ class Gate:
         self.ontology = ontology_graph if ontology_graph is not None else ontology()
         self.reads: ShapeReads = analyse(self.shapes)
         self.lock = asyncio.Lock()
+        #: The verdicts this gate gave since start-up (plain numbers, for the metrics).
+        self.verdicts = {"conforms": 0, "violation": 0}
         self._levels = self.reads.chains_by_depth()
         # Incremental validation targets exactly the focus nodes: the shapes lose their own
         # targets here, and each check gives them ``sh:targetNode`` for the focus nodes they would
@@ -472,8 +474,10 @@ class Gate:
         method: Method = "incremental"
         if whole:
             method = "mixed" if self.reads.incremental else "whole-graph"
+        verdict = ValidationReport(tuple(results))
+        self.verdicts["conforms" if verdict.conforms else "violation"] += 1
         return GateReport(
-            report=ValidationReport(tuple(results)),
+            report=verdict,
             method=method,
             focus_nodes=len(focus),
             neighbourhood_triples=triples,
