@@ -19,6 +19,7 @@ from ijkg.graph.core.namespaces import PREFIXES
 from ijkg.graph.core.settings import Settings
 from ijkg.graph.sparql.text import GRAPH_NAME_SCHEMES
 from ijkg.graph.store.base import Store
+from ijkg.graph.store.results import group_triples
 
 SD: Final = "http://www.w3.org/ns/sparql-service-description#"
 FORMATS: Final = "http://www.w3.org/ns/formats/"
@@ -333,7 +334,11 @@ def serialize_description(triples: list[ox.Triple], syntax: RdfSyntax) -> bytes:
     """The description in ``syntax`` (prefixed where the syntax has prefixes)."""
     prefixed = syntax.oxigraph in (ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG, ox.RdfFormat.RDF_XML)
     return (
-        ox.serialize(triples, format=syntax.oxigraph, prefixes=_SD_PREFIXES if prefixed else None)
+        ox.serialize(
+            group_triples(triples),
+            format=syntax.oxigraph,
+            prefixes=_SD_PREFIXES if prefixed else None,
+        )
         or b""
     )
 

@@ -315,8 +315,8 @@ def write_triples(
 ) -> tuple[bytes, int]:
     """Serialise CONSTRUCT/DESCRIBE triples; returns the bytes and the triple count.
 
-    In the syntaxes with prefixes (Turtle, TriG, RDF/XML) the triples are sorted, so each subject
-    is written once with its predicates grouped (the serialiser groups only neighbours), and the
+    In the syntaxes with prefixes (Turtle, TriG, RDF/XML) the triples are grouped
+    (``group_triples``), so each subject is written once with its predicates grouped, and the
     prefixes are those of ``document_prefixes``: ``state:japan``, never ``id:state\\/japan``.
     The others stream as they come.
     """
@@ -326,7 +326,7 @@ def write_triples(
     if syntax.oxigraph not in _PREFIXED:
         ox.serialize(capped, output=cast(IO[bytes], out), format=syntax.oxigraph)
         return out.getvalue(), counter[0]
-    rows = sorted(capped, key=_triple_order)
+    rows = group_triples(capped)
     ox.serialize(
         rows,
         output=cast(IO[bytes], out),
@@ -339,11 +339,20 @@ def write_triples(
 _PREFIXED = {ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG, ox.RdfFormat.RDF_XML}
 
 
-def _triple_order(triple: ox.Triple) -> tuple[bool, str, str, str]:
-    # Named subjects first, then blank nodes.
-    subject = triple.subject
-    named = isinstance(subject, ox.NamedNode)
-    return (not named, str(subject), str(triple.predicate), str(triple.object))
+def group_triples(triples: Iterable[ox.Triple]) -> list[ox.Triple]:
+    """Each subject's triples together, and each predicate's among them, in the order they first
+    appear: pyoxigraph's serialiser groups (``;`` and ``,``) only triples that are neighbours.
+
+    >>> s, p, q = ox.NamedNode("urn:s"), ox.NamedNode("urn:p"), ox.NamedNode("urn:q")
+    >>> grouped = group_triples([ox.Triple(s, p, s), ox.Triple(p, p, s), ox.Triple(s, q, s),
+    ...                          ox.Triple(s, p, p)])
+    >>> [(str(t.subject), str(t.predicate)) for t in grouped]
+    [('<urn:s>', '<urn:p>'), ('<urn:s>', '<urn:p>'), ('<urn:s>', '<urn:q>'), ('<urn:p>', '<urn:p>')]
+    """
+    subjects: dict[Any, dict[ox.NamedNode, list[ox.Triple]]] = {}
+    for triple in triples:
+        subjects.setdefault(triple.subject, {}).setdefault(triple.predicate, []).append(triple)
+    return [t for predicates in subjects.values() for group in predicates.values() for t in group]
 
 
 def _iris(triples: Iterable[ox.Triple]) -> Iterator[str]:

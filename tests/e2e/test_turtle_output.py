@@ -14,8 +14,8 @@ from rdflib.compare import isomorphic
 from tests.conftest import Service
 
 JAPAN = "https://w3id.org/ijkg/id/state/japan"
-#: (path, parameters) of each kind of Turtle answer: DESCRIBE, CONSTRUCT, graph store (default and
-#: a named graph), an entity, the ontology and the shapes.
+#: (path, parameters) of each kind of Turtle answer: DESCRIBE, CONSTRUCT, the service description,
+#: graph store (default and a named graph), an entity, the ontology and the shapes.
 TURTLE_ANSWERS = [
     ("/sparql", {"query": f"DESCRIBE <{JAPAN}>"}),
     (
@@ -25,6 +25,7 @@ TURTLE_ANSWERS = [
             "CONSTRUCT { ?s ?p ?o } WHERE { ?s a ijkg:Pillar ; ?p ?o }"
         },
     ),
+    ("/sparql", {}),  # the service description
     ("/store", {"default": ""}),
     ("/store", {"graph": "https://w3id.org/ijkg/graph/india-japan-new-chapter"}),
     ("/id/state/japan", {}),
