@@ -12,7 +12,14 @@ import pytest
 from anyio.from_thread import BlockingPortal
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import InProcess, Service, start_in_process
+from tests.conftest import (
+    TEST_STORE,
+    InProcess,
+    Service,
+    start_in_process,
+    start_server,
+    stop_server,
+)
 
 TOKEN = "metrics-test-token"  # noqa: S105 - a test app's token
 
@@ -119,3 +126,36 @@ def test_metrics_on_the_shared_service(service: Service) -> None:
         assert ("ijkg_query_worker_restarts_total", ()) in samples
         assert ("ijkg_sparql_queries_killed_total", (("reason", "time_limit"),)) in samples
         assert value(samples, "ijkg_validation_workers", state="workers") >= 1
+
+
+def test_route_templates_behind_a_public_base_url(portal: BlockingPortal, tmp_path: Path) -> None:
+    """With IJKG_BASE_URL the host guard rewrites the request; the route is still known."""
+    for app in start_in_process(portal, tmp_path / "store", base_url="https://kg.example.org"):
+        with app.client() as client:
+            client.get("/id/pillar/health", headers={"Accept": "application/json"})
+            samples = scrape(client)
+        route = "/id/{kind}/{slug}"
+        assert value(samples, "ijkg_http_requests_total", route=route, method="GET", status="200")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(TEST_STORE != "embedded", reason="the embedded store's query workers")
+def test_a_query_killed_at_its_time_limit_is_counted(tmp_path: Path) -> None:
+    env = {"IJKG_FSYNC": "false", "IJKG_QUERY_TIMEOUT_S": "1", "IJKG_QUERY_WORKERS": "1"}
+    server = start_server(tmp_path / "store", tmp_path / "server.log", env)
+    cartesian = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
+    try:
+        with server.client() as client:
+            before = scrape(client)
+            stopped = client.get("/sparql", params={"query": cartesian})
+            assert stopped.status_code == 503, stopped.text
+            after = scrape(client)
+    finally:
+        stop_server(server)
+
+    def grew(name: str, **labels: str) -> float:
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert grew("ijkg_sparql_queries_total", outcome="time_limit") == 1
+    assert grew("ijkg_sparql_queries_killed_total", reason="time_limit") == 1
+    assert grew("ijkg_query_worker_restarts_total") == 1
