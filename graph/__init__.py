@@ -85,7 +85,13 @@ if TYPE_CHECKING:
     from ijkg.graph.curation.validation_pool import Part
     from ijkg.graph.endpoint.description import ServiceLimits
     from ijkg.graph.endpoint.endpoint import SparqlEndpoint
-    from ijkg.graph.facade import KnowledgeGraph, plan_repair, preflight, repair_store
+    from ijkg.graph.facade import (
+        GraphMetrics,
+        KnowledgeGraph,
+        plan_repair,
+        preflight,
+        repair_store,
+    )
     from ijkg.graph.io.loading import read_rdf_file
     from ijkg.graph.linked.reader import Entity, GraphDocument, LinkedData
     from ijkg.graph.store.base import Dataset, Delta, StoreStats
@@ -164,6 +170,7 @@ _PUBLIC: dict[str, str] = {
     "Part": "ijkg.graph.curation.validation_pool",
     "ServiceLimits": "ijkg.graph.endpoint.description",
     "SparqlEndpoint": "ijkg.graph.endpoint.endpoint",
+    "GraphMetrics": "ijkg.graph.facade",
     "KnowledgeGraph": "ijkg.graph.facade",
     "plan_repair": "ijkg.graph.facade",
     "preflight": "ijkg.graph.facade",
@@ -206,6 +213,7 @@ __all__ = [
     "Entity",
     "Forbidden",
     "GraphDocument",
+    "GraphMetrics",
     "IjkgError",
     "KnowledgeGraph",
     "LinkedData",

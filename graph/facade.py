@@ -15,12 +15,14 @@ retries when another write overtook it, once for every write path.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
 import pyoxigraph as ox
 
 from ijkg.graph.core.bundle import bundle_version
+from ijkg.graph.core.errors import StoreError
 from ijkg.graph.core.settings import Settings
 from ijkg.graph.curation.curation import Curation
 from ijkg.graph.curation.gate import Gate
@@ -34,6 +36,30 @@ from ijkg.graph.store import repair as repairing
 from ijkg.graph.store.base import Commit, Store, StoreStats
 
 log = logging.getLogger("ijkg")
+
+
+@dataclass(frozen=True)
+class GraphMetrics:
+    """What this process's graph layer has counted since start-up, and its store's state now:
+    plain numbers for the service's ``/metrics``. ``None`` where the store does not tell (an
+    external store has no query workers of ours; a store that does not answer, no size)."""
+
+    store_kind: str
+    store_up: bool
+    version: int | None
+    quads: int | None
+    #: Queries at ``/sparql``: running now, and how they ended (``ok``, ``time_limit`` ...).
+    queries_running: int
+    query_outcomes: dict[str, int]
+    #: Queries waiting for a worker, and workers killed (by why) and replaced (embedded store).
+    queries_queued: int | None
+    queries_killed: dict[str, int] | None
+    worker_restarts: int | None
+    #: The write gate's verdicts (``conforms``, ``violation``) and the commits, by kind.
+    gate_verdicts: dict[str, int]
+    commits: dict[str, int]
+    #: The validation workers (``workers``, ``idle``, ``starting``, ``replaced``), if any.
+    validation: dict[str, int] | None
 
 
 class KnowledgeGraph:
@@ -123,6 +149,30 @@ class KnowledgeGraph:
         """The validation workers' state (running, idle, replaced ...); ``None`` when this process
         validates in-line (it started none)."""
         return self.curation.validation_stats()
+
+    async def metrics(self) -> GraphMetrics:
+        """The counters of this process's graph layer and its store's size and version now (one
+        question to the store; a store that does not answer is reported down, not raised)."""
+        try:
+            stats: StoreStats | None = await self._store.stats()
+        except StoreError:
+            stats = None
+        details = stats.details if stats is not None else {}
+        queries = self.sparql.counters
+        return GraphMetrics(
+            store_kind=stats.kind if stats is not None else self.settings.store,
+            store_up=stats is not None,
+            version=stats.version if stats is not None else None,
+            quads=stats.quads if stats is not None else None,
+            queries_running=queries.running,
+            query_outcomes=dict(queries.outcomes),
+            queries_queued=details.get("waiting_queries"),
+            queries_killed=details.get("killed_queries"),
+            worker_restarts=details.get("worker_restarts"),
+            gate_verdicts=dict(self._gate.verdicts),
+            commits=dict(self.curation.commits),
+            validation=self.validation_stats(),
+        )
 
     @staticmethod
     def bundle_version() -> str:

@@ -12,6 +12,7 @@ from starlette.staticfiles import StaticFiles
 from ijkg.graph import IjkgError, KnowledgeGraph, ServiceLimits, Settings
 from ijkg.service import middleware, openapi, problems
 from ijkg.service.clients import ClientSlots
+from ijkg.service.metrics import Metrics
 from ijkg.service.routes import (
     api,
     changes,
@@ -61,8 +62,9 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     app.state.client_slots = ClientSlots(settings.queries_per_client())
+    app.state.metrics = Metrics()
     problems.install(app)
-    middleware.install(app, settings)
+    middleware.install(app, settings, app.state.metrics)
     # The package's static assets (the query page's editor, scripts, styles) at /static/.
     app.mount(sparql.STATIC_PATH, StaticFiles(packages=[("ijkg.service", "static")]), name="static")
     app.include_router(health.router)

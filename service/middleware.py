@@ -9,6 +9,9 @@ apps, gzip for large answers.
   ``Retry-After`` are exposed to scripts.
 - gzip: answers over a kilobyte are compressed for clients that accept it (``Vary:
   Accept-Encoding``).
+- ``Vary: Accept`` on every answer of a negotiated route (one whose OpenAPI operation offers more
+  than one media type), errors and 304s included, so no cache hands one client's representation
+  to another; the routes need not remember it one by one.
 - Hosts (inside the request context, so its refusals carry a request id): a request whose
   ``Host`` is not an allowed one (``Settings.host_patterns``) gets 400 before any route sees it, so
   no link, redirect or cached answer ever points at a host a client made up; with
@@ -23,16 +26,18 @@ apps, gzip for large answers.
 from __future__ import annotations
 
 import re
-from typing import Final
+from typing import Any, Final
 from urllib.parse import urlsplit
 
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 from starlette.datastructures import MutableHeaders
 from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ijkg.graph import Settings
+from ijkg.service.metrics import Metrics
 from ijkg.service.problems import problem
 from ijkg.service.request_log import RequestContext
 
@@ -136,14 +141,54 @@ class HostGuard:
                 await refusal(scope, receive, send)
                 return
         if self.base is not None:
+            # Changed in place, not copied: the request context outside reads the route the
+            # router records in this scope.
             scheme, netloc, server = self.base
-            scope = {
-                **scope,
-                "scheme": scheme,
-                "server": server,
-                "headers": [(n, v) for n, v in headers if n != b"host"] + [(b"host", netloc)],
-            }
+            scope["scheme"] = scheme
+            scope["server"] = server
+            scope["headers"] = [(n, v) for n, v in headers if n != b"host"] + [(b"host", netloc)]
         await self.app(scope, receive, send)
+
+
+def negotiated(route: APIRoute) -> bool:
+    """Whether ``route`` answers in more than one media type, as its OpenAPI operation says:
+    the media types of its 200 response, and JSON when it has a response model."""
+    declared: dict[Any, Any] = route.responses.get(200) or route.responses.get("200") or {}
+    offered = set(declared.get("content", {}))
+    if route.response_model is not None:
+        offered.add("application/json")
+    return len(offered) > 1
+
+
+def add_vary(headers: MutableHeaders, field: str) -> None:
+    """Add ``field`` to the ``Vary`` header unless it is there already (any case)."""
+    present = [v.strip() for value in headers.getlist("vary") for v in value.split(",")]
+    present = [v for v in present if v]
+    if any(v.lower() in (field.lower(), "*") for v in present):
+        return
+    headers["Vary"] = ", ".join([*present, field])
+
+
+class VaryAccept:
+    """ASGI middleware: ``Vary: Accept`` on every answer of a negotiated route (see
+    ``negotiated``). Inside the routing, so the matched route is known when the answer starts."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_vary(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                route = scope.get("route")
+                if isinstance(route, APIRoute) and negotiated(route):
+                    add_vary(MutableHeaders(scope=message), "Accept")
+            await send(message)
+
+        await self.app(scope, receive, send_with_vary)
 
 
 class SecurityHeaders:
@@ -169,9 +214,11 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-def install(app: FastAPI, settings: Settings) -> None:
-    """Add gzip, CORS (outside it, so even errors carry its headers), the host guard, the request
-    context, and the security headers (outermost) to ``app``."""
+def install(app: FastAPI, settings: Settings, metrics: Metrics | None = None) -> None:
+    """Add ``Vary: Accept`` (innermost), gzip, CORS (outside it, so even errors carry its
+    headers), the host guard, the request context, and the security headers (outermost) to
+    ``app``."""
+    app.add_middleware(VaryAccept)
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES, compresslevel=6)
     app.add_middleware(
         CORSMiddleware,
@@ -183,5 +230,5 @@ def install(app: FastAPI, settings: Settings) -> None:
         max_age=3600,
     )
     app.add_middleware(HostGuard, settings=settings)
-    app.add_middleware(RequestContext)
+    app.add_middleware(RequestContext, metrics=metrics)
     app.add_middleware(SecurityHeaders)

@@ -24,6 +24,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ijkg.service.logs import REQUEST_ID, request_id, tag_records_with_request_ids
+from ijkg.service.metrics import UNMATCHED, Metrics
 from ijkg.service.problems import problem
 
 log = logging.getLogger("ijkg.request")
@@ -64,11 +65,25 @@ def head_problem(scope: Scope) -> Response | None:
     return None
 
 
-class RequestContext:
-    """ASGI middleware: request id, request log line, last-resort 500 problem."""
+def route_template(scope: Scope) -> str:
+    """The template of the route that answered (``/id/{kind}/{slug}``), ``/static/{path}`` for a
+    mounted app, ``UNMATCHED`` when none did: what the metrics count by, never the raw path."""
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    if isinstance(path, str):
+        return path
+    if "app_root_path" in scope:  # a mount (the static files) took it
+        mounted = str(scope.get("root_path", "")).removeprefix(str(scope["app_root_path"]))
+        return f"{mounted}/{{path}}"
+    return UNMATCHED
 
-    def __init__(self, app: ASGIApp) -> None:
+
+class RequestContext:
+    """ASGI middleware: request id, request log line and metrics, last-resort 500 problem."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics | None = None) -> None:
         self.app = app
+        self.metrics = metrics
         tag_records_with_request_ids()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -112,6 +127,10 @@ class RequestContext:
                 await answer(scope, receive, send_with_id)
         finally:
             status = state["status"]
+            seconds = time.perf_counter() - started
+            route = route_template(scope)
+            if self.metrics is not None:
+                self.metrics.observe(route, scope["method"], status or 500, seconds)
             log.log(
                 logging.ERROR if status is None or status >= 500 else logging.INFO,
                 "%s %s %s",
@@ -122,7 +141,8 @@ class RequestContext:
                     "method": scope["method"],
                     "path": scope["path"],
                     "status": status,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                    "route": route,
+                    "duration_ms": round(seconds * 1000, 1),
                     "bytes": state["bytes"],
                     "client": (scope.get("client") or ("-",))[0],
                 },

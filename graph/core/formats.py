@@ -41,7 +41,10 @@ RESULTS_JSON: Final = ResultsFormat("json", "application/sparql-results+json")
 RESULTS_XML: Final = ResultsFormat("xml", "application/sparql-results+xml")
 RESULTS_CSV: Final = ResultsFormat("csv", "text/csv")
 RESULTS_TSV: Final = ResultsFormat("tsv", "text/tab-separated-values")
-RESULTS_FORMATS: Final = (RESULTS_JSON, RESULTS_XML, RESULTS_CSV, RESULTS_TSV)
+#: A table for people (as Jena's ``text`` output): no standard, never chosen over the others by a
+#: wildcard, asked for by name (``text/plain``, ``format=text``).
+RESULTS_TEXT: Final = ResultsFormat("text", "text/plain")
+RESULTS_FORMATS: Final = (RESULTS_JSON, RESULTS_XML, RESULTS_CSV, RESULTS_TSV, RESULTS_TEXT)
 
 TURTLE: Final = RdfSyntax("turtle", "text/turtle", ox.RdfFormat.TURTLE, (".ttl",))
 NTRIPLES: Final = RdfSyntax("ntriples", "application/n-triples", ox.RdfFormat.N_TRIPLES, (".nt",))
@@ -94,6 +97,8 @@ FORMAT_NAMES: Final[dict[str, tuple[ResultsFormat | None, RdfSyntax | None]]] = 
     "xml": (RESULTS_XML, RDFXML),
     "csv": (RESULTS_CSV, None),
     "tsv": (RESULTS_TSV, None),
+    "text": (RESULTS_TEXT, NTRIPLES),
+    "txt": (RESULTS_TEXT, NTRIPLES),
 }
 
 

@@ -124,6 +124,10 @@ def _protocol_dataset(params: dict[str, list[str]]) -> Dataset | None:
     return Dataset(tuple(default), tuple(named))
 
 
+#: The kinds of write ``Curation.commits`` counts.
+COMMIT_KINDS = ("merge", "revert", "update", "graph_store")
+
+
 class Curation:
     """The write side of one graph."""
 
@@ -143,6 +147,8 @@ class Curation:
             store, gate, max_quads=settings.max_change_quads, default_graph=settings.write_graph
         )
         self._validation_pool = validation_pool
+        #: Writes committed by this process since start-up, by kind.
+        self.commits = dict.fromkeys(COMMIT_KINDS, 0)
 
     async def close(self) -> None:
         if self._validation_pool is not None:
@@ -181,7 +187,8 @@ class Curation:
         explained = await self._explainer.explain(self._store, gate.report, submitted)
         return gate_report_json(gate, explained)
 
-    async def _written(self, change: Change, gate: GateReport, delta: Delta) -> Written:
+    async def _written(self, kind: str, change: Change, gate: GateReport, delta: Delta) -> Written:
+        self.commits[kind] += 1
         stats = await self._store.stats()
         report = await self._report_json(gate, delta)
         return Written(change, delta, report, stats.store_id, stats.version)
@@ -271,7 +278,7 @@ class Curation:
         change, _commit, gate = await self._changes.merge(
             slug, who=writer.name, expected_version=expected_version
         )
-        return await self._written(change, gate, change.delta)
+        return await self._written("merge", change, gate, change.delta)
 
     async def reject(self, writer: Writer, slug: str, *, reason: str = "") -> Change:
         """Close a proposal without merging it; one only the admin may write, the admin only may
@@ -293,7 +300,7 @@ class Curation:
         change, _commit, gate = await self._changes.revert(
             slug, who=writer.name, expected_version=expected_version
         )
-        return await self._written(change, gate, change.delta)
+        return await self._written("revert", change, gate, change.delta)
 
     # --- SPARQL Update --------------------------------------------------------------------------
 
@@ -359,7 +366,7 @@ class Curation:
             description=clean_metadata(update.text, 2000),
             expected_version=expected_version,
         )
-        return await self._written(change, gate, delta)
+        return await self._written("update", change, gate, delta)
 
     # --- the graph store protocol ---------------------------------------------------------------
 
@@ -411,7 +418,7 @@ class Curation:
             ),
             expected_version=expected_version,
         )
-        return await self._written(change, gate, delta)
+        return await self._written("graph_store", change, gate, delta)
 
     # --- the operator's bulk load ------------------------------------------------------------
 

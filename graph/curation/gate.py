@@ -327,6 +327,8 @@ class Gate:
         self.ontology = ontology_graph if ontology_graph is not None else ontology()
         self.reads: ShapeReads = analyse(self.shapes)
         self.lock = asyncio.Lock()
+        #: The verdicts this gate gave since start-up (plain numbers, for the metrics).
+        self.verdicts = {"conforms": 0, "violation": 0}
         self._levels = self.reads.chains_by_depth()
         self._fetch = {chain: _Fetch.of(reads) for chain, reads in self.reads.reads.items()}
         self._reading: dict[str, tuple[list[Chain], list[Chain]]] = {}
@@ -559,8 +561,10 @@ class Gate:
         method: Method = "incremental"
         if whole:
             method = "mixed" if self.reads.incremental else "whole-graph"
+        verdict = ValidationReport(tuple(results))
+        self.verdicts["conforms" if verdict.conforms else "violation"] += 1
         return GateReport(
-            report=ValidationReport(tuple(results)),
+            report=verdict,
             method=method,
             focus_nodes=len(focus),
             neighbourhood_triples=triples,

@@ -19,6 +19,7 @@ from ijkg.graph.core.namespaces import PREFIXES
 from ijkg.graph.core.settings import Settings
 from ijkg.graph.sparql.text import GRAPH_NAME_SCHEMES
 from ijkg.graph.store.base import Store
+from ijkg.graph.store.results import group_triples
 
 SD: Final = "http://www.w3.org/ns/sparql-service-description#"
 FORMATS: Final = "http://www.w3.org/ns/formats/"
@@ -267,7 +268,8 @@ def description_triples(
     for media_type in [f.media_type for f in RESULTS_FORMATS] + [
         s.media_type for s in RDF_SYNTAXES
     ]:
-        add(service, SD + "resultFormat", _iri(FORMAT_IRIS[media_type]))
+        if media_type in FORMAT_IRIS:  # the plain-text table has no W3C format IRI
+            add(service, SD + "resultFormat", _iri(FORMAT_IRIS[media_type]))
     add(service, SD + "feature", _iri(SD + "UnionDefaultGraph"))
     if limits.allow_federation:
         add(service, SD + "feature", _iri(SD + "BasicFederatedQuery"))
@@ -332,7 +334,11 @@ def serialize_description(triples: list[ox.Triple], syntax: RdfSyntax) -> bytes:
     """The description in ``syntax`` (prefixed where the syntax has prefixes)."""
     prefixed = syntax.oxigraph in (ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG, ox.RdfFormat.RDF_XML)
     return (
-        ox.serialize(triples, format=syntax.oxigraph, prefixes=_SD_PREFIXES if prefixed else None)
+        ox.serialize(
+            group_triples(triples),
+            format=syntax.oxigraph,
+            prefixes=_SD_PREFIXES if prefixed else None,
+        )
         or b""
     )
 

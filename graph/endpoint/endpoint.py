@@ -3,12 +3,56 @@ graph, for the facade (``KnowledgeGraph.sparql``)."""
 
 from __future__ import annotations
 
-from ijkg.graph.core.errors import GraphNotFound
+import asyncio
+from dataclasses import dataclass, field
+
+from ijkg.graph.core.errors import (
+    GraphNotFound,
+    NotAcceptable,
+    QueryAborted,
+    QueryOverloaded,
+    QueryRefused,
+    QuerySyntaxError,
+    QueryTimeout,
+    QueryTooLarge,
+    ResultTooLarge,
+    StoreError,
+)
 from ijkg.graph.core.formats import RdfSyntax, ResultsFormat
 from ijkg.graph.core.settings import Settings
 from ijkg.graph.endpoint.description import GraphCatalogue, ServiceLimits, describe_service
 from ijkg.graph.endpoint.query import CheckedQuery, QueryPolicy, check_query, run_query
 from ijkg.graph.store.base import Answer, Dataset, Store
+
+#: How a query ended, by the error it ended with (the first that matches); ``ok`` without one.
+OUTCOMES: tuple[tuple[type[BaseException], str], ...] = (
+    (QueryTimeout, "time_limit"),
+    (asyncio.CancelledError, "client_gone"),
+    (QueryAborted, "aborted"),
+    (QueryOverloaded, "overloaded"),
+    (ResultTooLarge, "too_large"),
+    (QueryTooLarge, "refused"),
+    (QueryRefused, "refused"),
+    (QuerySyntaxError, "syntax_error"),
+    (NotAcceptable, "not_acceptable"),
+    (StoreError, "store_error"),
+)
+OUTCOME_NAMES: tuple[str, ...] = ("ok", *dict.fromkeys(n for _, n in OUTCOMES), "error")
+
+
+@dataclass
+class QueryCounters:
+    """The endpoint's queries in this process: running now, and how each ended since start-up
+    (``OUTCOME_NAMES``). Plain numbers, for whoever reports them."""
+
+    running: int = 0
+    outcomes: dict[str, int] = field(default_factory=lambda: dict.fromkeys(OUTCOME_NAMES, 0))
+
+    def ended(self, error: BaseException | None) -> None:
+        name = "ok"
+        if error is not None:
+            name = next((n for kind, n in OUTCOMES if isinstance(error, kind)), "error")
+        self.outcomes[name] += 1
 
 
 class SparqlEndpoint:
@@ -21,13 +65,19 @@ class SparqlEndpoint:
         self._policy = QueryPolicy.from_settings(settings)
         # The graphs and their sizes for the service description, recounted per graph version.
         self._catalogue = GraphCatalogue()
+        self.counters = QueryCounters()
 
     def check(self, query: str) -> CheckedQuery:
         """``query`` checked against the policy (size, depth, federation, graph names): raises
         ``QueryTooLarge``, ``QueryRefused`` or ``QuerySyntaxError`` (a bad escape). Its
         ``volatile`` says whether its answer may change from one run to the next (``NOW()``,
         ``RAND()`` ...) although the graph did not."""
-        return check_query(query, self._policy)
+        try:
+            return check_query(query, self._policy)
+        except Exception as exc:
+            # A query refused before it runs ends here: counted with the others.
+            self.counters.ended(exc)
+            raise
 
     async def query(
         self,
@@ -41,9 +91,19 @@ class SparqlEndpoint:
         """Run ``query`` (checked first unless ``check`` did it) under the limits; the answer
         serialised in ``results`` (SELECT/ASK) or ``rdf`` (CONSTRUCT/DESCRIBE)."""
         checked = query if isinstance(query, CheckedQuery) else self.check(query)
-        return await run_query(
-            self._store, checked, results=results, rdf=rdf, dataset=dataset, base_iri=base_iri
-        )
+        counters = self.counters
+        counters.running += 1
+        try:
+            answer = await run_query(
+                self._store, checked, results=results, rdf=rdf, dataset=dataset, base_iri=base_iri
+            )
+        except BaseException as exc:
+            counters.ended(exc)
+            raise
+        finally:
+            counters.running -= 1
+        counters.ended(None)
+        return answer
 
     async def description(self, *, endpoint: str, syntax: RdfSyntax) -> bytes:
         """The SPARQL 1.1 Service Description of the endpoint at ``endpoint`` in ``syntax``."""

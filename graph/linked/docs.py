@@ -13,6 +13,7 @@ from rdflib import OWL, RDF, RDFS, BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection as RdfList
 from rdflib.namespace import DCTERMS, SH, SKOS
 
+from ijkg.graph.core.curies import bind_document_prefixes
 from ijkg.graph.core.namespaces import IJKG, PREFIXES
 from ijkg.graph.core.terms import quads_to_graph
 from ijkg.graph.linked.vocabulary import curie, local_name
@@ -24,10 +25,10 @@ VANN: Final = PREFIXES["vann"]
 async def named_graph(store: Store, name: str) -> Graph:
     """One named graph of the store as an rdflib graph (one query)."""
     graph = quads_to_graph(await store.graph_quads(name))
-    for prefix, namespace in PREFIXES.items():
+    known = {**PREFIXES, "shapes": "https://w3id.org/ijkg/shapes#"}
+    for prefix, namespace in known.items():
         graph.bind(prefix, namespace, override=True, replace=True)
-    graph.bind("shapes", "https://w3id.org/ijkg/shapes#")
-    return graph
+    return bind_document_prefixes(graph)
 
 
 def graph_turtle(graph: Graph) -> bytes:

@@ -28,6 +28,7 @@ from rdflib import Graph, URIRef
 from rdflib import Literal as RdfLiteral
 from rdflib.term import Node
 
+from ijkg.graph.core.curies import bind_document_prefixes
 from ijkg.graph.core.errors import NotFound
 from ijkg.graph.core.namespaces import CHANGES_GRAPH, GENID, ID_BASE, IJKG, PREFIXES
 from ijkg.graph.core.terms import from_sparql_json, to_rdflib
@@ -487,7 +488,7 @@ _RDFLIB_FORMATS: Final = {
 
 def serialize_description(description: EntityDescription, media_type: str) -> bytes:
     """The entity's RDF (``description_graph``) as Turtle, N-Triples or RDF/XML."""
-    graph = description_graph(description)
+    graph = bind_document_prefixes(description_graph(description))
     data = graph.serialize(format=_RDFLIB_FORMATS[media_type], encoding="utf-8")
     return bytes(data)
 

@@ -3,7 +3,12 @@
 The context is generated from the bundled ontology: every ``ijkg:`` property becomes a term named
 after it (``party``, ``coversPillar`` ...; object properties typed ``@id``), common terms of the
 reused vocabularies get short names (``label``, ``prefLabel``, ``wasDerivedFrom`` ...), and every
-project prefix is declared. The service publishes it at a stable URL (``/context.jsonld``) and
+project prefix but one is declared. The entities' namespace (``id:``) is not: its local names are
+paths, and ``id:pillar/health`` reads worse than the entity's IRI, which is also its address on the
+web. (A prefix per kind, ``pillar:health``, cannot be had: five kinds are named like properties
+whose terms the plain JSON uses as keys — ``place``, ``amount``, ``period``, ``quote``,
+``evidence`` — and a term is either a property or a prefix.) So entity IRIs are written whole,
+vocabulary terms short. The service publishes it at a stable URL (``/context.jsonld``) and
 entity documents refer to it by that URL, never to a remote context. The same terms are the keys of
 the plain JSON, so an app that reads one can read the other.
 """
@@ -21,6 +26,8 @@ from rdflib.namespace import OWL, RDF
 from ijkg.graph.core.namespaces import IJKG, PREFIXES
 
 CONTEXT_PATH: Final = "/context.jsonld"
+#: The prefix of the entities' namespace, left out of the context (see above).
+ENTITIES: Final = "id"
 
 # Terms of reused vocabularies, with their short names; True: values are resources.
 _COMMON: Final[dict[str, tuple[str, bool]]] = {
@@ -83,7 +90,7 @@ def _ontology_properties() -> dict[str, bool]:
 def context() -> dict[str, Any]:
     """The ``@context`` object (without the outer ``{"@context": ...}``)."""
     out: dict[str, Any] = {"@version": 1.1}
-    out.update(PREFIXES)
+    out.update({name: namespace for name, namespace in PREFIXES.items() if name != ENTITIES})
     taken = set(out)
     for name, (iri, is_object) in _COMMON.items():
         out[name] = {"@id": iri, "@type": "@id"} if is_object else {"@id": iri}

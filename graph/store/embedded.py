@@ -118,6 +118,9 @@ class EmbeddedStore(Store):
         self._closed = False
         self._spawning: set[asyncio.Task[None]] = set()
         self.recovery: dict[str, Any] = {}
+        #: Query workers killed, by why (read by the service's metrics through ``stats``).
+        self.killed = {"time_limit": 0, "client_gone": 0, "worker_lost": 0}
+        self.worker_restarts = 0
 
     # --- life cycle ---------------------------------------------------------------------------
 
@@ -325,6 +328,7 @@ class EmbeddedStore(Store):
     def _replace(self, worker: _Worker) -> None:
         """Kill a worker (stuck or dead) and ask the engine for a new one."""
         worker.kill()
+        self.worker_restarts += 1
         self._workers.discard(worker)
         self._connections.discard(worker.writer)
         if self._closed:
@@ -349,9 +353,11 @@ class EmbeddedStore(Store):
             async with asyncio.timeout(timeout_s):
                 reply, body = await wire.aread(worker.reader, *WORKER_REPLIES)
         except TimeoutError:
+            self.killed["time_limit"] += 1
             self._replace(worker)
             raise QueryTimeout(timeout_s) from None
         except (asyncio.IncompleteReadError, ConnectionError):
+            self.killed["worker_lost"] += 1
             self._replace(worker)
             raise QueryAborted(
                 "the query was stopped: it needed more memory than one query may use, "
@@ -359,6 +365,7 @@ class EmbeddedStore(Store):
             ) from None
         except BaseException:
             # Cancelled (client gone) mid-query: the worker's state is unknown, replace it.
+            self.killed["client_gone"] += 1
             self._replace(worker)
             raise
         finally:
@@ -470,6 +477,8 @@ class EmbeddedStore(Store):
                 "workers": len(self._workers),
                 "busy_workers": self._busy,
                 "waiting_queries": len(self._waiters),
+                "killed_queries": dict(self.killed),
+                "worker_restarts": self.worker_restarts,
                 "network_isolated": bool(self._workers)
                 and all(worker.isolated for worker in self._workers),
             },

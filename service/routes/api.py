@@ -148,6 +148,7 @@ async def schemas_index(request: Request) -> SchemasJson:
 @router.get(
     "/schemas/{kind}",
     summary="The JSON Schema of one kind's entity JSON",
+    response_class=Response,
     responses={
         200: {"content": {"application/schema+json": {}}},
         404: {"description": "No such kind"},

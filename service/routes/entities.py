@@ -160,7 +160,12 @@ async def entity(
 
 # HEAD answers like GET without a body (one operation in OpenAPI).
 router.add_api_route(
-    "/id/{kind}/{slug}", entity, methods=["HEAD"], include_in_schema=False, response_class=Response
+    "/id/{kind}/{slug}",
+    entity,
+    methods=["HEAD"],
+    include_in_schema=False,
+    response_class=Response,
+    responses={200: {"content": {m: {} for m in ENTITY_MEDIA_TYPES}}},
 )
 
 

@@ -9,7 +9,7 @@ named graphs in a body (TriG, N-Quads, JSON-LD ``@graph`` with names) are refuse
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import pyoxigraph as ox
 from fastapi import APIRouter, Header, Query, Request
@@ -73,7 +73,16 @@ async def _read(request: Request, knowledge: GraphDep, graph: str | None, head: 
     return Response(document.body, media_type=media_type, headers=headers)
 
 
-@router.get("/store", summary="Get a graph", response_class=Response)
+_READ_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The graph in the negotiated RDF syntax",
+        "content": {s.media_type: {} for s in RDF_SYNTAXES},
+    },
+    406: {"description": "No RDF syntax the client accepts"},
+}
+
+
+@router.get("/store", summary="Get a graph", response_class=Response, responses=_READ_RESPONSES)
 async def get_graph(
     request: Request, knowledge: GraphDep, graph: GraphParam = None, default: DefaultParam = None
 ) -> Response:
@@ -82,7 +91,9 @@ async def get_graph(
     return await _read(request, knowledge, _target(graph, default), head=False)
 
 
-@router.head("/store", summary="Headers of a graph", response_class=Response)
+@router.head(
+    "/store", summary="Headers of a graph", response_class=Response, responses=_READ_RESPONSES
+)
 async def head_graph(
     request: Request, knowledge: GraphDep, graph: GraphParam = None, default: DefaultParam = None
 ) -> Response:

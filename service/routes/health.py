@@ -1,4 +1,5 @@
-"""``GET /health``: liveness; ``GET /health/ready``: readiness, the store's state.
+"""``GET /health``: liveness; ``GET /health/ready``: readiness, the store's state;
+``GET /metrics``: the Prometheus metrics (``ijkg.service.metrics``).
 
 ``/health`` answers from what the process knows already (its id, the bundled graph's version),
 with no round trip to the store: a probe that asks every few seconds, or a load balancer that asks
@@ -28,6 +29,7 @@ from starlette.responses import JSONResponse, Response
 
 from ijkg.graph import KnowledgeGraph, QueryError, StoreError, StoreStats
 from ijkg.service.deps import GraphDep, SettingsDep
+from ijkg.service.metrics import CONTENT_TYPE, Metrics
 from ijkg.service.models import HealthJson, LivenessJson
 
 router = APIRouter(tags=["service"])
@@ -144,3 +146,20 @@ def _bundle_version() -> str:
 
 def _json(body: HealthJson) -> dict[str, Any]:
     return body.model_dump(mode="json", exclude_unset=True)
+
+
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}}},
+)
+async def metrics(request: Request, graph: GraphDep) -> Response:
+    """This process's metrics in the Prometheus text format: HTTP requests by route template
+    and status, latency histograms by route, SPARQL queries running, queued, killed and their
+    outcomes, query-worker restarts, the gate's verdicts, commits by kind, the validation
+    workers, the store's size and version, and the process's CPU and memory. One question to
+    the store per scrape. Example: `curl http://127.0.0.1:8000/metrics`"""
+    counted: Metrics = request.app.state.metrics
+    body = await counted.exposition(graph)
+    return Response(body, media_type=CONTENT_TYPE, headers=_NO_STORE)
