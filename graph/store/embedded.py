@@ -72,6 +72,8 @@ from ijkg.graph.store.worker import encode_patterns
 log = logging.getLogger("ijkg.store")
 
 _ENGINE_START_TIMEOUT_S = 600.0  # recovery of a large store may take a while; it says when done
+#: Patterns per match request (see ``EmbeddedStore.match``).
+MATCH_CHUNK = 5000
 _ACCEPT_RETRY_S = 1.0  # after the process ran out of file descriptors, accept again this late
 
 #: What the engine and a query worker may answer.
@@ -428,13 +430,18 @@ class EmbeddedStore(Store):
     async def match(self, patterns: Sequence[Pattern]) -> list[ox.Quad]:
         if not patterns:
             return []
-        request = MatchRequest(self._version)
         # Lookups are the gate's reads: many patterns at once for a large change, so they run on
-        # the generous internal limit, not a researcher's query limit.
-        reply, body = await self._ask_worker(
-            request, self.internal_limits().timeout_s, match_request(patterns)
-        )
-        return match_answer(reply, body)
+        # the generous internal limit, not a researcher's query limit, and a bulk load's hundreds
+        # of thousands of patterns go a share at a time (one request held them all, and the
+        # worker answering it grew by hundreds of megabytes).
+        found: dict[ox.Quad, None] = {}
+        for start in range(0, len(patterns), MATCH_CHUNK):
+            chunk = patterns[start : start + MATCH_CHUNK]
+            reply, body = await self._ask_worker(
+                MatchRequest(self._version), self.internal_limits().timeout_s, match_request(chunk)
+            )
+            found.update(dict.fromkeys(match_answer(reply, body)))
+        return list(found)
 
     async def version(self) -> int:
         return self._version

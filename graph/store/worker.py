@@ -14,7 +14,7 @@ import os
 import re
 import resource
 import socket
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
@@ -36,7 +36,7 @@ from ijkg.graph.core.formats import (
     results_format_for,
 )
 from ijkg.graph.core.namespaces import PREFIXES
-from ijkg.graph.core.rdfio import read_nquads, write_nquads
+from ijkg.graph.core.rdfio import write_nquads
 from ijkg.graph.store import wire
 from ijkg.graph.store.base import Pattern
 from ijkg.graph.store.effects import update_effect
@@ -113,14 +113,20 @@ def encode_patterns(patterns: Iterable[Pattern]) -> bytes:
 
 def decode_patterns(data: bytes) -> list[Pattern]:
     """The inverse of ``encode_patterns``."""
+    return list(iter_patterns(data))
+
+
+def iter_patterns(data: bytes) -> Iterator[Pattern]:
+    """``decode_patterns`` one pattern at a time (a worker matches each as it is read)."""
+    any_term = ox.NamedNode(ANY)
 
     def term(value: Any) -> Any:
-        return None if isinstance(value, ox.NamedNode) and value.value == ANY else value
+        return None if value == any_term else value
 
-    return [
-        (term(q.subject), term(q.predicate), term(q.object), term(q.graph_name))
-        for q in read_nquads(data)
-    ]
+    if not data:
+        return
+    for q in ox.parse(input=data, format=ox.RdfFormat.N_QUADS):
+        yield term(q.subject), term(q.predicate), term(q.object), term(q.graph_name)
 
 
 def _graphs(
@@ -227,7 +233,7 @@ class Worker:
         """Quads matching patterns given as N-Quads lines whose wildcard positions hold
         ``<urn:x-ijkg-any>`` (direct index lookups, blank nodes included)."""
         found: dict[ox.Quad, None] = {}
-        for subject, predicate, obj, graph in decode_patterns(body):
+        for subject, predicate, obj, graph in iter_patterns(body):
             for quad in self.store.quads_for_pattern(subject, predicate, obj, graph):
                 found[quad] = None
         return MatchReply(self.log.version), write_nquads(found)
