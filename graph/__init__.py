@@ -85,7 +85,13 @@ if TYPE_CHECKING:
     from ijkg.graph.curation.validation_pool import Part
     from ijkg.graph.endpoint.description import ServiceLimits
     from ijkg.graph.endpoint.endpoint import SparqlEndpoint
-    from ijkg.graph.facade import KnowledgeGraph, plan_repair, preflight, repair_store
+    from ijkg.graph.facade import (
+        KnowledgeGraph,
+        holds_store,
+        plan_repair,
+        preflight,
+        repair_store,
+    )
     from ijkg.graph.io.loading import read_rdf_file
     from ijkg.graph.linked.reader import Entity, GraphDocument, LinkedData
     from ijkg.graph.store.base import Dataset, Delta, StoreStats
@@ -167,6 +173,7 @@ _PUBLIC: dict[str, str] = {
     "KnowledgeGraph": "ijkg.graph.facade",
     "plan_repair": "ijkg.graph.facade",
     "preflight": "ijkg.graph.facade",
+    "holds_store": "ijkg.graph.facade",
     "repair_store": "ijkg.graph.facade",
     "read_rdf_file": "ijkg.graph.io.loading",
     "Entity": "ijkg.graph.linked.reader",
@@ -250,6 +257,7 @@ __all__ = [
     "find_line",
     "formats_named",
     "from_sparql_json",
+    "holds_store",
     "plan_repair",
     "preflight",
     "rdf_syntax_for_media_type",
