@@ -250,11 +250,16 @@ def serve(
             preflight(settings.data_dir)
         except StoreError as exc:
             raise _fail(str(exc), 2) from None
+    if settings.store == "embedded":
+        # Said at start, so that a data directory other than the intended one shows at once.
+        store = f"store: {settings.data_dir.absolute()}, {_chosen_by(data_dir)}"
+        if not holds_store(settings.data_dir):
+            store += "; a new store: the bundled graph is loaded into it"
+    else:
+        store = f"store: {settings.sparql_query_url}"
     print(
         f"ijkg: serving the India–Japan knowledge graph on http://{settings.host}:{settings.port} "
-        f"({workers} worker(s), store: "
-        f"{settings.data_dir if settings.store == 'embedded' else settings.sparql_query_url}); "
-        "SPARQL at /sparql, API docs at /docs",
+        f"({_count(workers, 'worker')}, {store}); SPARQL at /sparql, API docs at /docs",
         flush=True,
     )
     server_options: dict[str, Any] = {
@@ -808,7 +813,11 @@ def _call(method: str, url: str, path: str, token: str | None = None, **params: 
             timeout=120,
         )
     except httpx.HTTPError as exc:
-        raise _fail(f"cannot reach {url}: {exc}", 2) from None
+        raise _fail(
+            f"cannot reach the service at {url} ({exc}): is it running? --url or IJKG_URL names "
+            "another",
+            2,
+        ) from None
     if answer.status_code == 401:
         raise _fail(
             f"{url} needs a write token for this (401): pass --token TOKEN or set IJKG_TOKEN"

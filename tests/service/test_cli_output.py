@@ -355,3 +355,14 @@ def test_a_store_the_service_holds_is_named_with_the_service(server: Server) -> 
     assert f"error: the store in {server.data_dir} is in use by process " in error
     assert "(the store engine of `ijkg serve" in error
     assert error.endswith("one process owns a store; use that service's HTTP API, or stop it first")
+
+
+@pytest.mark.embedded
+def test_serve_says_which_store_it_uses_and_that_it_is_new(writable: Server) -> None:
+    (line,) = [
+        line for line in writable.log.read_text().splitlines() if line.startswith("ijkg: serving")
+    ]
+    assert (
+        f"(1 worker, store: {writable.data_dir}, from --data-dir; a new store: the bundled graph "
+        "is loaded into it)" in line
+    )
