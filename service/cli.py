@@ -25,6 +25,7 @@ from typing import Annotated, Any, TypeVar
 
 import httpx
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 from rich.measure import Measurement
@@ -124,7 +125,9 @@ def _main(
 DataDir = Annotated[
     Path | None,
     typer.Option(
-        "--data-dir", help="Store directory (default: IJKG_DATA_DIR or a per-user data folder)."
+        "--data-dir",
+        help="Store directory (default: IJKG_DATA_DIR, else a per-user data folder); the "
+        "service's is the one ijkg serve printed as it started.",
     ),
 ]
 InputFormat = Annotated[
@@ -152,7 +155,15 @@ def _settings(data_dir: Path | None, **overrides: Any) -> Settings:
     values = {k: v for k, v in overrides.items() if v is not None}
     if data_dir is not None:
         values["data_dir"] = data_dir
-    return Settings(**values)
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        # One line per bad setting, named as the user set it, rather than pydantic's report.
+        problems = "; ".join(
+            f"IJKG_{'_'.join(str(part) for part in error['loc']).upper()}: {error['msg']}"
+            for error in exc.errors()
+        )
+        raise _fail(f"a setting is not valid: {problems}", 2) from None
 
 
 def _chosen_by(data_dir: Path | None) -> str:
@@ -171,7 +182,11 @@ def _store(data_dir: Path | None, command: str, *, make: bool = False) -> Settin
     settings = _settings(data_dir)
     if settings.store != "embedded":
         where = settings.sparql_query_url if settings.store == "sparql" else "memory"
-        err.print(f"ijkg {command}: using the {settings.store} store {where}", highlight=False)
+        err.print(
+            f"ijkg {command}: using the {settings.store} store {where}",
+            highlight=False,
+            markup=False,
+        )
         return settings
     directory = settings.data_dir.absolute()
     if not make and not holds_store(directory):

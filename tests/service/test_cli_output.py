@@ -245,6 +245,10 @@ def test_errors_are_one_sentence_with_the_right_hint(store: Path, tmp_path: Path
     assert syntax.returncode == 1
     errors = [line for line in syntax.stderr.splitlines() if line.startswith("error:")]
     assert errors == [errors[0]] and errors[0].count("column") == 1, syntax.stderr
+    setting = piped("query", "ASK {}", data_dir=store, IJKG_QUERY_WORKERS="0")
+    assert setting.returncode == 2
+    assert setting.stderr.startswith("error: a setting is not valid: IJKG_QUERY_WORKERS: ")
+    assert len(setting.stderr.splitlines()) == 1, setting.stderr
 
 
 def test_a_refused_service_query_is_one_error_and_nothing_else(store: Path) -> None:
