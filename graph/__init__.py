@@ -88,6 +88,7 @@ if TYPE_CHECKING:
     from ijkg.graph.facade import (
         GraphMetrics,
         KnowledgeGraph,
+        holds_store,
         plan_repair,
         preflight,
         repair_store,
@@ -174,6 +175,7 @@ _PUBLIC: dict[str, str] = {
     "KnowledgeGraph": "ijkg.graph.facade",
     "plan_repair": "ijkg.graph.facade",
     "preflight": "ijkg.graph.facade",
+    "holds_store": "ijkg.graph.facade",
     "repair_store": "ijkg.graph.facade",
     "read_rdf_file": "ijkg.graph.io.loading",
     "Entity": "ijkg.graph.linked.reader",
@@ -258,6 +260,7 @@ __all__ = [
     "find_line",
     "formats_named",
     "from_sparql_json",
+    "holds_store",
     "plan_repair",
     "preflight",
     "rdf_syntax_for_media_type",

@@ -204,6 +204,11 @@ def preflight(data_dir: Path, *, check_files: bool = True) -> None:
     storage.preflight(data_dir, check_files=check_files)
 
 
+def holds_store(data_dir: Path) -> bool:
+    """Whether ``data_dir`` holds an embedded store (a command that is not to make one asks)."""
+    return storage.holds_store(data_dir)
+
+
 def plan_repair(data_dir: Path) -> repairing.Repair:
     """What ``repair_store`` would do: the damage found and the version the readable files
     reach. Changes nothing."""

@@ -2,24 +2,33 @@
 
 Each command is a thin shell over ``ijkg.graph``; the store is the one ``IJKG_DATA_DIR`` points at
 (or ``--data-dir``). Only one process may have a store open: stop ``ijkg serve`` before loading
-into its store from the command line.
+into its store from the command line. Commands that read or write a store say which one they use,
+and never make a new one by accident: only ``serve``, ``init`` and ``restore`` make a store.
+
+Output is for people on a terminal and for scripts elsewhere: when a stream is not a terminal,
+nothing is wrapped (one message, one line), and ``--format json`` gives what a program reads.
 """
 
 from __future__ import annotations
 
 import asyncio
 import getpass
+import inspect
 import json
 import os
+import re
 import sys
 from collections.abc import Awaitable, Callable
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import httpx
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
+from rich.measure import Measurement
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -54,6 +63,7 @@ from ijkg.graph import (
     ValidationResult,
     find_line,
     from_sparql_json,
+    holds_store,
     plan_repair,
     preflight,
     rdf_syntax_for_name,
@@ -67,18 +77,57 @@ from ijkg.service.terminal import printable
 
 app = typer.Typer(
     name="ijkg",
-    help="The India–Japan knowledge graph: serve it, load and validate data, query and export it.",
     no_args_is_help=True,
     add_completion=False,
 )
 err = Console(stderr=True)
 out = Console()
+# Off a terminal (a pipe, a CI log) a message stays on one line, whatever its length: rich would
+# otherwise wrap it at 80 columns, and one result would span lines no grep can match.
+for _console in (out, err):
+    _console.soft_wrap = not _console.is_terminal
 T = TypeVar("T")
+
+
+def _version() -> str:
+    try:
+        return version("ijkg")
+    except PackageNotFoundError:  # run from a source tree that is not installed
+        return "unknown"
+
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        print(f"ijkg {_version()} (bundled graph {KnowledgeGraph.bundle_version()[:12]})")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _main(
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            help="Print the version of ijkg and of its bundled graph, and exit.",
+        ),
+    ] = False,
+) -> None:
+    """The India–Japan knowledge graph: serve it, load and validate data, query and export it.
+
+    Commands that read or write a store use the one in --data-dir, else IJKG_DATA_DIR, else a
+    per-user data folder; the running service's store is the one it printed as it started. One
+    process owns a store: while `ijkg serve` runs, use its HTTP API (or stop it first).
+    """
+
 
 DataDir = Annotated[
     Path | None,
     typer.Option(
-        "--data-dir", help="Store directory (default: IJKG_DATA_DIR or a per-user data folder)."
+        "--data-dir",
+        help="Store directory (default: IJKG_DATA_DIR, else a per-user data folder); the "
+        "service's is the one ijkg serve printed as it started.",
     ),
 ]
 InputFormat = Annotated[
@@ -95,8 +144,9 @@ GraphOption = Annotated[
     typer.Option(
         "--graph",
         "-g",
-        help="Named graph for triples outside any graph "
-        "(default: https://w3id.org/ijkg/graph/<file-name>).",
+        help="Named graph for triples outside any graph (default: one graph per file, "
+        "https://w3id.org/ijkg/graph/<file-name>; writes over HTTP go to IJKG_WRITE_GRAPH, "
+        "https://w3id.org/ijkg/graph/curated, instead).",
     ),
 ]
 
@@ -105,7 +155,59 @@ def _settings(data_dir: Path | None, **overrides: Any) -> Settings:
     values = {k: v for k, v in overrides.items() if v is not None}
     if data_dir is not None:
         values["data_dir"] = data_dir
-    return Settings(**values)
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        # One line per bad setting, named as the user set it, rather than pydantic's report.
+        problems = "; ".join(
+            f"IJKG_{'_'.join(str(part) for part in error['loc']).upper()}: {error['msg']}"
+            for error in exc.errors()
+        )
+        raise _fail(f"a setting is not valid: {problems}", 2) from None
+
+
+def _chosen_by(data_dir: Path | None) -> str:
+    """Where the data directory came from, in the words a user would change it with."""
+    if data_dir is not None:
+        return "from --data-dir"
+    if os.environ.get("IJKG_DATA_DIR"):
+        return "from IJKG_DATA_DIR"
+    return "the default: set IJKG_DATA_DIR or --data-dir to choose another"
+
+
+def _store(data_dir: Path | None, command: str, *, make: bool = False) -> Settings:
+    """The settings of the store ``command`` is to use, said on stderr. Unless ``make``, a data
+    directory that holds no store is refused: a forgotten ``IJKG_DATA_DIR`` must not quietly give
+    a new, different store (with only the bundled graph in it) instead of the service's."""
+    settings = _settings(data_dir)
+    if settings.store != "embedded":
+        where = settings.sparql_query_url if settings.store == "sparql" else "memory"
+        err.print(
+            f"ijkg {command}: using the {settings.store} store {where}",
+            highlight=False,
+            markup=False,
+        )
+        return settings
+    directory = settings.data_dir.absolute()
+    if not make and not holds_store(directory):
+        raise _fail(
+            f"there is no store in {directory} ({_chosen_by(data_dir)}), and ijkg {command} does "
+            "not make one: point --data-dir or IJKG_DATA_DIR at the data directory the service "
+            "uses (ijkg serve prints it as it starts), or run `ijkg init` to make a new store "
+            "there",
+            2,
+        )
+    err.print(
+        f"ijkg {command}: using the store in {directory} ({_chosen_by(data_dir)})",
+        highlight=False,
+        markup=False,
+    )
+    return settings
+
+
+def _count(n: int, noun: str) -> str:
+    """``_count(20000, "triple")`` -> ``'20,000 triples'``; ``_count(1, "file")``: ``'1 file'``."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 def _with_graph(
@@ -143,8 +245,10 @@ def serve(
         ),
     ] = 1,
 ) -> None:
-    """Start the HTTP service (SPARQL, entities, changes) on the store, loading the bundled graph
-    on first start."""
+    """Start the HTTP service (SPARQL, entities, changes) on the store.
+
+    A data directory without a store gets a new one, with the bundled graph.
+    """
     import uvicorn
 
     from ijkg.service.app import create_app
@@ -161,11 +265,16 @@ def serve(
             preflight(settings.data_dir)
         except StoreError as exc:
             raise _fail(str(exc), 2) from None
+    if settings.store == "embedded":
+        # Said at start, so that a data directory other than the intended one shows at once.
+        store = f"store: {settings.data_dir.absolute()}, {_chosen_by(data_dir)}"
+        if not holds_store(settings.data_dir):
+            store += "; a new store: the bundled graph is loaded into it"
+    else:
+        store = f"store: {settings.sparql_query_url}"
     print(
         f"ijkg: serving the India–Japan knowledge graph on http://{settings.host}:{settings.port} "
-        f"({workers} worker(s), store: "
-        f"{settings.data_dir if settings.store == 'embedded' else settings.sparql_query_url}); "
-        "SPARQL at /sparql, API docs at /docs",
+        f"({_count(workers, 'worker')}, {store}); SPARQL at /sparql, API docs at /docs",
         flush=True,
     )
     server_options: dict[str, Any] = {
@@ -217,18 +326,34 @@ def _read_files(
     return Delta(adds=tuple(quads))
 
 
-def _print_report(report: ValidationReport, files: list[Path], fmt: str) -> None:
-    if fmt == "json":
-        from ijkg.service.problems import report_json
+def _explained_json(report: ValidationReport, explained: list[dict[str, Any]]) -> dict[str, Any]:
+    """The report as ``POST /validate`` answers it: verdict, counts, every result explained."""
+    from ijkg.service.problems import report_json
 
-        out.print_json(json.dumps(report_json(report)))
+    data = report_json(report)
+    if explained:
+        data["results"] = explained
+    return data
+
+
+def _print_report(
+    report: ValidationReport,
+    files: list[Path],
+    fmt: str,
+    explained: list[dict[str, Any]] | None = None,
+) -> None:
+    """Print a report: one line per result (where in the files, severity, shape, node, message,
+    and the fix the graph suggests, if any), then the verdict; or the report as JSON or RDF."""
+    explained = explained or []
+    if fmt == "json":
+        sys.stdout.write(json.dumps(_explained_json(report, explained), indent=2) + "\n")
         return
     if fmt in ("turtle", "ttl", "jsonld", "json-ld"):
         syntax = "json-ld" if fmt.startswith("json") else "turtle"
         sys.stdout.write(report_graph(report).serialize(format=syntax))
         return
     texts = {path: path.read_text(encoding="utf-8", errors="replace") for path in files}
-    for result in report.results:
+    for at, result in enumerate(report.results):
         where = ""
         iri = result.focus_node.strip("<>")
         for path, text in texts.items():
@@ -239,15 +364,18 @@ def _print_report(report: ValidationReport, files: list[Path], fmt: str) -> None
         colour = "red" if result.severity == "Violation" else "yellow"
         shape = result.source_shape.strip("<>").rsplit("#", 1)[-1]
         path_text = f" {result.path}" if result.path else ""
-        details = printable(f"{shape}: {result.focus_node}{path_text}: {result.message}")
+        details = f"{shape}: {result.focus_node}{path_text}: {result.message}"
+        suggestion = explained[at].get("suggestion") if at < len(explained) else None
+        if suggestion:
+            details += f" (fix: {suggestion})"
+        severity = f"[{colour}]{result.severity}[/]"
         out.print(
-            f"{escape(printable(where))}[{colour}]{result.severity}[/] {escape(details)}",
-            highlight=False,
+            f"{escape(printable(where))}{severity} {escape(printable(details))}", highlight=False
         )
     verdict = "conforms" if report.conforms else "does not conform"
     out.print(
-        f"{len(report.violations)} violation(s), {len(report.warnings)} warning(s): the graph "
-        f"{verdict} with these files merged in.",
+        f"{_count(len(report.violations), 'violation')}, {_count(len(report.warnings), 'warning')}"
+        f": the graph {verdict} with these files merged in.",
         highlight=False,
     )
 
@@ -272,34 +400,38 @@ def validate(
 ) -> None:
     """Validate FILES as if merged into the current graph; nothing is written.
 
-    Exit status: 0 the result conforms, 1 SHACL violations, 2 unreadable input. Usable as a
-    pre-commit hook or CI step of a data repository.
+    Each result names the file and line, the shape, the node, what is wrong and, where the graph
+    knows better, the fix. Exit status: 0 the result conforms, 1 SHACL violations, 2 unreadable
+    input or no store. Usable as a pre-commit hook or CI step of a data repository.
     """
+    if output_format not in ("text", "json", "turtle", "ttl", "jsonld", "json-ld"):
+        raise _fail(f"unknown report format {output_format!r}: use text, json or turtle", 2)
     try:
         delta = _read_files(files, input_format, graph, show_progress=output_format == "text")
     except (RdfSyntaxError, UnsupportedFormat, OSError) as exc:
         raise _fail(str(exc), 2) from None
     if against is not None:
-        report = _validate_remotely(against, delta, output_format)
+        report, explained = _validate_remotely(against, delta)
     else:
+        settings = _store(data_dir, "validate")
+
+        async def check(graph: KnowledgeGraph) -> tuple[ValidationReport, list[dict[str, Any]]]:
+            report = await graph.curation.check(delta)
+            return report, await graph.curation.explain(report)
+
         try:
-
-            async def check(graph: KnowledgeGraph) -> ValidationReport:
-                return await graph.curation.check(delta)
-
-            report = _with_graph(_settings(data_dir), check)
+            report, explained = _with_graph(settings, check)
         except StoreLocked as exc:
-            raise _fail(
-                f"{exc}; validate against the running service with --against URL", 2
-            ) from None
+            raise _fail(f"{exc} (ijkg validate --against URL asks the service)", 2) from None
         except StoreError as exc:
             raise _fail(str(exc), 2) from None
-    _print_report(report, files, output_format)
+    _print_report(report, files, output_format, explained)
     raise typer.Exit(0 if report.conforms else 1)
 
 
-def _validate_remotely(url: str, delta: Delta, output_format: str) -> ValidationReport:
-    """Ask a running service (``POST /validate``) to judge ``delta`` against its current graph."""
+def _validate_remotely(url: str, delta: Delta) -> tuple[ValidationReport, list[dict[str, Any]]]:
+    """Ask a running service (``POST /validate``) to judge ``delta`` against its current graph:
+    its report, and its results as it explains them."""
     body = write_nquads(delta.adds)
     try:
         answer = httpx.post(
@@ -312,7 +444,8 @@ def _validate_remotely(url: str, delta: Delta, output_format: str) -> Validation
         raise _fail(f"cannot reach {url}: {exc}", 2) from None
     if answer.status_code != 200:
         raise _fail(f"{url} answered {answer.status_code}: {answer.text[:500]}", 2)
-    return report_from_json(answer.json())
+    data = answer.json()
+    return report_from_json(data), list(data["results"])
 
 
 def report_from_json(data: dict[str, Any]) -> ValidationReport:
@@ -346,13 +479,19 @@ def load(
     graph: GraphOption = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Add FILES to the store, through the same SHACL gate as every other write: if the graph
-    would not conform afterwards, nothing is written and the report says why (exit 1)."""
+    """Add FILES to the store, through the same SHACL gate as every other write.
+
+    Triples outside a named graph go to the file's own graph,
+    https://w3id.org/ijkg/graph/<file-name>, unless --graph names one (writes over HTTP without
+    a graph go to https://w3id.org/ijkg/graph/curated instead). If the graph would not conform
+    afterwards, nothing is written and the report says why (exit 1). The service must be
+    stopped: while it runs, send the files to it (POST /changes or the Graph Store Protocol).
+    """
     try:
         delta = _read_files(files, input_format, graph, show_progress=True)
     except (RdfSyntaxError, UnsupportedFormat, OSError) as exc:
         raise _fail(str(exc), 2) from None
-    settings = _settings(data_dir)
+    settings = _store(data_dir, "load")
     title = "ijkg load " + " ".join(f.name for f in files)
 
     with Progress(
@@ -383,11 +522,17 @@ def load(
             raise _fail("nothing was loaded", 1) from None
         except (StoreError, Forbidden, ChangeTooLarge, BadMetadata) as exc:
             raise _fail(str(exc), 2) from None
-    new = len({q for q in loaded.change.adds})
+    added = set(loaded.change.adds)
+    graphs = sorted({str(q.graph_name) for q in delta.adds})
+    into = ", ".join(graphs[:3]) + (
+        f" and {len(graphs) - 3:,} more graphs" if len(graphs) > 3 else ""
+    )
     out.print(
-        f"loaded {new} triple(s) from {len(files)} file(s) as change {loaded.change.slug}; the "
-        f"graph is now at version {loaded.version} ({loaded.warnings} warning(s))",
+        f"loaded {_count(len(added), 'triple')} into {into} from "
+        f"{_count(len(files), 'file')} as change {loaded.change.slug}; the graph is now at "
+        f"version {loaded.version} ({_count(loaded.warnings, 'warning')})",
         highlight=False,
+        markup=False,
     )
 
 
@@ -413,15 +558,17 @@ def query(
     ] = "table",
     data_dir: DataDir = None,
 ) -> None:
-    """Run a SPARQL query on the store and print the answer. The default graph is the union of
-    all named graphs."""
+    """Run a SPARQL query on the store and print the answer.
+
+    The default graph is the union of all named graphs. The table is for people; scripts take
+    --format json, csv or tsv (SELECT, ASK) or an RDF syntax (CONSTRUCT, DESCRIBE).
+    """
     if file is not None:
         sparql = file.read_text(encoding="utf-8")
     elif text == "-" or text is None:
         sparql = sys.stdin.read()
     else:
         sparql = text
-    settings = _settings(data_dir)
     table = output_format == "table"
     try:
         results = RESULTS_JSON if table else _optional(results_format_for, output_format)
@@ -433,7 +580,12 @@ def query(
     except UnsupportedFormat as exc:
         raise _fail(str(exc), 2) from None
     if results is None and rdf is None:
-        raise _fail(f"unknown format {output_format!r}", 2)
+        raise _fail(
+            f"unknown output format {output_format!r}: use table, a results format (json, xml, "
+            "csv, tsv) or an RDF syntax (turtle, ntriples, jsonld, rdfxml, trig, nquads)",
+            2,
+        )
+    settings = _store(data_dir, "query")
     try:
         answer = _with_graph(
             settings, lambda graph: graph.sparql.query(sparql, results=results, rdf=rdf)
@@ -441,10 +593,14 @@ def query(
     except StoreError as exc:
         raise _fail(str(exc), 2) from None
     except (QueryError, UnsupportedFormat) as exc:
-        where = ""
-        if isinstance(exc, QuerySyntaxError) and exc.line is not None:
-            where = f" (line {exc.line}, column {exc.column})"
-        raise _fail(f"{exc}{where}", 1) from None
+        message = str(exc)
+        if (
+            isinstance(exc, QuerySyntaxError)
+            and exc.line is not None
+            and f"line {exc.line}" not in message
+        ):
+            message = f"line {exc.line}, column {exc.column}: {message}"
+        raise _fail(message, 1) from None
     if table and answer.form != "graph":
         _print_table(json.loads(answer.body))
     else:
@@ -471,8 +627,14 @@ def _print_table(data: dict[str, Any]) -> None:
         table.add_row(
             *(Text(printable(str(from_sparql_json(row[v])))) if v in row else "" for v in variables)
         )
-    out.print(table)
-    out.print(f"{len(rows)} row(s)", highlight=False)
+    if out.is_terminal:
+        out.print(table)
+    else:
+        # Off a terminal, the table is as wide as its widest row: no cell is wrapped.
+        wide = out.options.update(max_width=1 << 20)
+        width = max(out.width, Measurement.get(out, wide, table).maximum)
+        Console(width=width, highlight=False, color_system=None).print(table)
+    out.print(_count(len(rows), "row"), highlight=False)
 
 
 @app.command()
@@ -485,10 +647,14 @@ def export(
     ] = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Write every named graph (or the ones given) as N-Quads: a complete backup (data, ontology,
-    shapes and the history of changes) that ``ijkg restore`` reads back."""
+    """Write every named graph (or the ones given) as N-Quads: a complete backup.
+
+    The backup holds the data, the ontology, the shapes and the history of changes; `ijkg
+    restore` reads it back.
+    """
+    settings = _store(data_dir, "export")
     try:
-        data = _with_graph(_settings(data_dir), lambda knowledge: knowledge.export(graph))
+        data = _with_graph(settings, lambda knowledge: knowledge.export(graph))
     except StoreError as exc:
         raise _fail(str(exc), 2) from None
     except IjkgError as exc:
@@ -498,7 +664,7 @@ def export(
     else:
         output.write_bytes(data)
         quads = data.count(b"\n")
-        err.print(f"wrote {quads:,} quads to {output}", highlight=False)
+        err.print(f"wrote {_count(quads, 'quad')} to {output}", highlight=False, markup=False)
 
 
 @app.command()
@@ -509,30 +675,72 @@ def restore(
         bool, typer.Option(help="Restore even if the restored data would not conform.")
     ] = False,
 ) -> None:
-    """Replace everything in the store with a backup, in one atomic commit (validated like any
-    write). Stop ``ijkg serve`` first: one process owns a store."""
+    """Replace everything in the store with a backup, in one atomic commit.
+
+    The backup is validated like any write. A data directory without a store gets a new one.
+    Stop `ijkg serve` first: one process owns a store.
+    """
     try:
         quads = read_rdf_file(file, syntax=rdf_syntax_for_name("nquads"))
     except (RdfSyntaxError, UnsupportedFormat, OSError) as exc:
         raise _fail(str(exc), 2) from None
-
+    settings = _store(data_dir, "restore", make=True)
+    new = settings.store == "embedded" and not holds_store(settings.data_dir)
     try:
         # A restore brings its own bundle: the package's is loaded after it, if newer.
         commit = _with_graph(
-            _settings(data_dir),
-            lambda graph: graph.restore(quads, force=force),
-            load_bundle=False,
+            settings, lambda graph: graph.restore(quads, force=force), load_bundle=False
         )
     except ValidationFailed as exc:
         _print_report(exc.report, [file], "text")
         raise _fail("nothing was restored (use --force to restore anyway)", 1) from None
     except (IjkgError, ValueError) as exc:
         raise _fail(str(exc), 2) from None
+    if new:
+        done = f"restored {_count(len(quads), 'quad')} into a new store"
+    elif commit.removed == commit.added == 0:
+        done = f"restored {_count(len(quads), 'quad')}: the store already held exactly these"
+    else:
+        done = (
+            f"restored {_count(len(quads), 'quad')} ({commit.removed:,} removed, "
+            f"{commit.added:,} added)"
+        )
     out.print(
-        f"restored {len(quads):,} quads ({commit.removed:,} removed, {commit.added:,} added); the "
-        f"store is at version {commit.version_after}",
-        highlight=False,
+        f"{done}; the store is at version {commit.version_after}", highlight=False, markup=False
     )
+
+
+@app.command()
+def init(data_dir: DataDir = None) -> None:
+    """Make a new store, with the bundled graph, in the data directory.
+
+    A directory that already holds a store is left as it is. Other commands (load, query,
+    validate, export) use an existing store only, so that a mistyped or forgotten data directory
+    is noticed rather than silently given a store of its own.
+    """
+    settings = _store(data_dir, "init", make=True)
+    directory = settings.data_dir.absolute()
+    existed = settings.store == "embedded" and holds_store(settings.data_dir)
+    if settings.store == "embedded":
+        try:
+            preflight(settings.data_dir, check_files=existed)
+        except StoreError as exc:
+            raise _fail(str(exc), 2) from None
+
+    async def version(graph: KnowledgeGraph) -> int:
+        return await graph.version()
+
+    try:
+        at = _with_graph(settings, version, load_bundle=not existed)
+    except StoreError as exc:
+        raise _fail(str(exc), 2) from None
+    if existed:
+        done = f"there is a store in {directory} already (version {at}); nothing changed"
+    elif settings.store == "embedded":
+        done = f"made a new store in {directory} with the bundled graph (version {at})"
+    else:
+        done = f"the {settings.store} store holds the bundled graph (version {at})"
+    out.print(done, highlight=False, markup=False)
 
 
 @app.command()
@@ -543,9 +751,11 @@ def repair(
         typer.Option("--yes", help="Do it (without it: say what would be done, change nothing)."),
     ] = False,
 ) -> None:
-    """Rebuild a damaged embedded store from its last good snapshot and every readable record,
-    when the store refuses to start because its files are damaged. The damaged files are moved
-    into damaged-<time>/ in the store's directory, never deleted. Stop ``ijkg serve`` first."""
+    """Rebuild a damaged embedded store from its last good snapshot and every readable record.
+
+    For a store that refuses to start because its files are damaged. The damaged files are moved
+    into damaged-<time>/ in the store's directory, never deleted. Stop `ijkg serve` first.
+    """
     settings = _settings(data_dir)
     if settings.store != "embedded":
         raise _fail(
@@ -618,16 +828,28 @@ def _call(method: str, url: str, path: str, token: str | None = None, **params: 
             timeout=120,
         )
     except httpx.HTTPError as exc:
-        raise _fail(f"cannot reach {url}: {exc}", 2) from None
+        raise _fail(
+            f"cannot reach the service at {url} ({exc}): is it running? --url or IJKG_URL names "
+            "another",
+            2,
+        ) from None
+    if answer.status_code == 401:
+        raise _fail(
+            f"{url} needs a write token for this (401): pass --token TOKEN or set IJKG_TOKEN"
+            if not token
+            else f"{url} does not know the token given by --token or IJKG_TOKEN (401)",
+            1,
+        )
     if answer.status_code >= 400:
+        problem: dict[str, Any] = {}
         try:
             problem = answer.json()
             message = f"{problem.get('title')}: {problem.get('detail')}"
         except ValueError:
             message = answer.text[:500]
         if answer.status_code == 422:
-            out.print_json(json.dumps(problem.get("report", {})))
-        raise _fail(f"{answer.status_code} {message}", 1)
+            sys.stdout.write(json.dumps(problem.get("report", {}), indent=2) + "\n")
+        raise _fail(f"{url} refused it ({answer.status_code} {message})", 1)
     return answer.json()
 
 
@@ -647,22 +869,45 @@ def _say(text: str) -> None:
     out.print(text, markup=False, highlight=False, soft_wrap=True)
 
 
+ChangesFormat = Annotated[
+    str, typer.Option("--format", "-f", help="text (default), or json: the service's answer.")
+]
+
+
+def _as_json(fmt: str, data: Any) -> bool:
+    """Print ``data`` as JSON if ``fmt`` asks for it (and say whether it did)."""
+    if fmt == "json":
+        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        return True
+    if fmt != "text":
+        raise _fail(f"unknown output format {fmt!r}: use text or json", 2)
+    return False
+
+
 @changes_app.command("list")
 def changes_list(
     url: ServiceUrl = "http://127.0.0.1:8000",
     status: Annotated[str | None, typer.Option(help="proposed, merged or rejected")] = None,
     touching: Annotated[str | None, typer.Option(help="Only changes that touched this IRI")] = None,
     limit: Annotated[int, typer.Option(help="How many, newest first")] = 50,
+    output_format: ChangesFormat = "text",
 ) -> None:
     """List changes, newest first."""
-    for change in _call("GET", url, "/changes", status=status, touching=touching, limit=limit):
+    changes = _call("GET", url, "/changes", status=status, touching=touching, limit=limit)
+    if _as_json(output_format, changes):
+        return
+    for change in changes:
         _say(_change_line(change))
 
 
 @changes_app.command("show")
-def changes_show(change_id: str, url: ServiceUrl = "http://127.0.0.1:8000") -> None:
+def changes_show(
+    change_id: str, url: ServiceUrl = "http://127.0.0.1:8000", output_format: ChangesFormat = "text"
+) -> None:
     """Show a change: its status, history, diff and (if proposed) its report as of now."""
     change = _call("GET", url, f"/changes/{change_id}")
+    if _as_json(output_format, change):
+        return
     _say(_change_line(change))
     if change.get("description"):
         _say(printable(change["description"], multiline=True))
@@ -704,6 +949,30 @@ def changes_revert(
 ) -> None:
     """Revert a merged change with a new, validated change that undoes it."""
     _say(_change_line(_call("POST", url, f"/changes/{change_id}/revert", token)))
+
+
+def _help(doc: str | None) -> str:
+    """A docstring as help text: each paragraph one line (the terminal wraps it where it ends,
+    not where the source did), and no reStructuredText quoting."""
+    paragraphs = inspect.cleandoc(doc or "").split("\n\n")
+    text = "\n\n".join(" ".join(p.split()) for p in paragraphs if p.strip())
+    return re.sub(r"``([^`]+)``", r"\1", text)
+
+
+def _tidy_help(typer_app: typer.Typer) -> None:
+    if typer_app.registered_callback is not None:
+        callback = typer_app.registered_callback
+        callback.help = _help(callback.callback.__doc__ if callback.callback else None)
+    for command in typer_app.registered_commands:
+        if command.callback is not None:
+            command.help = _help(command.callback.__doc__)
+            command.short_help = command.help.split("\n\n")[0]
+    for group in typer_app.registered_groups:
+        if group.typer_instance is not None:
+            _tidy_help(group.typer_instance)
+
+
+_tidy_help(app)
 
 
 def main() -> None:

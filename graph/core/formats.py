@@ -147,9 +147,10 @@ def rdf_syntax_for_path(path: str) -> RdfSyntax:
     for syntax in RDF_SYNTAXES:
         if lower.endswith(syntax.extensions):
             return syntax
+    known = ", ".join(ext for syntax in RDF_SYNTAXES for ext in syntax.extensions)
     raise UnsupportedFormat(
-        f"cannot tell the RDF syntax of {path!r} from its extension; pass --format "
-        + "/".join(s.name for s in RDF_SYNTAXES)
+        f"cannot tell the RDF syntax of {path!r} from its extension ({known}); name it with "
+        "--input-format (-i): " + ", ".join(s.name for s in RDF_SYNTAXES)
     )
 
 

@@ -48,7 +48,13 @@ from ijkg.graph.store.messages import (
     error_reply,
 )
 from ijkg.graph.store.sandbox import leave_network
-from ijkg.graph.store.storage import LOCK_FILE, damaged_message, locked_message, storage_error
+from ijkg.graph.store.storage import (
+    LOCK_FILE,
+    META_FILE,
+    damaged_message,
+    locked_message,
+    storage_error,
+)
 from ijkg.graph.store.worker import Worker, serve
 
 _PR_SET_PDEATHSIG = 1
@@ -81,7 +87,7 @@ class LockedError(Exception):
 
 
 def _store_id(data_dir: Path) -> str:
-    meta = data_dir / "store.json"
+    meta = data_dir / META_FILE
     if meta.exists():
         return str(json.loads(meta.read_text())["id"])
     store_id = uuid.uuid4().hex[:12]

@@ -29,11 +29,64 @@ READ_ONLY = frozenset({errno.EROFS, errno.EACCES, errno.EPERM})
 LOCK_FILE = "LOCK"
 
 
+#: The file every store made in a directory has from its start (the engine writes it first).
+META_FILE = "store.json"
+
+
+def holds_store(data_dir: Path) -> bool:
+    """Whether ``data_dir`` holds an embedded store (rather than nothing, or other files)."""
+    return (data_dir / META_FILE).is_file()
+
+
+def _command_line(pid: int) -> list[str]:
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return []
+    return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
+
+
+def _parent(pid: int) -> int | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # "pid (name) state ppid ...": the name may hold spaces and brackets, so split after it.
+    fields = stat.rpartition(")")[2].split()
+    return int(fields[1]) if len(fields) > 1 and fields[1].isdigit() else None
+
+
+def _ijkg_command(words: list[str]) -> str | None:
+    """``['python', '-m', 'ijkg.service', 'serve', '--port', '8000']`` -> ``'ijkg serve --port
+    8000'``; ``None`` for a command line that is not ijkg's."""
+    for at, word in enumerate(words):
+        if word in ("ijkg.service", "ijkg") or word.endswith("/ijkg"):
+            return " ".join(["ijkg", *words[at + 1 :]])[:200]
+    return None
+
+
+def holder_description(holder: str) -> str:
+    """Who holds a store's lock, for people: ``process 12 (the store engine of `ijkg serve`,
+    process 10)`` where the system says (Linux), else ``process 12``."""
+    if not holder.isdigit():
+        return holder
+    pid = int(holder)
+    words = _command_line(pid)
+    if "ijkg.graph.store.engine" in words:
+        parent = _parent(pid)
+        command = _ijkg_command(_command_line(parent)) if parent else None
+        if command:
+            return f"process {pid} (the store engine of `{command}`, process {parent})"
+        return f"process {pid} (an ijkg store engine)"
+    command = _ijkg_command(words)
+    return f"process {pid} (`{command}`)" if command else f"process {pid}"
+
+
 def locked_message(data_dir: Path | str, holder: str) -> str:
     """What a process that finds the store locked says."""
     return (
-        f"the store in {data_dir} is in use by process {holder}: one process owns a store; "
-        "stop it first, or use its HTTP API"
+        f"the store in {data_dir} is in use by {holder_description(holder)}: one process owns a "
+        "store; use that service's HTTP API, or stop it first"
     )
 
 

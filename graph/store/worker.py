@@ -284,8 +284,13 @@ def serve(worker: Worker, socket_path: str, *, isolated: bool = False) -> None:
     """Connect to the service, say hello (and whether this worker is off the network), then
     answer until the service hangs up."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-        sock.connect(socket_path)
-        wire.send(sock, WorkerHello(os.getpid(), worker.log.version, isolated))
+        try:
+            sock.connect(socket_path)
+            wire.send(sock, WorkerHello(os.getpid(), worker.log.version, isolated))
+        except (ConnectionError, FileNotFoundError):
+            # The service stopped while this worker started (a command that ended after one
+            # query): nothing to answer, and nothing to report.
+            return
         while True:
             try:
                 request, body = wire.recv(sock, *REQUESTS)

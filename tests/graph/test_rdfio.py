@@ -105,7 +105,7 @@ def test_media_types_and_extensions() -> None:
     assert rdf_syntax_for_path("data/x.nq") is NQUADS
     with pytest.raises(UnsupportedFormat):
         rdf_syntax_for_media_type("application/pdf")
-    with pytest.raises(UnsupportedFormat, match="--format"):
+    with pytest.raises(UnsupportedFormat, match="name it with --input-format"):
         rdf_syntax_for_path("notes.txt")
 
 

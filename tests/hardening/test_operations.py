@@ -177,7 +177,7 @@ def _is_engine(pid: int, data_dir: Path) -> bool:
 @pytest.mark.embedded
 def test_a_read_only_data_directory_stops_the_commands_with_one_sentence(tmp_path: Path) -> None:
     store = tmp_path / "store"
-    made = run_ijkg("query", "ASK { ?s ?p ?o }", data_dir=store)
+    made = run_ijkg("init", data_dir=store)
     assert made.returncode == 0, made.stderr
     files = {p.name: p.stat().st_mtime_ns for p in store.iterdir()}
     with read_only(store):

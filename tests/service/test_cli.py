@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -29,7 +30,10 @@ BROKEN = GOOD.replace(
 
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("cli-store")
+    store = tmp_path_factory.mktemp("cli-store")
+    made = run_ijkg("init", data_dir=store)
+    assert made.returncode == 0, made.stderr
+    return store
 
 
 def test_validate_the_bundled_graph_exits_0(data_dir: Path) -> None:
@@ -40,7 +44,7 @@ def test_validate_the_bundled_graph_exits_0(data_dir: Path) -> None:
         data_dir=data_dir,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "0 violation(s)" in done.stdout
+    assert re.search(r"^0 violations, [0-9,]+ warnings?: the graph conforms", done.stdout, re.M)
 
 
 def test_a_file_that_breaks_a_shape_exits_1_naming_shape_node_and_line(
@@ -78,7 +82,10 @@ def test_load_goes_through_the_gate_and_query_sees_it(data_dir: Path, tmp_path: 
     good.write_text(GOOD)
     loaded = run_ijkg("load", str(good), data_dir=data_dir)
     assert loaded.returncode == 0, loaded.stdout + loaded.stderr
-    assert "loaded 5 triple(s) from 1 file(s) as change" in loaded.stdout
+    assert (
+        "loaded 5 triples into <https://w3id.org/ijkg/graph/good> from 1 file as change"
+        in loaded.stdout
+    )
     csv = run_ijkg(
         "query",
         "--format",
@@ -102,13 +109,15 @@ def test_load_goes_through_the_gate_and_query_sees_it(data_dir: Path, tmp_path: 
         data_dir=data_dir,
         stdin="SELECT (COUNT(*) AS ?n) WHERE { <https://w3id.org/ijkg/id/agreement/cli-test> ?p ?o }",
     )
-    assert "1 row(s)" in table.stdout
+    assert table.stdout.endswith("\n1 row\n")
 
 
 def test_query_errors_say_where(data_dir: Path) -> None:
     done = run_ijkg("query", "SELECT * WHERE { ?s ?p }", data_dir=data_dir)
     assert done.returncode == 1
-    assert "line 1, column" in done.stderr
+    (error,) = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert error.startswith("error: line 1, column 25: ")
+    assert error.count("line 1") == 1  # the location is said once
 
 
 def test_export_writes_every_graph_as_nquads(data_dir: Path, tmp_path: Path) -> None:
