@@ -34,11 +34,12 @@ from fastapi.routing import APIRoute
 from starlette.datastructures import MutableHeaders
 from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ijkg.graph import Settings
 from ijkg.service.metrics import Metrics
-from ijkg.service.problems import problem
+from ijkg.service.problems import answer
 from ijkg.service.request_log import RequestContext
 
 CORS_METHODS = ("GET", "HEAD", "POST", "OPTIONS")
@@ -131,7 +132,8 @@ class HostGuard:
             name = host_name(given[0].decode("latin-1")) if len(given) == 1 else None
             if name is None or not host_allowed(name, self.patterns):
                 shown = b", ".join(given).decode("latin-1")[:100]
-                refusal = problem(
+                refusal = answer(
+                    Request(scope),
                     400,
                     "bad-host",
                     "Host not allowed",

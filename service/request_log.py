@@ -20,12 +20,13 @@ import time
 from typing import Any
 
 from starlette.datastructures import MutableHeaders
+from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ijkg.service.logs import REQUEST_ID, request_id, tag_records_with_request_ids
 from ijkg.service.metrics import UNMATCHED, Metrics
-from ijkg.service.problems import problem
+from ijkg.service.problems import answer, problem
 
 log = logging.getLogger("ijkg.request")
 
@@ -43,7 +44,8 @@ def head_problem(scope: Scope) -> Response | None:
     """414 or 431 when the request's URL or headers are over their limits, else ``None``."""
     target = len(scope.get("raw_path", b"")) + len(scope.get("query_string", b""))
     if target > MAX_TARGET_BYTES:
-        return problem(
+        return answer(
+            Request(scope),
             414,
             "uri-too-long",
             "URI too long",
@@ -54,7 +56,8 @@ def head_problem(scope: Scope) -> Response | None:
     headers = scope.get("headers", ())
     size = sum(len(name) + len(value) + 4 for name, value in headers)
     if size > MAX_HEADER_BYTES or len(headers) > MAX_HEADERS:
-        return problem(
+        return answer(
+            Request(scope),
             431,
             "headers-too-large",
             "Request header fields too large",
@@ -118,13 +121,17 @@ class RequestContext:
             # The last line of defence: no handler answered. Log it whole, answer a problem.
             log.exception("unhandled error in %s %s", scope["method"], scope["path"])
             if state["status"] is None:
-                answer = problem(
+                args = (
                     500,
                     "internal-error",
                     "Internal error",
                     "the service failed to answer this request; it is logged under its request id",
                 )
-                await answer(scope, receive, send_with_id)
+                try:
+                    failure = answer(Request(scope), *args)
+                except Exception:  # not even the page could be made: the plain problem
+                    failure = problem(*args)
+                await failure(scope, receive, send_with_id)
         finally:
             status = state["status"]
             seconds = time.perf_counter() - started

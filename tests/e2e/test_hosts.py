@@ -69,6 +69,17 @@ def test_a_host_the_service_does_not_answer_for_gets_400(
     assert_refused(get(server, path, host, Accept=accept))
 
 
+def test_a_browser_naming_a_host_not_answered_for_gets_a_page_without_links_to_it(
+    server: Server,
+) -> None:
+    browser = "text/html,application/xhtml+xml,*/*;q=0.8"
+    answer = get(server, "/id/state/japan", "evil.example", Accept=browser)
+    assert answer.status_code == 400
+    assert answer.headers["content-type"].startswith("text/html")
+    assert "IJKG_ALLOWED_HOSTS" in answer.text
+    assert not any("evil.example" in link for link in absolute_links(answer))
+
+
 @pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "LOCALHOST.", "api.localhost", "[::1]"])
 def test_loopback_names_and_the_bound_address_are_answered(server: Server, host: str) -> None:
     name = f"{host}:{port_of(server)}"

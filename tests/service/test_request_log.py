@@ -86,3 +86,20 @@ def test_a_url_or_headers_over_their_limits_are_refused_before_the_app() -> None
     big = client().get("/fine", headers={"X-Big": "b" * 40_000})
     assert big.status_code == 431
     assert client().get("/fine", headers={"X-Fine": "f" * 1000}).text == "fine"
+
+
+BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+
+
+def test_a_browser_gets_the_last_resort_answers_as_pages() -> None:
+    failed = client().get("/broken", headers={"Accept": BROWSER, "X-Request-Id": "req-3"})
+    long_url = client().get(
+        "/fine", params={"q": "x" * (MAX_TARGET_BYTES + 1)}, headers={"Accept": BROWSER}
+    )
+    for answer, status in ((failed, 500), (long_url, 414)):
+        assert answer.status_code == status
+        assert answer.headers["content-type"].startswith("text/html")
+        assert answer.headers["vary"] == "Accept"
+        assert "<html" in answer.text and str(status) in answer.text
+    assert "req-3" in failed.text  # the id a person quotes when reporting it
+    assert "a bug nobody handled" not in failed.text
