@@ -25,6 +25,7 @@ def change_out(change: Change) -> ChangeOut:
         targetGraph=change.target_graph,
         reverts=change.reverts,
         revertedBy=change.reverted_by,
+        rejectionReason=change.reason,
         merge=None
         if merge is None
         else MergeOut(

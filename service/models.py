@@ -292,6 +292,9 @@ class ChangeOut(BaseModel):
     targetGraph: str | None
     reverts: str | None
     revertedBy: str | None
+    rejectionReason: str | None = Field(
+        None, description="Why a rejected change was rejected (\"\" when no reason was given)."
+    )
     merge: MergeOut | None
 
 

@@ -136,6 +136,12 @@ def test_a_rejected_change_shows_its_reason(writable: Service) -> None:
         assert rejected.status_code == 200
         page = client.get(f"/changes/{change}", headers=BROWSER).text
         assert "duplicate of the MEA entry" in page and 'id="merge-button"' not in page
+        # API clients read it too, in the answer to the rejection and later.
+        assert rejected.json()["rejectionReason"] == "duplicate of the MEA entry"
+        later = client.get(f"/changes/{change}", headers=JSON).json()
+        assert later["rejectionReason"] == "duplicate of the MEA entry"
+        listed = client.get("/changes", params={"status": "rejected"}, headers=JSON).json()
+        assert {c["id"]: c["rejectionReason"] for c in listed}[change] == later["rejectionReason"]
 
 
 def test_errors_are_pages_for_browsers(writable: Service) -> None:
