@@ -293,7 +293,7 @@ class ChangeOut(BaseModel):
     reverts: str | None
     revertedBy: str | None
     rejectionReason: str | None = Field(
-        None, description="Why a rejected change was rejected (\"\" when no reason was given)."
+        None, description='Why a rejected change was rejected ("" when no reason was given).'
     )
     merge: MergeOut | None
 
