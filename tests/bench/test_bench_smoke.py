@@ -121,12 +121,17 @@ def test_the_harness_runs_end_to_end_against_a_real_server(tmp_path: Path) -> No
         if "ijkg" in info["systems"]:
             assert info["systems"]["ijkg"]["status"] == 200, (name, info)
     assert tiny["load"]["ijkg_engine_commit"]["ok"]
+    # The load is measured against a raw load plus one full validation of the same graph.
+    full = tiny["load"]["full_validation"]
+    assert full["ok"] and full["detail"]["conforms"] is True, full
+    assert tiny["load"]["ijkg_load"]["ok"], tiny["load"]["ijkg_load"]
     assert tiny["gate"]["ok"] and tiny["gate"]["detail"]["verdict_good"] is True
     assert tiny["gate"]["detail"]["verdict_bad"] is False
     assert tiny["merges"]["detail"]["changes"] == 2
     assert tiny["startup"]["startup_s"] > 0
     markdown = (out / "results.md").read_text()
     assert "## Targets" in markdown and "| `point` |" in markdown
+    assert "raw pyoxigraph load + one full pyshacl validation" in markdown
 
 
 def test_the_soak_runs_end_to_end_and_loses_nothing(tmp_path: Path) -> None:
