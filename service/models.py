@@ -115,7 +115,7 @@ class EntityJson(BaseModel):
     incomingTruncated: bool
     incomingClaimLinks: int = Field(
         description="How many links from claims, evidence and selectors `incoming` leaves out "
-        "(0 with ?include=claims)."
+        "(0 with ?include=claims, and for a claim, evidence or selector itself)."
     )
     links: dict[str, str] = Field(description="This entity in every representation.")
     version: int = Field(description="The graph version the answer was read at.")

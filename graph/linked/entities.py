@@ -631,7 +631,7 @@ def entity_json(
 ) -> dict[str, Any]:
     """The plain JSON of an entity (see ``EntityJson`` in the service for its schema): links
     from claims, evidence and selectors are left out of ``incoming`` (and counted in
-    ``incomingClaimLinks``) unless ``include_claims``."""
+    ``incomingClaimLinks``) unless ``include_claims`` or the entity is one of those itself."""
     own = description.own
     types = vocabulary.main_types(own.types)
     properties: dict[str, list[Any]] = {}
@@ -646,6 +646,8 @@ def entity_json(
         properties.setdefault(key, []).append(item)
     incoming: dict[str, list[dict[str, Any]]] = {}
     left_out = 0
+    # A claim, evidence or selector keeps its own links: they are what it is made of.
+    include_claims = include_claims or is_claim_bookkeeping(description.iri)
     for predicate, other in description.incoming:
         if not include_claims and is_claim_bookkeeping(other):
             left_out += 1

@@ -243,8 +243,9 @@ def entity_view(description: EntityDescription, vocabulary: Vocabulary) -> dict[
         )
     incoming: dict[str, dict[str, dict[str, Any]]] = {}
     claim_links = 0
+    own_bookkeeping = is_claim_bookkeeping(description.iri)
     for predicate, other in description.incoming:
-        if is_claim_bookkeeping(other):
+        if is_claim_bookkeeping(other) and not own_bookkeeping:
             claim_links += 1  # shown as the claims under each row instead
             continue
         key = ("in", predicate, other)

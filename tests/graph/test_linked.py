@@ -124,6 +124,11 @@ def test_incoming_leaves_out_the_claims_bookkeeping_unless_asked(
     assert claims_in == {s for _p, s in from_claims}
     total = sum(len(v) for v in full["incoming"].values())
     assert total == sum(len(v) for v in plain["incoming"].values()) + plain["incomingClaimLinks"]
+    # Evidence keeps the claim it belongs to: that link is what it is.
+    evidence = next(c for c in japan.claims if c.evidence).evidence[0].evidence
+    described = bundled_store.run(describe, bundled_store.store, evidence)
+    own = entity_json(described, vocabulary)
+    assert own["incomingClaimLinks"] == 0 and own["incoming"]["evidence"]
 
 
 def test_the_page_folds_each_statements_claims_under_its_row(
