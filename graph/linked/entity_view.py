@@ -33,6 +33,7 @@ from ijkg.graph.linked.vocabulary import Vocabulary, curie, term_name
 PICTURE_HIDDEN_KINDS: Final = frozenset({"claim", "evidence", "selector", "list"})
 PICTURE_MAX_NODES: Final = 12
 CHANGED_BY: Final = IJKG + "changedBy"
+XSD_DATETIME: Final = "http://www.w3.org/2001/XMLSchema#dateTime"
 # A few labels for terms of other vocabularies, where the local name reads badly.
 _LABELS: Final = {
     RDF_TYPE: "type",
@@ -121,9 +122,12 @@ def _value(value: Node, description: EntityDescription, vocabulary: Vocabulary) 
         node = description.own if iri == description.iri else description.neighbours.get(iri)
         return {"link": True, **link(iri, node, vocabulary)}
     literal = value if isinstance(value, RdfLiteral) else None
+    datatype = str(literal.datatype) if literal is not None and literal.datatype else None
     return {
         "link": False,
         "text": str(value),
+        # A moment reads as one (the datatype says it is a time; the markup keeps it exact).
+        "time": human_time(str(value)) if datatype == XSD_DATETIME else None,
         "value": json_value(value),
         "datatype": curie(str(literal.datatype))
         if literal is not None and literal.datatype

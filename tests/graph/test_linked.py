@@ -442,6 +442,13 @@ def test_an_entity_shows_the_changes_that_touched_it(open_test_store: Any) -> No
     data = entity_json(after, vocabulary)
     assert "Healthcare" in data["properties"]["altLabel"]
     assert [m["id"] for m in data["properties"]["changedBy"]] == [entry["id"]]
-    # The merge itself is an entity too.
+    # The merge itself is an entity too; its times read like the history's.
     merge = store.run(describe, store.store, entry["id"])
+    (ended,) = [
+        v
+        for row in entity_view(merge, vocabulary)["properties"]
+        if row["iri"] == "http://www.w3.org/ns/prov#endedAtTime"
+        for v in row["entries"]
+    ]
+    assert ended["time"] == entry["time"]
     assert (health,) == tuple(s for p, s in merge.incoming if p.endswith("#changedBy"))
