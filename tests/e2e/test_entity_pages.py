@@ -265,6 +265,10 @@ def test_lists_search_and_the_ontology(server: Server, browser: Browser) -> None
     assert "S07 Agreement" in browser.script(
         "return document.getElementById('S07-Agreement').textContent"
     )
+    # A concept's label rule reads as what it checks.
+    assert "same values as skos:prefLabel" in browser.script(
+        "return document.getElementById('S27-Concept-label').textContent"
+    )
     assert_clean(browser)
 
 
