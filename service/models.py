@@ -108,9 +108,15 @@ class EntityJson(BaseModel):
         "and durations as ISO strings, text as strings, links as LinkedEntity objects."
     )
     incoming: dict[str, list[LinkedEntity]] = Field(
-        description="Property term -> the entities that link to this one with it."
+        description="Property term -> the entities that link to this one with it; links from "
+        "claims, evidence and selectors (rdf:subject, rdf:object, ijkg:about ...) only with "
+        "?include=claims."
     )
     incomingTruncated: bool
+    incomingClaimLinks: int = Field(
+        description="How many links from claims, evidence and selectors `incoming` leaves out "
+        "(0 with ?include=claims, and for a claim, evidence or selector itself)."
+    )
     links: dict[str, str] = Field(description="This entity in every representation.")
     version: int = Field(description="The graph version the answer was read at.")
     quantity: Quantity | None = None
@@ -234,6 +240,7 @@ EXAMPLE_ENTITY: dict[str, Any] = {
         ]
     },
     "incomingTruncated": False,
+    "incomingClaimLinks": 17,
     "links": {"turtle": "/id/target/jpy-10-trillion-private-investment?format=turtle"},
     "version": 3,
 }

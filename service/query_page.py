@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from functools import cache
 from importlib.resources import files
 
-from ijkg.graph import PREFIXES, ServiceLimits
+from ijkg.graph import ID_BASE, PREFIXES, ServiceLimits
 from ijkg.service.linked import render
 
 #: Where the page may load from and talk to: its own origin only.
@@ -92,19 +92,38 @@ def examples() -> tuple[Example, ...]:
     return tuple(parse_example(entry.name, entry.read_text(encoding="utf-8")) for entry in found)
 
 
+#: The query the editor opens with: what a newcomer asks first, in plain sight.
+_FIRST_QUERY = """\
+# The eight pillars of the Joint Vision, in order: run it with ▶ (Ctrl+Enter).
+# Every entity has an English rdfs:label. Type a prefix such as prov: and the
+# editor declares it; the examples on the left tour the graph.
+SELECT ?n ?pillar ?label WHERE {
+  ?pillar a ijkg:Pillar ;
+    skos:notation ?n ;
+    rdfs:label ?label .
+}
+ORDER BY ?n
+"""
+
+
 def default_query() -> str:
-    """The query the editor opens with: every project prefix, and a first look at the graph."""
-    prefixes = "\n".join(f"PREFIX {name}: <{iri}>" for name, iri in PREFIXES.items())
-    return (
-        f"{prefixes}\n\n"
-        "# The pillars of the India–Japan partnership and their labels.\n"
-        "SELECT ?pillar ?label WHERE {\n"
-        "  ?pillar a ijkg:Pillar ;\n"
-        "    skos:prefLabel ?label .\n"
-        '  FILTER(LANGMATCHES(LANG(?label), "en"))\n'
-        "}\n"
-        "ORDER BY ?label\n"
-    )
+    """The first query, declaring only the prefixes it uses, so it is all in view (the editor
+    declares the others as they are typed).
+
+    >>> print(default_query().split("SELECT")[0])
+    PREFIX ijkg: <https://w3id.org/ijkg/ontology#>
+    PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+    PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+    <BLANKLINE>
+    # The eight pillars of the Joint Vision, in order: run it with ▶ (Ctrl+Enter).
+    # Every entity has an English rdfs:label. Type a prefix such as prov: and the
+    # editor declares it; the examples on the left tour the graph.
+    <BLANKLINE>
+    """
+    body = "\n".join(line for line in _FIRST_QUERY.splitlines() if not line.startswith("#"))
+    used = sorted(name for name in PREFIXES if re.search(rf"\b{name}:", body))
+    prefixes = "\n".join(f"PREFIX {name}: <{PREFIXES[name]}>" for name in used)
+    return f"{prefixes}\n\n{_FIRST_QUERY}"
 
 
 def render_query_page(*, endpoint: str, static: str, limits: ServiceLimits) -> str:
@@ -118,6 +137,9 @@ def render_query_page(*, endpoint: str, static: str, limits: ServiceLimits) -> s
         "endpoint": endpoint,
         "prefixes": PREFIXES,
         "defaultQuery": default_query(),
+        # Result IRIs of entities link to their pages here, not to the w3id.org redirect.
+        "entityBase": ID_BASE,
+        "entityPath": "/id/",
         "examples": [asdict(example) for example in examples()],
         "limits": limits.as_json(),
     }

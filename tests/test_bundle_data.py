@@ -202,6 +202,44 @@ def test_the_data_conforms_after_a_round_trip_through_the_store() -> None:
     assert report.conforms, [str(r) for r in report.violations[:10]]
 
 
+def test_a_first_query_on_rdfs_label_finds_every_entity() -> None:
+    """Pillars, sectors, concepts and schemes carry their preferred label as rdfs:label too: the
+    query a newcomer writes first finds them, and finds every other entity (claim bookkeeping
+    aside) by the same property."""
+    store = ox.Store()
+    for bundled in bundle_files():
+        if bundled.name.startswith("graph/data/"):
+            store.bulk_extend(bundled.quads())
+    prefixes = f"PREFIX ijkg: <{IJKG}> PREFIX rdfs: <{RDFS}> PREFIX skos: <{SKOS}> "
+    for kind in ("Sector", "Pillar"):
+        things = {
+            r["s"].value
+            for r in store.query(
+                prefixes + f"SELECT ?s WHERE {{ ?s a ijkg:{kind} }}",
+                use_default_graph_as_union=True,
+            )
+        }
+        labelled = {
+            r["s"].value
+            for r in store.query(
+                prefixes + f"SELECT ?s ?l WHERE {{ ?s a ijkg:{kind} ; rdfs:label ?l }}",
+                use_default_graph_as_union=True,
+            )
+        }
+        assert things and labelled == things, kind
+    unlabelled = [
+        str(s)
+        for s in set(merged().subjects(RDF.type, None))
+        if kind_of(s) not in (None, "evidence", "selector", "list")
+        and not any(
+            isinstance(o, Literal) and o.language == "en" for o in merged().objects(s, RDFS.label)
+        )
+    ]
+    assert not unlabelled, sorted(unlabelled)[:10]
+    for s, o in merged().subject_objects(SKOS.prefLabel):
+        assert (s, RDFS.label, o) in merged(), (s, o)
+
+
 def test_the_ontology_passes_its_meta_shapes() -> None:
     report = validate_ontology()
     assert report.conforms and not report.results, [str(r) for r in report.results[:10]]

@@ -180,6 +180,14 @@ def _describe_constraints(graph: Graph, shape: Any) -> list[str]:
                 out.append(f"{word} ({items})")
             else:
                 out.append(f"{word} {curie(str(value))}")
+    for predicate, word in (
+        (SH.equals, "same values as"),
+        (SH.disjoint, "no value in common with"),
+        (SH.lessThan, "less than"),
+        (SH.lessThanOrEquals, "at most the value of"),
+    ):
+        for value in graph.objects(shape, predicate):
+            out.append(f"{word} {curie(str(value))}")
     for value in graph.objects(shape, SH["in"]):
         items = ", ".join(curie(str(v)) for v in RdfList(graph, value))
         out.append(f"one of ({items})")

@@ -96,6 +96,11 @@ QUANTITY_PROPERTIES: Final = (
 _NOT_BLANK: Final = f"!isBLANK(?o) && !(isIRI(?o) && STRSTARTS(STR(?o), {sparql_string(GENID)}))"
 INCOMING_LIMIT: Final = 2000
 CLAIM_LIMIT: Final = 1000
+#: The kinds of the claims' bookkeeping: a claim reifies a statement (``rdf:subject``,
+#: ``rdf:object``, ``ijkg:about``), its evidence and selectors locate it in a source. Their links
+#: to an entity repeat what its statements and their evidence already show, so the plain JSON
+#: and the page leave them out of "incoming" unless asked (``include=claims``).
+CLAIM_KINDS: Final = frozenset({"claim", "evidence", "selector"})
 
 Direction = Literal["out", "in"]
 
@@ -554,6 +559,17 @@ def _kind_of(iri: str) -> str | None:
     return match.group("kind") if match else None
 
 
+def is_claim_bookkeeping(iri: str) -> bool:
+    """Whether ``iri`` is a claim, an evidence or a selector (``CLAIM_KINDS``).
+
+    >>> is_claim_bookkeeping(ID_BASE + "claim/s10-health")
+    True
+    >>> is_claim_bookkeeping(ID_BASE + "state/japan")
+    False
+    """
+    return _kind_of(iri) in CLAIM_KINDS
+
+
 def quantity(node: Resource, vocabulary: Vocabulary | None = None) -> dict[str, Any] | None:
     """An amount's figures: value or bounds, currency (ISO code) or unit, approximate."""
     out: dict[str, Any] = {}
@@ -612,8 +628,11 @@ def entity_json(
     *,
     base_url: str = "",
     include_evidence: bool = False,
+    include_claims: bool = False,
 ) -> dict[str, Any]:
-    """The plain JSON of an entity (see ``EntityJson`` in the service for its schema)."""
+    """The plain JSON of an entity (see ``EntityJson`` in the service for its schema): links
+    from claims, evidence and selectors are left out of ``incoming`` (and counted in
+    ``incomingClaimLinks``) unless ``include_claims`` or the entity is one of those itself."""
     own = description.own
     types = vocabulary.main_types(own.types)
     properties: dict[str, list[Any]] = {}
@@ -627,7 +646,13 @@ def entity_json(
             item = json_value(value)
         properties.setdefault(key, []).append(item)
     incoming: dict[str, list[dict[str, Any]]] = {}
+    left_out = 0
+    # A claim, evidence or selector keeps its own links: they are what it is made of.
+    include_claims = include_claims or is_claim_bookkeeping(description.iri)
     for predicate, other in description.incoming:
+        if not include_claims and is_claim_bookkeeping(other):
+            left_out += 1
+            continue
         incoming.setdefault(property_key(predicate), []).append(
             link(other, description.neighbours.get(other), vocabulary)
         )
@@ -649,6 +674,7 @@ def entity_json(
         "properties": properties,
         "incoming": incoming,
         "incomingTruncated": description.incoming_truncated,
+        "incomingClaimLinks": left_out,
         "links": {
             "html": f"{path}?format=html",
             "json": f"{path}?format=json",

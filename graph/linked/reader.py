@@ -72,14 +72,18 @@ class Entity:
             self._cache.keep(self._cached, key, body)
         return body
 
-    def json(self, *, base_url: str, include_evidence: bool = False) -> dict[str, Any]:
+    def json(
+        self, *, base_url: str, include_evidence: bool = False, include_claims: bool = False
+    ) -> dict[str, Any]:
         """The plain JSON of the entity (the service's ``EntityJson``); links under
-        ``base_url``; with ``include_evidence``, the evidence of every reified statement."""
+        ``base_url``; with ``include_evidence``, the evidence of every reified statement; with
+        ``include_claims``, the links from claims, evidence and selectors in ``incoming``."""
         return entity_json(
             self._description,
             self._vocabulary,
             base_url=base_url,
             include_evidence=include_evidence,
+            include_claims=include_claims,
         )
 
     def view(self) -> dict[str, Any]:

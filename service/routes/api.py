@@ -34,7 +34,7 @@ from ijkg.service.models import (
     SchemasJson,
     SearchJson,
 )
-from ijkg.service.routes.entities import IncludeQuery, base_url, json_body, wants_evidence
+from ijkg.service.routes.entities import IncludeQuery, base_url, included, json_body
 
 router = APIRouter(prefix="/api", tags=["api"])
 
@@ -200,14 +200,14 @@ async def entity_as_json(
     values, linked entities both ways, and with `include=evidence` the sources and exact
     sentences of every statement. Example: `GET /api/entities/pillar/health?include=evidence`"""
     iri = LinkedData.entity_iri(kind, slug)
-    evidence = wants_evidence(include)
-    key = (iri, JSON, "evidence" if evidence else "", "api")
+    wanted = included(include)
+    key = (iri, JSON, ",".join(wanted), "api")
     tags = conditional(graph, clock)
     fresh = await tags.fresh(request, *key)
     if fresh is not None:
         return fresh
     found = await graph.linked.entity(iri)
-    body = json_body(found, base_url(request), evidence)
+    body = json_body(found, base_url(request), wanted)
     validators = await tags.validators(found.version, *key)
     return Response(body, media_type=JSON, headers=validators.headers())
 

@@ -40,8 +40,18 @@ def base_url(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
 
-def wants_evidence(include: str | None) -> bool:
-    return bool(include) and "evidence" in {p.strip() for p in (include or "").split(",")}
+#: What ``include=`` may add to the plain JSON (comma-separated; other words are ignored).
+INCLUDES: Final = ("claims", "evidence")
+
+
+def included(include: str | None) -> tuple[str, ...]:
+    """The known words of an ``include`` parameter, in a fixed order (a cache key).
+
+    >>> included("evidence, claims,nonsense"), included(None)
+    (('claims', 'evidence'), ())
+    """
+    asked = {p.strip() for p in (include or "").split(",")}
+    return tuple(i for i in INCLUDES if i in asked)
 
 
 def alternates(path: str) -> str:
@@ -52,15 +62,22 @@ def alternates(path: str) -> str:
     )
 
 
-def json_body(found: Entity, base: str, evidence: bool) -> bytes:
-    """The plain JSON of an entity with links under ``base``, made once per graph version and
-    kept with the entity (building and encoding it costs far more than the request around it)."""
+def json_body(found: Entity, base: str, include: tuple[str, ...]) -> bytes:
+    """The plain JSON of an entity with links under ``base`` and what ``include`` adds (see
+    ``included``), made once per graph version and kept with the entity (building and encoding
+    it costs far more than the request around it)."""
 
     def make() -> bytes:
-        data = EntityJson.model_validate(found.json(base_url=base, include_evidence=evidence))
+        data = EntityJson.model_validate(
+            found.json(
+                base_url=base,
+                include_evidence="evidence" in include,
+                include_claims="claims" in include,
+            )
+        )
         return json_bytes(data)
 
-    return found.rendered((JSON, base, "evidence" if evidence else ""), make)
+    return found.rendered((JSON, base, ",".join(include)), make)
 
 
 FormatQuery = Annotated[
@@ -74,9 +91,12 @@ FormatQuery = Annotated[
 IncludeQuery = Annotated[
     str | None,
     Query(
-        description="`evidence`: add, for each statement a claim reifies, its sources and exact "
-        "sentences (plain JSON; the page always shows them).",
-        examples=["evidence"],
+        description="Plain JSON only, comma-separated. `evidence`: add, for each statement a "
+        "claim reifies, its sources and exact sentences (the page shows them under each "
+        "statement). `claims`: keep in `incoming` the links from claims, evidence and selectors "
+        "(`rdf:subject`, `rdf:object`, `ijkg:about`, `oa:hasSource` ...), which are left out by "
+        "default and counted in `incomingClaimLinks`.",
+        examples=["evidence", "claims", "evidence,claims"],
     ),
 ]
 
@@ -122,8 +142,8 @@ async def entity(
     """
     iri = LinkedData.entity_iri(kind, slug)
     media_type = choose_media_type(request.headers.get("accept"), format)
-    evidence = wants_evidence(include)
-    key = (iri, media_type, "evidence" if evidence else "")
+    wanted = included(include) if media_type == JSON else ()
+    key = (iri, media_type, ",".join(wanted))
     tags = conditional(graph, clock)
     fresh = await tags.fresh(request, *key)
     if fresh is not None:
@@ -146,7 +166,7 @@ async def entity(
         return response
     base = base_url(request)
     if media_type == JSON:
-        body_bytes = json_body(found, base, evidence)
+        body_bytes = json_body(found, base, wanted)
     else:
 
         def rdf() -> bytes:

@@ -131,7 +131,7 @@ def test_an_agreement_page(server: Server, browser: Browser) -> None:
     )
     assert {"party", "covers pillar", "has target"} <= set(rows)
     covered = browser.script(
-        "return [...document.querySelectorAll('table.properties tr')].filter(tr => tr.querySelector('th').textContent.trim() === 'covers pillar')[0].querySelectorAll('li a').length"
+        "return [...document.querySelectorAll('table.properties tr')].filter(tr => tr.querySelector('th').textContent.trim() === 'covers pillar')[0].querySelectorAll('td > ul > li > a').length"
     )
     assert covered == 8
     surface = browser.script(
@@ -150,6 +150,95 @@ def test_an_agreement_page(server: Server, browser: Browser) -> None:
     assert turtle[0].startswith("text/turtle")
     assert "coversPillar" in turtle[1]
     assert_clean(browser)
+
+
+def test_a_state_page_reads_as_facts_with_the_evidence_folded(
+    server: Server, browser: Browser
+) -> None:
+    open_page(browser, server, "/id/state/japan")
+    # The properties come first and the page stays short: the claims and their sentences are
+    # folded under the values they support, closed until asked for.
+    height = browser.script("return document.documentElement.scrollHeight")
+    assert height < 5000, height
+    folds = browser.script(
+        "return [...document.querySelectorAll('details.support')].map(d => [d.open, "
+        "d.closest('table, ul.other-claims').className, d.querySelectorAll('figure').length])"
+    )
+    assert len(folds) > 20
+    assert not [f for f in folds if f[0]], "every fold starts closed"
+    assert sum(f[2] for f in folds) >= 50, "the evidence is all there, folded"
+    assert {f[1] for f in folds} >= {"properties", "properties incoming"}
+    marks = browser.script(
+        "return [...document.querySelectorAll('mark.sentence')].filter(m => m.checkVisibility()).length"
+    )
+    assert marks == 0, "no sentence shows before a fold is opened"
+    # Each value once: Sanae Takaichi represents Japan in two graphs, one row with both claims.
+    rows = browser.script(
+        "return [...document.querySelectorAll('table.properties tr')].map(tr => "
+        "[tr.querySelector('th').textContent.trim(), "
+        "[...tr.querySelectorAll('td > ul > li > a.ijkg-link')].map(a => a.getAttribute('href'))])"
+    )
+    for label, hrefs in rows:
+        assert len(hrefs) == len(set(hrefs)), (label, hrefs)
+    represents = dict(rows)["represents of"]
+    assert represents.count("/id/person/sanae-takaichi") == 1
+    fold = browser.driver.find_element(
+        By.XPATH,
+        "//tr[th[normalize-space()='represents of']]"
+        "//li[a[@href='/id/person/sanae-takaichi']]/details",
+    )
+    assert fold.find_element(By.TAG_NAME, "summary").text.startswith("2 claims")
+    fold.find_element(By.TAG_NAME, "summary").click()
+    browser.wait_for(lambda: fold.get_attribute("open") is not None, what="the fold to open")
+    shown = browser.script(
+        "return [...arguments[0].querySelectorAll('mark.sentence')].filter(m => m.checkVisibility())"
+        ".map(m => m.textContent)",
+        fold,
+    )
+    assert shown and any("Takaichi" in m for m in shown)
+    # No claim bookkeeping in the link table.
+    assert not [label for label, _ in rows if label in ("subject of", "object of", "about of")]
+    assert_clean(browser)
+
+
+def test_the_picture_labels_are_readable(server: Server, browser: Browser) -> None:
+    for path in (
+        "/id/state/japan",
+        "/id/agreement/india-japan-joint-vision-for-the-next-decade",
+        "/id/pillar/economic-security",
+    ):
+        open_page(browser, server, path)
+        title = browser.driver.find_element(By.TAG_NAME, "h1").text
+        boxes = browser.script(
+            """const box = e => { const b = e.getBBox(); return [b.x, b.y, b.width, b.height]; };
+               const g = document.querySelector('svg.ijkg-picture g.ijkg-center');
+               return [box(g.querySelector('rect')), box(g.querySelector('text')),
+                       [...g.querySelectorAll('tspan')].map(t => t.textContent)];"""
+        )
+        rect, text, lines = boxes
+        # The centre label is inside its box, and whole when it fits two lines.
+        assert rect[0] <= text[0] and text[0] + text[2] <= rect[0] + rect[2], (path, rect, text)
+        assert rect[1] <= text[1] and text[1] + text[3] <= rect[1] + rect[3], (path, rect, text)
+        if len(title) <= 60:
+            assert " ".join(lines) == title
+        # Neighbours' labels: whole words, each line inside its box.
+        nodes = browser.script(
+            """return [...document.querySelectorAll('svg.ijkg-picture a.ijkg-node')].map(a => {
+                 const r = a.querySelector('rect').getBBox(), t = a.querySelector('text').getBBox();
+                 return [a.querySelector('title').textContent,
+                         [...a.querySelectorAll('tspan')].map(s => s.textContent),
+                         t.x >= r.x && t.x + t.width <= r.x + r.width]; });"""
+        )
+        assert nodes
+        for full, shown, inside in nodes:
+            label = full.rsplit(" (", 1)[0]
+            assert inside, (path, label, shown)
+            words = " ".join(shown).removesuffix("…").split()
+            assert words == label.split()[: len(words)] or len(label.split()[0]) > 20, (
+                label,
+                shown,
+            )
+        assert_clean(browser)
 
 
 def test_lists_search_and_the_ontology(server: Server, browser: Browser) -> None:
@@ -175,6 +264,10 @@ def test_lists_search_and_the_ontology(server: Server, browser: Browser) -> None
     open_page(browser, server, "/shapes#S07-Agreement")
     assert "S07 Agreement" in browser.script(
         "return document.getElementById('S07-Agreement').textContent"
+    )
+    # A concept's label rule reads as what it checks.
+    assert "same values as skos:prefLabel" in browser.script(
+        "return document.getElementById('S27-Concept-label').textContent"
     )
     assert_clean(browser)
 

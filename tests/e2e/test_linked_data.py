@@ -264,6 +264,29 @@ def test_evidence_gives_the_source_and_the_exact_sentence(service: Service) -> N
     assert "statements" not in plain
 
 
+def test_incoming_has_no_claim_bookkeeping_unless_included(service: Service) -> None:
+    with service.client() as client:
+        plain = client.get("/id/state/japan", params={"format": "json"}).json()
+        full = client.get("/id/state/japan", params={"format": "json", "include": "claims"}).json()
+        api = client.get("/api/entities/state/japan", params={"include": "claims,evidence"}).json()
+        spec = client.get("/openapi.json").json()
+    bookkeeping = ("claim", "evidence", "selector")
+    assert not {"subject", "object", "about"} & set(plain["incoming"])
+    assert not [i for v in plain["incoming"].values() for i in v if i.get("kind") in bookkeeping]
+    assert plain["incomingClaimLinks"] > 20
+    assert {"subject", "object"} <= set(full["incoming"]) and full["incomingClaimLinks"] == 0
+    assert (
+        sum(map(len, full["incoming"].values()))
+        == sum(map(len, plain["incoming"].values())) + plain["incomingClaimLinks"]
+    )
+    assert api["incoming"] == full["incoming"] and api["statements"]
+    # The parameter says so in OpenAPI.
+    (include,) = [
+        p for p in spec["paths"]["/id/{kind}/{slug}"]["get"]["parameters"] if p["name"] == "include"
+    ]
+    assert "`claims`" in include["description"] and "claims" in include["schema"]["examples"]
+
+
 def test_disputed_claims_are_not_asserted(service: Service) -> None:
     disputed = sparql_column(
         service,

@@ -48,11 +48,55 @@ def assert_clean(browser: Browser) -> None:
     assert any(url.endswith("/static/yasgui/yasgui.min.js") for url in browser.requests)
 
 
-def test_the_page_runs_a_query_and_shows_its_results(server: Server, browser: Browser) -> None:
+def test_the_first_query_is_in_view_and_its_results_link_here(
+    server: Server, browser: Browser
+) -> None:
     open_page(browser, server)
     query = browser.script("return window.ijkgQueryPage.yasgui.getTab().getQuery()")
-    for name, iri in PREFIXES.items():
-        assert f"PREFIX {name}: <{iri}>" in query  # the project's prefixes, preloaded
+    # Only the prefixes it uses: the query itself starts within the first lines on screen.
+    lines = query.splitlines()
+    declared = [line for line in lines if line.startswith("PREFIX ")]
+    assert 0 < len(declared) <= 4
+    assert next(i for i, line in enumerate(lines) if line.startswith("SELECT")) < 10
+    assert "rdfs:label" in query
+    visible = browser.script(
+        "return [...document.querySelectorAll('.tabPanel.active .CodeMirror-line')]"
+        ".filter(l => { const r = l.getBoundingClientRect();"
+        " return r.height > 0 && r.bottom <= window.innerHeight; }).map(l => l.textContent)"
+    )
+    assert any(line.startswith("SELECT") for line in visible), visible
+    run_current_tab(browser)
+    rows = browser.wait_for(lambda: result_cells(browser), what="the first query's results")
+    assert len(rows) == 8
+    # Entity IRIs link to this service's pages, and those pages answer.
+    links = browser.script(
+        "return [...document.querySelectorAll('.tabPanel.active .yasr a.iri')]"
+        ".map(a => [a.getAttribute('href'), a.title])"
+    )
+    assert links and all(href.startswith("/id/pillar/") for href, _ in links), links
+    assert all(title == "https://w3id.org/ijkg" + href for href, title in links)
+    with server.client() as client:
+        assert client.get(links[0][0], headers={"Accept": HTML}).status_code == 200
+    # A prefix typed is declared.
+    browser.script(
+        "const y = window.ijkgQueryPage.yasgui.getTab().getYasqe();"
+        "y.setValue('SELECT * WHERE { ?s ?p ?o }'); y.focus(); y.setCursor({line: 0, ch: 24});"
+    )
+    browser.driver.find_element(By.CSS_SELECTOR, ".tabPanel.active .CodeMirror textarea").send_keys(
+        " prov:"
+    )
+    browser.wait_for(
+        lambda: (
+            "PREFIX prov: <http://www.w3.org/ns/prov#>"
+            in browser.script("return window.ijkgQueryPage.yasgui.getTab().getQuery()")
+        ),
+        what="the prov: prefix declared",
+    )
+    assert_clean(browser)
+
+
+def test_the_page_runs_a_query_and_shows_its_results(server: Server, browser: Browser) -> None:
+    open_page(browser, server)
     browser.script(
         "window.ijkgQueryPage.yasgui.getTab().setQuery(arguments[0])",
         "PREFIX ijkg: <https://w3id.org/ijkg/ontology#>\n"

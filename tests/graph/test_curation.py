@@ -10,7 +10,15 @@ from pathlib import Path
 import pytest
 from anyio.from_thread import BlockingPortal
 
-from ijkg.graph import Forbidden, KnowledgeGraph, Part, QueryRefused, Settings, Writer
+from ijkg.graph import (
+    Forbidden,
+    KnowledgeGraph,
+    Part,
+    QueryRefused,
+    Settings,
+    ValidationFailed,
+    Writer,
+)
 from ijkg.graph.core.namespaces import ONTOLOGY_GRAPH
 
 ANN = Writer("ann", admin=False)
@@ -64,3 +72,32 @@ def test_an_update_that_empties_every_graph_needs_the_admin(graph: KnowledgeGrap
         graph.curation.check_update(ADMIN, "LOAD <http://example.org/data.ttl>", {})
     with pytest.raises(QueryRefused):
         graph.curation.check_update(ADMIN, "CLEAR ALL", {"using-graph-uri": ["file:///etc"]})
+
+
+#: A curator's new concept in a new scheme, named by its preferred label alone.
+CONCEPT_WITHOUT_LABEL = b"""
+@prefix skos: <http://www.w3.org/2004/02/skos/core#> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+<https://w3id.org/ijkg/id/scheme/example> a skos:ConceptScheme ;
+    rdfs:label "Example"@en ; skos:prefLabel "Example"@en .
+<https://w3id.org/ijkg/id/concept/example> a skos:Concept ; skos:prefLabel "example"@en ;
+    skos:inScheme <https://w3id.org/ijkg/id/scheme/example> .
+"""
+
+
+def test_a_new_concept_needs_an_rdfs_label_beside_its_preferred_label(
+    graph: KnowledgeGraph, portal: BlockingPortal
+) -> None:
+    part = (Part("add", "text/turtle", CONCEPT_WITHOUT_LABEL, "concept.ttl", None),)
+    with pytest.raises(ValidationFailed) as failed:
+        portal.call(lambda: graph.curation.propose(ANN, part, title="a concept"))
+    (violation,) = failed.value.report.violations
+    assert violation.focus_node == "<https://w3id.org/ijkg/id/concept/example>"
+    assert violation.source_shape == "<https://w3id.org/ijkg/shapes#S27-Concept-label>"
+    assert "rdfs:label" in violation.message and "skos:prefLabel" in violation.message
+    labelled = CONCEPT_WITHOUT_LABEL.replace(
+        b'skos:prefLabel "example"@en', b'rdfs:label "example"@en ; skos:prefLabel "example"@en'
+    )
+    part = (Part("add", "text/turtle", labelled, "concept.ttl", None),)
+    proposed = portal.call(lambda: graph.curation.propose(ANN, part, title="a concept"))
+    assert proposed.change.status == "proposed"

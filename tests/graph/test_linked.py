@@ -4,6 +4,7 @@ label search and the JSON Schemas generated from the shapes."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import jsonschema
@@ -95,6 +96,70 @@ def test_entity_json_types_its_values(bundled_store: SyncStore, vocabulary: Voca
     assert target["id"] == ID + "target/more-than-500000-personnel-exchange"
     with pytest.raises(NotFound):
         bundled_store.run(describe, bundled_store.store, ID + "pillar/no-such-pillar")
+
+
+CLAIM_PREDICATES = {
+    "http://www.w3.org/1999/02/22-rdf-syntax-ns#subject",
+    "http://www.w3.org/1999/02/22-rdf-syntax-ns#object",
+}
+
+
+def test_incoming_leaves_out_the_claims_bookkeeping_unless_asked(
+    bundled_store: SyncStore, vocabulary: Vocabulary
+) -> None:
+    japan = bundled_store.run(describe, bundled_store.store, ID + "state/japan")
+    from_claims = [
+        (p, s) for p, s in japan.incoming if s.startswith(ID + "claim/") and p in CLAIM_PREDICATES
+    ]
+    assert len(from_claims) > 20, "Japan is the subject or object of many claims"
+    plain = entity_json(japan, vocabulary)
+    assert "subject" not in plain["incoming"] and "object" not in plain["incoming"]
+    linked = {item["id"] for items in plain["incoming"].values() for item in items}
+    assert not {i for i in linked if i.split("/")[-2] in ("claim", "evidence", "selector")}
+    assert ID + "person/sanae-takaichi" in {i["id"] for i in plain["incoming"]["represents"]}
+    assert plain["incomingClaimLinks"] >= len(from_claims)
+    full = entity_json(japan, vocabulary, include_claims=True)
+    assert full["incomingClaimLinks"] == 0
+    claims_in = {i["id"] for k in ("subject", "object") for i in full["incoming"][k]}
+    assert claims_in == {s for _p, s in from_claims}
+    total = sum(len(v) for v in full["incoming"].values())
+    assert total == sum(len(v) for v in plain["incoming"].values()) + plain["incomingClaimLinks"]
+    # Evidence keeps the claim it belongs to: that link is what it is.
+    evidence = next(c for c in japan.claims if c.evidence).evidence[0].evidence
+    described = bundled_store.run(describe, bundled_store.store, evidence)
+    own = entity_json(described, vocabulary)
+    assert own["incomingClaimLinks"] == 0 and own["incoming"]["evidence"]
+
+
+def test_the_page_folds_each_statements_claims_under_its_row(
+    bundled_store: SyncStore, vocabulary: Vocabulary
+) -> None:
+    from ijkg.graph.linked.entity_view import entity_view
+
+    japan = bundled_store.run(describe, bundled_store.store, ID + "state/japan")
+    view = entity_view(japan, vocabulary)
+    rows = {row["label"]: row for row in view["incoming"]}
+    assert "subject" not in rows and "object" not in rows
+    represents = rows["represents"]["entries"]
+    takaichi = [e for e in represents if e["id"] == ID + "person/sanae-takaichi"]
+    # Said by two sources, in two graphs: one row, both claims under it.
+    assert len(takaichi) == 1
+    support = takaichi[0]["support"]
+    assert len(support["claims"]) >= 2 and support["sources"] >= 2
+    # Every value once per property, on both sides.
+    for group in view["properties"] + view["incoming"]:
+        keys = [e.get("id") or (e["text"], e["language"], e["datatype"]) for e in group["entries"]]
+        assert len(keys) == len(set(keys)), group["label"]
+    # Every claim is shown once: under its row, or among the other claims.
+    shown = [
+        c["iri"]
+        for group in view["properties"] + view["incoming"]
+        for e in group["entries"]
+        if "support" in e
+        for c in e["support"]["claims"]
+    ] + [c["iri"] for g in view["other_claims"] for c in g["support"]["claims"]]
+    assert sorted(shown) == sorted(c.iri for c in japan.claims)
+    assert view["incoming_claim_links"] > 20
 
 
 # --- paging ----------------------------------------------------------------------------------------
@@ -370,10 +435,20 @@ def test_an_entity_shows_the_changes_that_touched_it(open_test_store: Any) -> No
     after = store.run(describe, store.store, health)
     (entry,) = entity_view(after, vocabulary)["history"]
     assert entry["label"] == "merge of Health's other name"
-    assert entry["time"] and entry["id"].startswith(ID + "merge/")
+    assert entry["id"].startswith(ID + "merge/")
+    # For people: to the minute, in UTC; for machines: ISO 8601 to the second, no fraction.
+    assert re.fullmatch(r"\d{1,2} [A-Z][a-z]{2} \d{4}, \d{2}:\d{2} UTC", entry["time"]["text"])
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z", entry["time"]["iso"])
     data = entity_json(after, vocabulary)
     assert "Healthcare" in data["properties"]["altLabel"]
     assert [m["id"] for m in data["properties"]["changedBy"]] == [entry["id"]]
-    # The merge itself is an entity too.
+    # The merge itself is an entity too; its times read like the history's.
     merge = store.run(describe, store.store, entry["id"])
+    (ended,) = [
+        v
+        for row in entity_view(merge, vocabulary)["properties"]
+        if row["iri"] == "http://www.w3.org/ns/prov#endedAtTime"
+        for v in row["entries"]
+    ]
+    assert ended["time"] == entry["time"]
     assert (health,) == tuple(s for p, s in merge.incoming if p.endswith("#changedBy"))

@@ -3,6 +3,8 @@
 // - Prefix completion offers the project's prefixes (not the editor's bundled prefix.cc list), and
 //   typing a known prefix declares it; the remote completers (Linked Open Vocabularies) are off.
 // - The endpoint is this service's; example queries open in tabs of their own.
+// - Result IRIs of the graph's entities (https://w3id.org/ijkg/id/...) link to their pages on this
+//   service (/id/...), which answer whether or not the w3id.org redirect points here.
 (function () {
   "use strict";
 
@@ -71,6 +73,25 @@
   Yasgui.Yasr.defaults.errorRenderers = [renderProblem].concat(
     Yasgui.Yasr.defaults.errorRenderers || []
   );
+
+  // The table plugin writes each IRI cell as an HTML string: rewrite the links in it.
+  function localLinks(html) {
+    var holder = document.createElement("template");
+    holder.innerHTML = html;
+    holder.content.querySelectorAll("a[href]").forEach(function (a) {
+      var href = a.getAttribute("href");
+      if (href.indexOf(config.entityBase) === 0) {
+        a.setAttribute("href", config.entityPath + href.slice(config.entityBase.length));
+        a.setAttribute("title", href);
+      }
+    });
+    return holder.innerHTML;
+  }
+  var table = Yasgui.Yasr.plugins.table.prototype;
+  var iriLink = table.getUriLinkFromBinding;
+  table.getUriLinkFromBinding = function () {
+    return localLinks(iriLink.apply(this, arguments));
+  };
 
   var yasgui = new Yasgui(document.getElementById("yasgui"), {
     requestConfig: { endpoint: endpoint, method: "POST" },
