@@ -21,20 +21,11 @@ from starlette.responses import Response
 
 from ijkg.graph import ID_BASE, Change, ChangeDiff, KnowledgeGraph, content_type
 from ijkg.service.change_json import change_out
-from ijkg.service.linked import HTML, href, render
+from ijkg.service.linked import HTML, PAGE_POLICY, href, render
 
-#: The workspace pages run their own script (from this origin only) and talk to this origin only.
-WORKSPACE_POLICY: Final = "; ".join(
-    [
-        "default-src 'none'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data:",
-        "connect-src 'self'",
-        "base-uri 'none'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    ]
+#: The workspace pages: the other pages' policy, and their own script (from this origin only).
+WORKSPACE_POLICY: Final = PAGE_POLICY.replace(
+    "default-src 'none'", "default-src 'none'; script-src 'self'", 1
 )
 _RDF: Final = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 _LABELS: Final = (
