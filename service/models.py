@@ -313,6 +313,13 @@ class ChangeDetail(ChangeOut):
     )
 
 
+class WhoAmIOut(BaseModel):
+    """The writer a token stands for (a page checks a curator's token as they sign in)."""
+
+    name: str = Field(description="The token's name: the author of the changes made with it.")
+    admin: bool = Field(description="Whether it may also write the ontology, shapes and history.")
+
+
 class WrittenOut(ChangeOut):
     """A change applied on arrival or by a merge or a revert, with the report that cleared it."""
 

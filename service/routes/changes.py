@@ -29,7 +29,7 @@ from ijkg.service.clients import client_address, client_slots
 from ijkg.service.deps import GraphDep, SettingsDep
 from ijkg.service.etags import expected_version
 from ijkg.service.linked import query_string
-from ijkg.service.models import ChangeDetail, ChangeOut, ReportOut, WrittenOut
+from ijkg.service.models import ChangeDetail, ChangeOut, ReportOut, WhoAmIOut, WrittenOut
 from ijkg.service.negotiation import negotiate
 from ijkg.service.problems import wants_page
 from ijkg.service.rdf_bodies import is_rdf
@@ -238,6 +238,18 @@ async def propose(
     )
     response.headers["Location"] = f"/changes/{detail.change.slug}"
     return detail_out(detail)
+
+
+@router.get(
+    "/whoami",
+    summary="Who a write token stands for",
+    response_model=WhoAmIOut,
+    responses={401: {"description": "No or unknown token"}, 403: {"description": "Read-only"}},
+)
+async def whoami(writer: WriterDep) -> WhoAmIOut:
+    """The name and role of the bearer token sent, without writing anything: the workspace asks
+    it as a curator signs in, so a mistyped token is said at once, not at the first action."""
+    return WhoAmIOut(name=writer.name, admin=writer.admin)
 
 
 @router.get(

@@ -57,11 +57,32 @@ def text(browser: Browser, selector: str) -> str:
     return found
 
 
-def sign_in(browser: Browser) -> None:
-    browser.driver.find_element(By.ID, "signin-token").send_keys(SECRET)
+def sign_in(browser: Browser, secret: str = SECRET) -> None:
+    field = browser.driver.find_element(By.ID, "signin-token")
+    field.clear()  # a refused token stays in the field to be corrected
+    field.send_keys(secret)
     browser.driver.find_element(By.CSS_SELECTOR, "#signin-form button").click()
     browser.wait_for(lambda: browser.driver.find_element(By.ID, "signed-in").is_displayed())
     assert not browser.driver.find_element(By.ID, "signin-form").is_displayed()
+    assert text(browser, "#signed-in-name") == "curator"  # the token's name, asked of the service
+
+
+def test_a_mistyped_token_is_refused_as_the_curator_signs_in(
+    curated: Server, browser: Browser
+) -> None:
+    open_page(browser, curated, "/changes")
+    browser.driver.find_element(By.ID, "signin-token").send_keys("not-" + SECRET)
+    browser.driver.find_element(By.CSS_SELECTOR, "#signin-form button").click()
+    browser.wait_for(
+        lambda: "does not know this token" in text(browser, "#workspace-message"),
+        what="the refusal",
+    )
+    assert browser.driver.find_element(By.ID, "signin-form").is_displayed()
+    assert browser.script("return sessionStorage.length") == 0  # nothing kept
+    assert not browser.driver.find_element(By.ID, "propose-button").is_enabled()
+    sign_in(browser)
+    browser.driver.find_element(By.ID, "signout").click()
+    assert browser.script("return sessionStorage.length") == 0
 
 
 def paste(browser: Browser, element_id: str, value: str) -> None:

@@ -203,3 +203,14 @@ def test_a_large_change_shows_its_first_triples(writable: Service) -> None:
         assert 'data-subject="https://w3id.org/ijkg/id/state/japan"' in page
         assert len(client.get(f"/changes/{change}").json()["additions"].splitlines()) == 1005
         client.post(f"/changes/{change}/reject", headers=TOKEN)
+
+
+def test_whoami_names_the_writer_a_token_stands_for(writable: Service) -> None:
+    with writable.client() as client:
+        assert client.get("/whoami", headers=TOKEN).json() == {"name": "curator", "admin": False}
+        admin = client.get("/whoami", headers={"Authorization": "Bearer admin-secret"})
+        assert admin.json() == {"name": "admin", "admin": True}
+        for headers in ({"Authorization": "Bearer wrong"}, {}):
+            refused = client.get("/whoami", headers={**JSON, **headers})
+            assert refused.status_code == 401
+            assert refused.headers["content-type"] == "application/problem+json"

@@ -6,6 +6,7 @@
 
 (function () {
   const TOKEN_KEY = "ijkg-token";
+  const WHO_KEY = "ijkg-who";
   const FLASH_KEY = "ijkg-flash";
   const root = document.querySelector(".workspace");
   if (!root) return;
@@ -34,9 +35,9 @@
 
   // --- the API ------------------------------------------------------------------------------
 
-  async function api(method, url, body) {
+  async function api(method, url, body, tokenToSend) {
     const headers = { Accept: "application/json" };
-    const current = token();
+    const current = tokenToSend || token();
     if (current) headers.Authorization = "Bearer " + current;
     const init = { method, headers, credentials: "omit", cache: "no-store" };
     if (body !== undefined) {
@@ -127,6 +128,8 @@
     const status = byId("signed-in");
     if (form) form.hidden = signedIn;
     if (status) status.hidden = !signedIn;
+    const name = byId("signed-in-name");
+    if (name) name.textContent = sessionStorage.getItem(WHO_KEY) || "";
     for (const button of document.querySelectorAll("[data-needs-token]")) {
       button.disabled = !signedIn || button.dataset.blocked === "true";
       button.title = signedIn ? "" : "Sign in first";
@@ -136,18 +139,31 @@
   function setUpSignIn() {
     const form = byId("signin-form");
     if (!form) return;
-    form.addEventListener("submit", (event) => {
+    form.addEventListener("submit", async (event) => {
       event.preventDefault();
       const input = byId("signin-token");
       const value = input.value.trim();
       if (!value) return;
+      // Asked before it is kept: a mistyped token is said now, not at the first action.
+      const answer = await api("GET", "/whoami", undefined, value);
+      if (!answer.ok) {
+        say(
+          answer.status === 401
+            ? "The service does not know this token (401): check it and sign in again."
+            : explain(answer),
+          "error"
+        );
+        return;
+      }
       sessionStorage.setItem(TOKEN_KEY, value);
+      sessionStorage.setItem(WHO_KEY, answer.data.name + (answer.data.admin ? " (admin)" : ""));
       input.value = "";
       say("Signed in. Actions will send this token.", "info");
       showSignedIn();
     });
     byId("signout").addEventListener("click", () => {
       sessionStorage.removeItem(TOKEN_KEY);
+      sessionStorage.removeItem(WHO_KEY);
       say("Signed out: this tab no longer holds a token.", "info");
       showSignedIn();
     });
