@@ -21,6 +21,7 @@ from rdflib.namespace import OWL, RDF, RDFS, SKOS, XSD, Namespace
 
 from ijkg.graph.core.bundle import bundle_files, source_text
 from ijkg.graph.core.namespaces import ARTICLE_GRAPH, CONTEXT_GRAPH, ID_BASE, IJKG
+from ijkg.graph.core.terms import to_rdflib
 from ijkg.graph.curation.validation import ontology, validate, validate_ontology
 
 IJ = Namespace(IJKG)
@@ -238,6 +239,23 @@ def test_a_first_query_on_rdfs_label_finds_every_entity() -> None:
     assert not unlabelled, sorted(unlabelled)[:10]
     for s, o in merged().subject_objects(SKOS.prefLabel):
         assert (s, RDFS.label, o) in merged(), (s, o)
+
+
+def test_the_vocabularies_concepts_carry_their_label_as_rdfs_label_too() -> None:
+    """The ontology's own concepts (modalities, directions, change statuses ...) are found by the
+    same first query, and meet the same shape when a change makes them focus nodes: without it
+    the gate refused a change about one of them that whole-graph validation let through."""
+    everything = Graph()
+    for bundled in bundle_files():
+        if not bundled.name.startswith("graph/data/"):
+            for quad in bundled.quads():
+                everything.add(
+                    (to_rdflib(quad.subject), to_rdflib(quad.predicate), to_rdflib(quad.object))
+                )
+    labelled = list(everything.subject_objects(SKOS.prefLabel))
+    assert len(labelled) > 30
+    for s, o in labelled:
+        assert (s, RDFS.label, o) in everything, (s, o)
 
 
 def test_the_ontology_passes_its_meta_shapes() -> None:

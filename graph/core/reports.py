@@ -22,6 +22,21 @@ class ValidationResult:
     value: str | None = None
     details: tuple[ValidationResult, ...] = ()  # results of nested shapes (sh:detail)
 
+    def order(self) -> tuple[bool, str, str, str, str, str, str]:
+        """Where the result goes in a report: violations first, then by shape and focus node,
+        then by every other field, a total order. pyshacl gives results in an order that
+        follows string hashing, which differs from process to process; a report must read the
+        same whichever process (or pool of processes) made it."""
+        return (
+            self.severity != "Violation",
+            self.source_shape,
+            self.focus_node,
+            self.path or "",
+            self.constraint,
+            self.value or "",
+            self.message,
+        )
+
 
 @dataclass(frozen=True)
 class ValidationReport:

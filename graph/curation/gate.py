@@ -557,7 +557,7 @@ class Gate:
             )
             results += report.results
             whole = {str(s): why for s, why in self.reads.fallback.items()}
-        results.sort(key=lambda r: (r.severity != "Violation", r.source_shape, r.focus_node))
+        results.sort(key=ValidationResult.order)
         method: Method = "incremental"
         if whole:
             method = "mixed" if self.reads.incremental else "whole-graph"

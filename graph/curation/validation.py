@@ -75,7 +75,10 @@ def _result(results_graph: Graph, result: Node) -> ValidationResult:
         path=_n3(results_graph.value(result, SH.resultPath)),
         value=_n3(results_graph.value(result, SH.value)),
         details=tuple(
-            _result(results_graph, detail) for detail in results_graph.objects(result, SH.detail)
+            sorted(
+                (_result(results_graph, d) for d in results_graph.objects(result, SH.detail)),
+                key=ValidationResult.order,
+            )
         ),
     )
 
@@ -88,7 +91,7 @@ def _report(results_graph: Graph) -> ValidationReport:
         for report in results_graph.subjects(RDF.type, SH.ValidationReport)
         for result in results_graph.objects(report, SH.result)
     ]
-    results.sort(key=lambda r: (r.severity != "Violation", r.source_shape, r.focus_node))
+    results.sort(key=ValidationResult.order)
     return ValidationReport(tuple(results))
 
 

@@ -149,3 +149,30 @@ def test_incremental_gate_agrees_with_full_validation_on_the_bundle(
         else:
             rejected += 1
     assert 0.2 * STEPS < rejected < 0.95 * STEPS, rejected
+
+
+@pytest.mark.parametrize(
+    "predicate",
+    [
+        "http://www.w3.org/2004/02/skos/core#altLabel",
+        "http://www.w3.org/2000/01/rdf-schema#comment",
+    ],
+)
+def test_a_change_about_a_vocabulary_concept_gets_the_full_verdict(
+    open_test_store: Callable[..., SyncStore], predicate: str
+) -> None:
+    """A data triple about one of the ontology's own concepts makes it a focus node, read with the
+    ontology's triples: the verdict is whole-graph validation's (a missing rdfs:label on the
+    ontology's concepts once made the gate refuse what full validation accepted)."""
+    store = open_test_store(bundle=True)
+    concept = ox.NamedNode("https://w3id.org/ijkg/id/concept/direction-two-way")
+    graph = ox.NamedNode("https://w3id.org/ijkg/graph/context")
+    gate = Gate()
+    delta = Delta(
+        adds=(ox.Quad(concept, ox.NamedNode(predicate), ox.Literal("x", language="en"), graph),)
+    )
+    incremental = store.run(gate.check, store.store, delta)
+    full = store.run(gate.check_full, store.store, delta)
+    assert incremental.focus_nodes >= 1
+    assert incremental.conforms == full.conforms
+    assert signature(incremental.report, True) == signature(full, True)
