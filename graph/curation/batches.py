@@ -26,6 +26,7 @@ from rdflib import Graph
 
 from ijkg.graph.core.reports import ValidationReport
 from ijkg.graph.curation.validation import validate_targeted
+from ijkg.graph.store.sandbox import die_with_parent
 
 Triples = list[tuple[Any, Any, Any]]
 
@@ -61,6 +62,7 @@ def _graph(triples: Triples, namespaces: Sequence[tuple[str, Any]] = ()) -> Grap
 
 def _start(shapes: Triples, namespaces: list[tuple[str, Any]]) -> None:
     global _SHAPES
+    die_with_parent()  # a killed command or service takes its pool with it
     _SHAPES = _graph(shapes, namespaces)
 
 

@@ -24,11 +24,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import ctypes
 import json
 import os
 import resource
-import signal
 import sys
 from collections.abc import Collection, Sequence
 from typing import Any, BinaryIO
@@ -68,14 +66,13 @@ from ijkg.graph.store.messages import (
     error_reply,
     expect,
 )
-from ijkg.graph.store.sandbox import leave_network
+from ijkg.graph.store.sandbox import die_with_parent, leave_network
 from ijkg.graph.store.worker import encode_patterns
 
 #: How much lower than the service a worker runs (``nice``): queries go first.
 NICENESS = 10
 
 _PAGE = os.sysconf("SC_PAGE_SIZE")
-_PR_SET_PDEATHSIG = 1
 
 
 # --- errors across the channel -----------------------------------------------------------------
@@ -202,7 +199,9 @@ class Validator:
     """What a worker holds for its life: the gate (shapes, ontology) and the explainer."""
 
     def __init__(self) -> None:
-        self.gate = Gate()
+        # Validated in this process alone: the worker's time limit and memory cap hold for all
+        # of it (a pool of processes would escape both).
+        self.gate = Gate(processes=1)
         self.explainer = Explainer(self.gate.shapes)
 
     def parse(self, request: ValidateRequest, body: bytes) -> Delta:
@@ -254,12 +253,6 @@ def _virtual_memory() -> int:
         return int(statm.read().split()[0]) * _PAGE
 
 
-def _die_with_parent() -> None:
-    if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-
-
 def serve(inp: BinaryIO, out: BinaryIO, memory_mb: int, *, isolated: bool) -> int:
     """Build the validator, say so, then validate one submission at a time until the service
     hangs up. A validation that runs out of memory ends the worker (the service replaces it)."""
@@ -298,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
         "--network", action=argparse.BooleanOptionalAction, default=False, help="stay online"
     )
     args = parser.parse_args(argv)
-    _die_with_parent()
+    die_with_parent()
     os.nice(NICENESS)
     isolated = False if args.network else leave_network()
     inp, out = sys.stdin.buffer, sys.stdout.buffer

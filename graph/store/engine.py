@@ -12,7 +12,6 @@ hangs up; its workers die with it.
 from __future__ import annotations
 
 import argparse
-import ctypes
 import fcntl
 import json
 import os
@@ -47,7 +46,7 @@ from ijkg.graph.store.messages import (
     StatsRequest,
     error_reply,
 )
-from ijkg.graph.store.sandbox import leave_network
+from ijkg.graph.store.sandbox import die_with_parent, leave_network
 from ijkg.graph.store.storage import (
     LOCK_FILE,
     META_FILE,
@@ -57,15 +56,8 @@ from ijkg.graph.store.storage import (
 )
 from ijkg.graph.store.worker import Worker, serve
 
-_PR_SET_PDEATHSIG = 1
-
 #: What the service may ask on the control channel.
 REQUESTS = (CommitRequest, SpawnRequest, StatsRequest, SnapshotRequest)
-
-
-def _die_with_parent() -> None:
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def _lock(data_dir: Path) -> int:
@@ -213,7 +205,7 @@ class Engine:
         # The child: a query worker. It must never return into the engine's loop.
         code = 0
         try:
-            _die_with_parent()
+            die_with_parent()
             devnull = os.open(os.devnull, os.O_RDWR)
             os.dup2(devnull, 0)
             os.dup2(devnull, 1)
@@ -260,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)
     # A file size limit (RLIMIT_FSIZE) fails the write with EFBIG instead of killing the engine.
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    _die_with_parent()
+    die_with_parent()
     control_in: BinaryIO = sys.stdin.buffer
     control_out: BinaryIO = sys.stdout.buffer
     try:

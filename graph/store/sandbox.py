@@ -1,4 +1,4 @@
-"""Keeping query workers off the network.
+"""Keeping worker processes off the network, and tied to the process that started them.
 
 A query worker evaluates researchers' SPARQL, and Oxigraph would call other endpoints for a
 ``SERVICE`` clause. The service refuses ``SERVICE`` before a query ever reaches a worker
@@ -15,10 +15,21 @@ relies on the first line alone.
 from __future__ import annotations
 
 import ctypes
+import signal
 import sys
 
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWNET = 0x40000000
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """Have the kernel kill this process when the one that started it ends, however it ends: a
+    worker must not outlive the process that holds its limits (a service, an engine, a
+    validation worker killed at its time limit)."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def leave_network() -> bool:

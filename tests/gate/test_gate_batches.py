@@ -4,7 +4,11 @@ every core: the report is the one in-process validation gives, and full pyshacl'
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
+import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -46,3 +50,46 @@ def test_batches_on_several_processes_give_the_in_process_report(
     # Progress counts the focus nodes validated, batch by batch, up to all of them.
     assert [done for done, _ in progress] == sorted(done for done, _ in progress)
     assert progress[-1] == (in_pool.focus_nodes, in_pool.focus_nodes)
+
+
+OWNER = """
+import os, sys, time
+from rdflib import Graph
+from ijkg.graph.curation import batches
+
+if __name__ == "__main__":
+    with batches._pool(Graph(), 2) as pool:
+        pids = {pool.submit(os.getpid).result() for _ in range(8)}
+        print(" ".join(map(str, pids)), flush=True)
+        time.sleep(600)  # killed here, with its pool running
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(") ", 1)[1][0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.timeout(120)
+def test_a_killed_owner_takes_its_validating_processes_with_it(tmp_path: Path) -> None:
+    """A command, service or validation worker killed mid-check (a time limit) must not leave its
+    batch validators running on without the limits it was held to."""
+    script = tmp_path / "owner.py"
+    script.write_text(OWNER)
+    owner = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert owner.stdout is not None
+        pids = [int(p) for p in owner.stdout.readline().split()]
+        assert pids and all(_alive(p) for p in pids)
+    finally:
+        owner.kill()
+        owner.wait()
+        if owner.stdout is not None:
+            owner.stdout.close()
+    deadline = time.monotonic() + 30
+    while any(_alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(p) for p in pids), pids
