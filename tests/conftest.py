@@ -238,7 +238,11 @@ def run_ijkg(
     )
 
 
-def start_server(data_dir: Path, log: Path, env: dict[str, str] | None = None) -> Server:
+def start_server(
+    data_dir: Path, log: Path, env: dict[str, str] | None = None, *, workers: int = 1
+) -> Server:
+    """``ijkg serve`` on ``data_dir``, up and answering; one service process unless asked for
+    more (tests read one process's state: its metrics, its worker pids)."""
     port = free_port()
     full_env = {**os.environ, **external_settings(data_dir), **(env or {})}
     with log.open("wb") as sink:
@@ -252,6 +256,8 @@ def start_server(data_dir: Path, log: Path, env: dict[str, str] | None = None) -
                 str(port),
                 "--data-dir",
                 str(data_dir),
+                "--workers",
+                str(workers),
             ],
             stdout=sink,
             stderr=subprocess.STDOUT,
