@@ -233,15 +233,7 @@ class EmbeddedStore(Store):
         self._version = ready.version
         self._store_id = ready.store_id
         self.recovery = dict(ready.recovery)
-        if self.recovery.get("torn_bytes_dropped"):
-            log.warning(
-                "the store in %s was stopped in the middle of a write: its last, unacknowledged "
-                "record was incomplete and was cut off (%s, %d bytes from byte %d)",
-                self.settings.data_dir,
-                self.recovery["torn_file"],
-                self.recovery["torn_bytes_dropped"],
-                self.recovery["torn_offset"],
-            )
+        report_recovery(self.settings, self.recovery)
 
     async def close(self) -> None:
         if self._closed:
@@ -581,6 +573,19 @@ class EmbeddedStore(Store):
     @property
     def store_id(self) -> str:
         return self._store_id
+
+
+def report_recovery(settings: Settings, recovery: dict[str, Any]) -> None:
+    """Log what the engine's start cut off (by the process that started it)."""
+    if recovery.get("torn_bytes_dropped"):
+        log.warning(
+            "the store in %s was stopped in the middle of a write: its last, unacknowledged "
+            "record was incomplete and was cut off (%s, %d bytes from byte %d)",
+            settings.data_dir,
+            recovery["torn_file"],
+            recovery["torn_bytes_dropped"],
+            recovery["torn_offset"],
+        )
 
 
 # --- the worker protocol, seen from the service (``MemoryStore`` speaks it in process too) ------

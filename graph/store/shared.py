@@ -21,6 +21,7 @@ from typing import IO, BinaryIO, cast
 from ijkg.graph.core.errors import StoreUnavailable
 from ijkg.graph.core.settings import Settings
 from ijkg.graph.store import wire
+from ijkg.graph.store.embedded import report_recovery
 from ijkg.graph.store.messages import EngineStats, ErrorReply, expect
 
 CONTROL_SOCKET = "engine.sock"
@@ -64,7 +65,7 @@ class SharedEngine:
         try:
             out = cast(BinaryIO, _stream(process.stdout))
             started, _ = wire.read_file(out, EngineStats, ErrorReply)
-            expect(started, EngineStats)
+            report_recovery(settings, dict(expect(started, EngineStats).recovery))
         except EOFError:
             engine.close()
             raise StoreUnavailable("the store engine did not start") from None
