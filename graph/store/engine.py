@@ -292,7 +292,10 @@ def _serve(engine: Engine, control: _Channel, listener: socket.socket | None) ->
     while True:
         for key, _ in selector.select():
             if key.data is None and listener is not None:
-                conn, _ = listener.accept()
+                try:
+                    conn, _ = listener.accept()
+                except OSError:  # out of descriptors, say: the process asks again
+                    continue
                 conn.setblocking(True)
                 channel = _Channel(conn.makefile("rb"), conn.makefile("wb"), conn)
                 engine.private_fds.add(conn.fileno())
@@ -301,7 +304,8 @@ def _serve(engine: Engine, control: _Channel, listener: socket.socket | None) ->
             channel = key.data
             try:
                 request, body = wire.read_file(channel.read, *REQUESTS)
-            except EOFError:
+            except (EOFError, OSError):
+                # Hung up (a sharing process that ended mid-request, too).
                 if channel.sock is None:
                     return
                 _drop(engine, selector, channel)
