@@ -87,6 +87,9 @@ _ENGINE_START_TIMEOUT_S = 600.0  # recovery of a large store may take a while; i
 MATCH_CHUNK = 5000
 _ACCEPT_RETRY_S = 1.0  # after the process ran out of file descriptors, accept again this late
 
+#: The control sockets of the shared engines this process started (``shared.SharedEngine``).
+STARTED_HERE: set[str] = set()
+
 #: What the engine and a query worker may answer.
 _CONTROL_REPLIES = (Committed, Spawned, EngineStats, ErrorReply)
 WORKER_REPLIES = (QueryReply, MatchReply, EffectReply, VersionReply, ErrorReply)
@@ -178,8 +181,10 @@ class EmbeddedStore(Store):
 
     async def _connect(self, path: str) -> None:
         """Use the engine another process started (``shared``). That process also started this
-        one: this one dies with it, like the engine, rather than answer on without a store."""
-        die_with_parent()
+        one: this one dies with it, like the engine, rather than answer on without a store (not
+        so the process that started the engine, which opens it too, to load the bundle)."""
+        if path not in STARTED_HERE:
+            die_with_parent()
         try:
             self._control_in, self._control_out = await asyncio.open_unix_connection(
                 path, limit=2**20

@@ -21,7 +21,7 @@ from typing import IO, BinaryIO, cast
 from ijkg.graph.core.errors import StoreUnavailable
 from ijkg.graph.core.settings import Settings
 from ijkg.graph.store import wire
-from ijkg.graph.store.embedded import report_recovery
+from ijkg.graph.store.embedded import STARTED_HERE, report_recovery
 from ijkg.graph.store.messages import EngineStats, ErrorReply, expect
 
 CONTROL_SOCKET = "engine.sock"
@@ -62,6 +62,7 @@ class SharedEngine:
             env={**os.environ, "RUST_BACKTRACE": "0"},
         )
         engine = cls(process, directory)
+        STARTED_HERE.add(engine.socket_path)
         try:
             out = cast(BinaryIO, _stream(process.stdout))
             started, _ = wire.read_file(out, EngineStats, ErrorReply)
@@ -76,6 +77,7 @@ class SharedEngine:
 
     def close(self) -> None:
         """Hang up (the engine writes its snapshot and exits; its workers die with it)."""
+        STARTED_HERE.discard(self.socket_path)
         with contextlib.suppress(OSError):
             _stream(self.process.stdin).close()
         try:

@@ -203,3 +203,24 @@ def test_a_store_another_process_holds_is_refused_before_any_process_starts(
     assert done.returncode == 2, done.stdout + done.stderr
     assert f"in use by process {engine}" in done.stderr, done.stderr
     assert "Traceback" not in done.stdout + done.stderr
+
+
+def test_the_command_outlives_the_shell_that_started_it(tmp_path: Path) -> None:
+    """``ijkg serve`` started in the background by a shell that then ends (a login session that
+    closes) goes on serving: only the processes it starts die with their parent."""
+    shell = start_server(
+        tmp_path / "store",
+        tmp_path / "server.log",
+        {"IJKG_FSYNC": "false"},
+        workers=2,
+        through_shell=True,
+    )
+    (supervisor,) = children(shell.process.pid)
+    processes = descendants(supervisor) | {supervisor}
+    os.kill(shell.process.pid, signal.SIGKILL)
+    shell.process.wait()
+    time.sleep(1)
+    assert httpx.get(shell.base_url + "/health", timeout=10).status_code == 200
+    assert alive({supervisor})
+    os.kill(supervisor, signal.SIGTERM)
+    assert not wait_gone(processes, 60)
