@@ -232,6 +232,8 @@ def _fail(message: str, code: int) -> typer.Exit:
 
 # --- serve -------------------------------------------------------------------------------------
 
+_START_S = 60  # how long a service process of ``serve --workers N`` may take to start
+
 
 @app.command()
 def serve(
@@ -310,7 +312,14 @@ def serve(
             os.environ["IJKG_ENGINE_SOCKET"] = str(each.engine_socket)
             os.environ["IJKG_QUERY_WORKERS"] = str(each.query_workers)
         uvicorn.run(
-            "ijkg.service.app:app_from_environment", factory=True, workers=workers, **server_options
+            "ijkg.service.app:app_from_environment",
+            factory=True,
+            workers=workers,
+            # A process answers uvicorn's health pings only once it has imported the service:
+            # on a busy machine that takes longer than uvicorn's 5 s, and it would be killed
+            # and started again, over and over, as it starts.
+            timeout_worker_healthcheck=_START_S,
+            **server_options,
         )
 
 
