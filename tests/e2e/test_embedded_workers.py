@@ -224,3 +224,23 @@ def test_the_command_outlives_the_shell_that_started_it(tmp_path: Path) -> None:
     assert alive({supervisor})
     os.kill(supervisor, signal.SIGTERM)
     assert not wait_gone(processes, 60)
+
+
+def test_every_process_says_when_the_shared_engine_is_gone(tmp_path: Path) -> None:
+    server = serve_two(tmp_path)
+    try:
+        (engine,) = engine_of(server)
+        os.kill(engine, signal.SIGKILL)
+        answers: dict[int, httpx.Response] = {}
+        for _ in range(100):
+            with server.client() as client:
+                answer = client.get("/health")
+            answers[int(answer.json()["worker"])] = answer
+            if len(answers) == 2:
+                break
+        assert len(answers) == 2
+        for answer in answers.values():
+            assert answer.status_code == 503, answer.text
+            assert "the store engine stopped" in answer.json()["problems"], answer.text
+    finally:
+        stop_server(server)
