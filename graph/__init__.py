@@ -92,6 +92,7 @@ if TYPE_CHECKING:
         plan_repair,
         preflight,
         repair_store,
+        shared_store,
     )
     from ijkg.graph.io.loading import read_rdf_file
     from ijkg.graph.linked.reader import Entity, GraphDocument, LinkedData
@@ -177,6 +178,7 @@ _PUBLIC: dict[str, str] = {
     "preflight": "ijkg.graph.facade",
     "holds_store": "ijkg.graph.facade",
     "repair_store": "ijkg.graph.facade",
+    "shared_store": "ijkg.graph.facade",
     "read_rdf_file": "ijkg.graph.io.loading",
     "Entity": "ijkg.graph.linked.reader",
     "GraphDocument": "ijkg.graph.linked.reader",
@@ -271,6 +273,7 @@ __all__ = [
     "report_graph",
     "results_format_for",
     "results_format_of",
+    "shared_store",
     "write_nquads",
 ]
 

@@ -14,7 +14,10 @@ retries when another write overtook it, once for every write path.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -34,6 +37,7 @@ from ijkg.graph.linked.reader import LinkedData
 from ijkg.graph.store import open_store, storage
 from ijkg.graph.store import repair as repairing
 from ijkg.graph.store.base import Commit, Store, StoreStats
+from ijkg.graph.store.shared import SharedEngine, query_workers_each
 
 log = logging.getLogger("ijkg")
 
@@ -192,6 +196,34 @@ class KnowledgeGraph:
         commit = await backup.restore(self._store, quads, self._gate, force=force)
         await ensure_bundle(self._store)
         return commit
+
+
+# --- one embedded store for several service processes ------------------------------------------
+
+
+@contextlib.contextmanager
+def shared_store(settings: Settings, processes: int) -> Iterator[Settings]:
+    """For ``processes`` service processes on one embedded store: start the engine they share
+    (``store.shared``), load the bundle into it once, here, so that they do not race to, and
+    give the settings each process opens its graph with (the engine's socket, its share of the
+    query workers). The engine stops, writing its snapshot, when the block ends."""
+    engine = SharedEngine.start(settings)
+    try:
+        each = settings.model_copy(
+            update={
+                "engine_socket": engine.socket_path,
+                "query_workers": query_workers_each(settings, processes),
+            }
+        )
+        asyncio.run(_load_bundle(each.model_copy(update={"query_workers": 1})))
+        yield each
+    finally:
+        engine.close()
+
+
+async def _load_bundle(settings: Settings) -> None:
+    graph = await KnowledgeGraph.open(settings)
+    await graph.close()
 
 
 # --- operations on an embedded store's files, with no store open ------------------------------

@@ -12,6 +12,7 @@ nothing is wrapped (one message, one line), and ``--format json`` gives what a p
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import getpass
 import inspect
 import json
@@ -71,6 +72,7 @@ from ijkg.graph import (
     repair_store,
     report_graph,
     results_format_for,
+    shared_store,
     write_nquads,
 )
 from ijkg.service.terminal import printable
@@ -230,6 +232,8 @@ def _fail(message: str, code: int) -> typer.Exit:
 
 # --- serve -------------------------------------------------------------------------------------
 
+_START_S = 60  # how long a service process of ``serve --workers N`` may take to start
+
 
 @app.command()
 def serve(
@@ -237,13 +241,14 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port to listen on (IJKG_PORT).")] = None,
     data_dir: DataDir = None,
     workers: Annotated[
-        int,
+        int | None,
         typer.Option(
             min=1,
-            help="Service processes behind the port. More than one needs an external store "
-            "(IJKG_STORE=sparql): the embedded store belongs to one process.",
+            help="Service processes behind the port (IJKG_WORKERS; default: one per core). "
+            "They share the store: on the embedded store one engine, its limits and its query "
+            "workers (IJKG_QUERY_WORKERS in all, shared out).",
         ),
-    ] = 1,
+    ] = None,
 ) -> None:
     """Start the HTTP service (SPARQL, entities, changes) on the store.
 
@@ -256,8 +261,12 @@ def serve(
     from ijkg.service.request_log import MAX_HEAD_BYTES
 
     settings = _settings(data_dir, host=host, port=port)
-    if workers > 1 and settings.store != "sparql":
-        raise _fail("--workers > 1 needs an external store (IJKG_STORE=sparql)", 2)
+    if settings.store == "memory":
+        # A store in this process's memory: other processes could not share it.
+        if (workers or settings.workers or 1) > 1:
+            raise _fail("--workers > 1 needs a store on disk or an external one", 2)
+        workers = 1
+    workers = workers or settings.service_processes()
     if settings.store == "embedded":
         # A store another process holds, or a directory this one cannot write: say so in one
         # sentence now, rather than in a traceback from inside the server's start-up.
@@ -294,9 +303,24 @@ def serve(
         return
     # Worker processes build their own app from the environment: hand the options on that way.
     os.environ["IJKG_DATA_DIR"] = str(settings.data_dir)
-    uvicorn.run(
-        "ijkg.service.app:app_from_environment", factory=True, workers=workers, **server_options
-    )
+    with contextlib.ExitStack() as stack:
+        if settings.store == "embedded":
+            try:
+                each = stack.enter_context(shared_store(settings, workers))
+            except StoreError as exc:
+                raise _fail(str(exc), 2) from None
+            os.environ["IJKG_ENGINE_SOCKET"] = str(each.engine_socket)
+            os.environ["IJKG_QUERY_WORKERS"] = str(each.query_workers)
+        uvicorn.run(
+            "ijkg.service.app:app_from_environment",
+            factory=True,
+            workers=workers,
+            # A process answers uvicorn's health pings only once it has imported the service:
+            # on a busy machine that takes longer than uvicorn's 5 s, and it would be killed
+            # and started again, over and over, as it starts.
+            timeout_worker_healthcheck=_START_S,
+            **server_options,
+        )
 
 
 # --- load and validate --------------------------------------------------------------------------

@@ -238,21 +238,36 @@ def run_ijkg(
     )
 
 
-def start_server(data_dir: Path, log: Path, env: dict[str, str] | None = None) -> Server:
+def start_server(
+    data_dir: Path,
+    log: Path,
+    env: dict[str, str] | None = None,
+    *,
+    workers: int = 1,
+    through_shell: bool = False,
+) -> Server:
+    """``ijkg serve`` on ``data_dir``, up and answering; one service process unless asked for
+    more (tests read one process's state: its metrics, its worker pids). ``through_shell``: the
+    process is a shell that started the command in the background and waits for it."""
     port = free_port()
     full_env = {**os.environ, **external_settings(data_dir), **(env or {})}
+    command = [
+        sys.executable,
+        "-m",
+        "ijkg.service",
+        "serve",
+        "--port",
+        str(port),
+        "--data-dir",
+        str(data_dir),
+        "--workers",
+        str(workers),
+    ]
+    if through_shell:
+        command = ["sh", "-c", '"$@" & wait', "sh", *command]
     with log.open("wb") as sink:
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "ijkg.service",
-                "serve",
-                "--port",
-                str(port),
-                "--data-dir",
-                str(data_dir),
-            ],
+            command,
             stdout=sink,
             stderr=subprocess.STDOUT,
             env=full_env,

@@ -6,6 +6,7 @@ it, and tests pass values directly.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
@@ -120,6 +121,17 @@ class Settings(BaseSettings):
     snapshot_every_mb: int = Field(
         64, ge=1, description="Write a new snapshot once the change log grows past this size."
     )
+    workers: int | None = Field(
+        None,
+        ge=1,
+        description="Service processes `ijkg serve` runs behind its port (its --workers). "
+        "Unset: as many as the machine has cores.",
+    )
+    engine_socket: str | None = Field(
+        None,
+        description="Set by `ijkg serve` for its service processes, not by hand: the control "
+        "socket of the embedded store engine they share.",
+    )
 
     # --- writes ----------------------------------------------------------------------------
     write_tokens: str = Field(
@@ -222,6 +234,10 @@ class Settings(BaseSettings):
                 f"of its host), not {value!r}"
             )
         return f"{parts.scheme}://{parts.netloc.lower()}"
+
+    def service_processes(self) -> int:
+        """``workers``, or its default: the machine's cores."""
+        return self.workers or os.cpu_count() or 1
 
     def queries_per_client(self) -> int:
         """``max_queries_per_client``, or its default from the number of query workers."""

@@ -4,6 +4,13 @@
 directory, waits until it has recovered the store, and asks it for ``query_workers`` workers. The
 workers connect back to a private Unix socket; each query borrows one, and a query past its time
 limit has its worker killed (the only way to stop a pyoxigraph query) and replaced.
+
+Several service processes share one engine (``ijkg serve --workers N``, see ``shared``): then
+``settings.engine_socket`` names the engine's control socket, and the store connects to it instead
+of starting an engine. Each process still has its own workers (the engine forks them to connect to
+that process's socket); the graph's version is the one the engine publishes, so a query in one
+process sees every commit acknowledged in another, and the running queries of all the processes
+count against one ``max_concurrent_queries`` (slot files beside the socket, ``SharedSlots``).
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ import tempfile
 from collections import deque
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pyoxigraph as ox
@@ -45,6 +53,7 @@ from ijkg.graph.store.base import (
     Store,
     StoreStats,
 )
+from ijkg.graph.store.engine import VERSION, VERSION_FILE
 from ijkg.graph.store.messages import (
     CommitRequest,
     Committed,
@@ -66,6 +75,8 @@ from ijkg.graph.store.messages import (
     WorkerHello,
     expect,
 )
+from ijkg.graph.store.sandbox import die_with_parent
+from ijkg.graph.store.slots import SharedSlots
 from ijkg.graph.store.storage import storage_error
 from ijkg.graph.store.worker import encode_patterns
 
@@ -75,6 +86,9 @@ _ENGINE_START_TIMEOUT_S = 600.0  # recovery of a large store may take a while; i
 #: Patterns per match request (see ``EmbeddedStore.match``).
 MATCH_CHUNK = 5000
 _ACCEPT_RETRY_S = 1.0  # after the process ran out of file descriptors, accept again this late
+
+#: The control sockets of the shared engines this process started (``shared.SharedEngine``).
+STARTED_HERE: set[str] = set()
 
 #: What the engine and a query worker may answer.
 _CONTROL_REPLIES = (Committed, Spawned, EngineStats, ErrorReply)
@@ -101,7 +115,13 @@ class EmbeddedStore(Store):
         self.settings = settings
         self.limits = QueryLimits.from_settings(settings)
         self._engine: asyncio.subprocess.Process | None = None
+        # The engine's control channel: its stdin/stdout, or a connection to a shared engine.
+        self._control_out: asyncio.StreamWriter | None = None
+        self._control_in: asyncio.StreamReader | None = None
         self._control = asyncio.Lock()
+        # Of a shared engine: the version file it publishes, and the queries of every process.
+        self._version_fd: int | None = None
+        self._slots: SharedSlots | None = None
         self._socket_dir = tempfile.mkdtemp(prefix="ijkg-")
         self._socket_path = os.path.join(self._socket_dir, "workers.sock")
         # The workers' socket is served by hand, not by ``asyncio.start_unix_server``: closing an
@@ -147,6 +167,42 @@ class EmbeddedStore(Store):
         self._listener.listen(128)
         self._listener.setblocking(False)
         asyncio.get_running_loop().add_reader(self._listener.fileno(), self._accept)
+        if self.settings.engine_socket:
+            await self._connect(self.settings.engine_socket)
+        else:
+            await self._start_engine()
+        await self._control_call(SpawnRequest(self.settings.query_workers, self._socket_path))
+        # Wait until the first worker has connected, so the first query does not race start-up.
+        # (It may have said hello before the engine's reply to "spawn" came: then it is idle.)
+        if not self._idle:
+            waiter: asyncio.Future[_Worker] = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            self._release(await waiter)
+
+    async def _connect(self, path: str) -> None:
+        """Use the engine another process started (``shared``). That process also started this
+        one: this one dies with it, like the engine, rather than answer on without a store (not
+        so the process that started the engine, which opens it too, to load the bundle)."""
+        if path not in STARTED_HERE:
+            die_with_parent()
+        try:
+            self._control_in, self._control_out = await asyncio.open_unix_connection(
+                path, limit=2**20
+            )
+        except OSError as exc:
+            raise StoreUnavailable(f"the shared store engine does not answer: {exc}") from None
+        directory = os.path.dirname(path)
+        self._version_fd = os.open(os.path.join(directory, VERSION_FILE), os.O_RDONLY)
+        self._slots = SharedSlots(
+            Path(directory) / "query-slots", self.settings.max_concurrent_queries, wait_s=0
+        )
+        reply, _ = await self._control_call(StatsRequest())
+        ready = expect(reply, EngineStats)
+        self._version = ready.version
+        self._store_id = ready.store_id
+        self.recovery = dict(ready.recovery)
+
+    async def _start_engine(self) -> None:
         try:
             self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -157,8 +213,6 @@ class EmbeddedStore(Store):
             "ijkg.graph.store.engine",
             "--data-dir",
             str(self.settings.data_dir),
-            "--socket",
-            self._socket_path,
             "--snapshot-mb",
             str(self.settings.snapshot_every_mb),
             "--fsync" if self.settings.fsync else "--no-fsync",
@@ -169,8 +223,9 @@ class EmbeddedStore(Store):
             env={**os.environ, "RUST_BACKTRACE": "0"},
             limit=2**20,
         )
-        if self._engine.stdout is None:  # pragma: no cover - PIPE always gives a stream
+        if self._engine.stdout is None or self._engine.stdin is None:  # pragma: no cover
             raise StoreUnavailable("the store engine has no control channel")
+        self._control_in, self._control_out = self._engine.stdout, self._engine.stdin
         try:
             started, _ = await asyncio.wait_for(
                 wire.aread(self._engine.stdout, EngineStats, ErrorReply), _ENGINE_START_TIMEOUT_S
@@ -183,22 +238,7 @@ class EmbeddedStore(Store):
         self._version = ready.version
         self._store_id = ready.store_id
         self.recovery = dict(ready.recovery)
-        if self.recovery.get("torn_bytes_dropped"):
-            log.warning(
-                "the store in %s was stopped in the middle of a write: its last, unacknowledged "
-                "record was incomplete and was cut off (%s, %d bytes from byte %d)",
-                self.settings.data_dir,
-                self.recovery["torn_file"],
-                self.recovery["torn_bytes_dropped"],
-                self.recovery["torn_offset"],
-            )
-        await self._control_call(SpawnRequest(self.settings.query_workers))
-        # Wait until the first worker has connected, so the first query does not race start-up.
-        # (It may have said hello before the engine's reply to "spawn" came: then it is idle.)
-        if not self._idle:
-            waiter: asyncio.Future[_Worker] = asyncio.get_running_loop().create_future()
-            self._waiters.append(waiter)
-            self._release(await waiter)
+        report_recovery(self.settings, self.recovery)
 
     async def close(self) -> None:
         if self._closed:
@@ -212,6 +252,12 @@ class EmbeddedStore(Store):
         for worker in list(self._workers):
             worker.kill()
         self._stop_accepting()
+        if self._engine is None and self._control_out is not None:
+            # A shared engine: hang up; the process that started it stops it.
+            self._control_out.close()
+        if self._version_fd is not None:
+            os.close(self._version_fd)
+            self._version_fd = None
         if self._engine is not None:
             if self._engine.stdin is not None:
                 self._engine.stdin.close()
@@ -234,13 +280,13 @@ class EmbeddedStore(Store):
     # --- the engine's control channel ----------------------------------------------------------
 
     async def _control_call(self, request: Message, body: bytes = b"") -> tuple[Message, bytes]:
-        engine = self._engine
-        if engine is None or engine.stdin is None or engine.stdout is None or self._closed:
+        out, into = self._control_out, self._control_in
+        if out is None or into is None or self._closed:
             raise StoreUnavailable("the store engine is not running")
         async with self._control:
             try:
-                await wire.awrite(engine.stdin, request, body)
-                return await wire.aread(engine.stdout, *_CONTROL_REPLIES)
+                await wire.awrite(out, request, body)
+                return await wire.aread(into, *_CONTROL_REPLIES)
             except (asyncio.IncompleteReadError, ConnectionError, BrokenPipeError) as exc:
                 raise StoreUnavailable("the store engine stopped") from exc
 
@@ -341,9 +387,19 @@ class EmbeddedStore(Store):
 
     async def _spawn_one(self) -> None:
         with contextlib.suppress(StoreError):
-            await self._control_call(SpawnRequest(1))
+            await self._control_call(SpawnRequest(1, self._socket_path))
 
     async def _ask_worker(
+        self, request: Message, timeout_s: float, body: bytes = b""
+    ) -> tuple[Message, bytes]:
+        if self._slots is None:
+            return await self._ask_own_worker(request, timeout_s, body)
+        # A shared engine: the query holds one of the slots of every process while it waits
+        # for a worker of this one and runs.
+        async with self._slots.hold():
+            return await self._ask_own_worker(request, timeout_s, body)
+
+    async def _ask_own_worker(
         self, request: Message, timeout_s: float, body: bytes = b""
     ) -> tuple[Message, bytes]:
         worker = await self._acquire(timeout_s)
@@ -397,7 +453,7 @@ class EmbeddedStore(Store):
             base_iri=base_iri,
             limits=limits,
             prefixes=prefixes,
-            min_version=self._version,
+            min_version=self._seen_version(),
         )
         reply, body = await self._ask_worker(request, limits.timeout_s)
         return query_answer(reply, body)
@@ -422,7 +478,7 @@ class EmbeddedStore(Store):
             limits=limits,
             base_iri=base_iri,
             using=using,
-            min_version=self._version,
+            min_version=self._seen_version(),
         )
         reply, body = await self._ask_worker(request, limits.timeout_s)
         return effect_answer(reply, body)
@@ -438,12 +494,22 @@ class EmbeddedStore(Store):
         for start in range(0, len(patterns), MATCH_CHUNK):
             chunk = patterns[start : start + MATCH_CHUNK]
             reply, body = await self._ask_worker(
-                MatchRequest(self._version), self.internal_limits().timeout_s, match_request(chunk)
+                MatchRequest(self._seen_version()),
+                self.internal_limits().timeout_s,
+                match_request(chunk),
             )
             found.update(dict.fromkeys(match_answer(reply, body)))
         return list(found)
 
     async def version(self) -> int:
+        return self._seen_version()
+
+    def _seen_version(self) -> int:
+        """The newest version this process knows of: its own last commit, or, on a shared
+        engine, the version the engine published (one ``pread``, no round trip)."""
+        if self._version_fd is not None:
+            (published,) = VERSION.unpack(os.pread(self._version_fd, VERSION.size, 0))
+            self._version = max(self._version, published)
         return self._version
 
     async def commit(
@@ -493,8 +559,11 @@ class EmbeddedStore(Store):
 
     def known_down(self) -> str | None:
         engine = self._engine
-        if self._closed or engine is None:
+        if self._closed or self._control_in is None:
             return "the store is closed"
+        if engine is None:
+            # A shared engine: its hang-up is read by the event loop as it comes.
+            return "the store engine stopped" if self._control_in.at_eof() else None
         # Set by the event loop when the engine process exits: reading it asks nothing.
         if engine.returncode is not None:
             return f"the store engine stopped (exit status {engine.returncode})"
@@ -509,6 +578,19 @@ class EmbeddedStore(Store):
     @property
     def store_id(self) -> str:
         return self._store_id
+
+
+def report_recovery(settings: Settings, recovery: dict[str, Any]) -> None:
+    """Log what the engine's start cut off (by the process that started it)."""
+    if recovery.get("torn_bytes_dropped"):
+        log.warning(
+            "the store in %s was stopped in the middle of a write: its last, unacknowledged "
+            "record was incomplete and was cut off (%s, %d bytes from byte %d)",
+            settings.data_dir,
+            recovery["torn_file"],
+            recovery["torn_bytes_dropped"],
+            recovery["torn_offset"],
+        )
 
 
 # --- the worker protocol, seen from the service (``MemoryStore`` speaks it in process too) ------

@@ -4,23 +4,30 @@ It holds the store in memory (pyoxigraph), makes every commit durable in the cha
 acknowledging it, writes snapshots, and forks the query workers. It is single-threaded on purpose:
 forking is only safe in a process with one thread, and one thread also serialises the writers.
 
-The service starts it with ``python -m ijkg.graph.store.engine`` and talks to it over stdin/stdout
-(see ``wire``): ``spawn`` workers, ``commit`` a change, ``stats``. The engine exits when the service
+The process that starts it (``python -m ijkg.graph.store.engine``) talks to it over stdin/stdout
+(see ``wire``): ``spawn`` workers, ``commit`` a change, ``stats``. With ``--listen`` it also
+answers service processes that share it on a Unix socket, one request at a time whichever process
+asks, and publishes the version it has applied in a file beside that socket (``VERSION_FILE``),
+which those processes read before each query. The engine exits when the process that started it
 hangs up; its workers die with it.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import fcntl
 import json
 import os
+import selectors
 import signal
+import socket
+import struct
 import sys
 import time
 import uuid
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NamedTuple
 
 import pyoxigraph as ox
 
@@ -59,6 +66,12 @@ from ijkg.graph.store.worker import Worker, serve
 #: What the service may ask on the control channel.
 REQUESTS = (CommitRequest, SpawnRequest, StatsRequest, SnapshotRequest)
 
+#: Beside the ``--listen`` socket: the version the engine has applied, an 8-byte big-endian
+#: integer written before each commit is acknowledged, so that any process sharing the engine
+#: asks its workers for a version at least as new as every commit acknowledged to anyone.
+VERSION_FILE = "version"
+VERSION = struct.Struct("!Q")
+
 
 def _lock(data_dir: Path) -> int:
     """Take the data directory's lock or say who holds it."""
@@ -92,7 +105,6 @@ def _store_id(data_dir: Path) -> str:
 class Engine:
     def __init__(self, args: argparse.Namespace) -> None:
         self.data_dir = Path(args.data_dir)
-        self.socket_path: str = args.socket
         self.snapshot_bytes = args.snapshot_mb * 1024 * 1024
         self.network: bool = args.network
         self.lock_fd = _lock(self.data_dir)
@@ -115,6 +127,14 @@ class Engine:
         self.snapshot_error: dict[str, Any] | None = None
         # After a failed snapshot, the next try waits until the log has grown this far.
         self._snapshot_retry_at = 0
+        # Descriptors a forked worker must not keep: the control channels of the processes that
+        # share the engine (a worker holding one would hide that process's hang-up).
+        self.private_fds: set[int] = set()
+        self.version_fd: int | None = None
+
+    def publish_version(self) -> None:
+        if self.version_fd is not None:
+            os.pwrite(self.version_fd, VERSION.pack(self.log.version), 0)
 
     # --- control operations -------------------------------------------------------------------
 
@@ -124,7 +144,7 @@ class Engine:
         if isinstance(request, CommitRequest):
             return self._commit(request, body), b""
         if isinstance(request, SpawnRequest):
-            return Spawned(tuple(self._fork_worker() for _ in range(request.n))), b""
+            return Spawned(tuple(self._fork_worker(request.socket) for _ in range(request.n))), b""
         if isinstance(request, StatsRequest):
             return self.stats_message(), b""
         if isinstance(request, SnapshotRequest):
@@ -177,6 +197,7 @@ class Engine:
             return error_reply(StoreError(str(exc)))
         self.write_error = None
         self.union_triples += Record(version, removes, adds).apply(self.store)
+        self.publish_version()
         if self.log.size > max(self.snapshot_bytes, self._snapshot_retry_at):
             self._snapshot()
         return Committed(version, len(removes), len(adds))
@@ -197,7 +218,7 @@ class Engine:
 
     # --- workers ------------------------------------------------------------------------------
 
-    def _fork_worker(self) -> int:
+    def _fork_worker(self, socket_path: str) -> int:
         version, log_path, offset = self.log.version, self.log.path, self.log.size
         pid = os.fork()
         if pid:
@@ -210,10 +231,12 @@ class Engine:
             os.dup2(devnull, 0)
             os.dup2(devnull, 1)
             os.close(self.lock_fd)
+            for fd in self.private_fds:
+                os.close(fd)
             reader = ChangeLogReader(self.data_dir, version, log_path, offset)
             # Off the network unless federation is on (the endpoint refuses SERVICE as well).
             isolated = False if self.network else leave_network()
-            serve(Worker(self.store, reader), self.socket_path, isolated=isolated)
+            serve(Worker(self.store, reader), socket_path, isolated=isolated)
         except BaseException as exc:  # the child must exit whatever happens
             print(f"ijkg query worker {os.getpid()}: {exc!r}", file=sys.stderr)
             code = 1
@@ -235,10 +258,95 @@ def _io_error(exc: OSError) -> dict[str, Any]:
     }
 
 
+class _Channel(NamedTuple):
+    """One control connection: the starting process's stdin/stdout, or a sharing process's
+    socket."""
+
+    read: BinaryIO
+    write: BinaryIO
+    sock: socket.socket | None = None
+
+
+def _listen(engine: Engine, path: str) -> socket.socket:
+    """The Unix socket sharing processes connect to, and the version file beside it."""
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    os.chmod(path, 0o600)
+    listener.listen(64)
+    engine.private_fds.add(listener.fileno())
+    version_path = os.path.join(os.path.dirname(path), VERSION_FILE)
+    engine.version_fd = os.open(version_path, os.O_RDWR | os.O_CREAT, 0o600)
+    engine.private_fds.add(engine.version_fd)
+    engine.publish_version()
+    return listener
+
+
+def _serve(engine: Engine, control: _Channel, listener: socket.socket | None) -> None:
+    """Answer control requests until the starting process hangs up. Each channel asks one
+    request at a time and waits for the answer, so a readable channel holds one whole request
+    and nothing after it (a buffered read never hides a next request from ``select``)."""
+    selector = selectors.DefaultSelector()
+    selector.register(control.read, selectors.EVENT_READ, control)
+    if listener is not None:
+        selector.register(listener, selectors.EVENT_READ, None)
+    while True:
+        for key, _ in selector.select():
+            if key.data is None and listener is not None:
+                try:
+                    conn, _ = listener.accept()
+                except OSError:  # out of descriptors, say: the process asks again
+                    continue
+                conn.setblocking(True)
+                channel = _Channel(conn.makefile("rb"), conn.makefile("wb"), conn)
+                engine.private_fds.add(conn.fileno())
+                selector.register(conn, selectors.EVENT_READ, channel)
+                continue
+            channel = key.data
+            try:
+                request, body = wire.read_file(channel.read, *REQUESTS)
+            except (EOFError, OSError):
+                # Hung up (a sharing process that ended mid-request, too).
+                if channel.sock is None:
+                    return
+                _drop(engine, selector, channel)
+                continue
+            except ProtocolError as exc:
+                reply: Message = error_reply(exc)
+                payload = b""
+            else:
+                try:
+                    reply, payload = engine.handle(request, body)
+                except OSError as exc:
+                    reply = error_reply(_storage_error(exc, str(engine.data_dir)))
+                    payload = b""
+            try:
+                wire.write_file(channel.write, reply, payload)
+            except OSError:
+                # A sharing process that went away mid-request: its channel only.
+                if channel.sock is None:
+                    return
+                _drop(engine, selector, channel)
+
+
+def _drop(engine: Engine, selector: selectors.BaseSelector, channel: _Channel) -> None:
+    """Forget a sharing process's channel (it hung up)."""
+    sock = channel.sock
+    if sock is None:  # the starting process's channel is never dropped
+        return
+    selector.unregister(sock)
+    engine.private_fds.discard(sock.fileno())
+    for stream in (channel.read, channel.write):
+        with contextlib.suppress(OSError):
+            stream.close()
+    sock.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ijkg.graph.store.engine")
     parser.add_argument("--data-dir", required=True)
-    parser.add_argument("--socket", required=True)
+    parser.add_argument(
+        "--listen", help="also answer service processes that share the engine on this Unix socket"
+    )
     parser.add_argument("--snapshot-mb", type=int, default=64)
     parser.add_argument("--fsync", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument(
@@ -269,25 +377,15 @@ def main(argv: list[str] | None = None) -> int:
         damaged = StoreDamaged(damaged_message(args.data_dir, str(exc)))
         wire.write_file(control_out, error_reply(damaged))
         return 4
+    listener = _listen(engine, args.listen) if args.listen else None
     wire.write_file(control_out, engine.stats_message())
-    while True:
-        try:
-            request, body = wire.read_file(control_in, *REQUESTS)
-        except EOFError:
-            # A clean shutdown: fold a long change log (past an eighth of the snapshot size, 8 MB
-            # by default) into a snapshot, so the next start loads the snapshot instead of
-            # replaying every record — a bulk load is one long record, slow to replay.
-            if engine.log.size > engine.snapshot_bytes // 8:
-                engine._snapshot()
-            return 0
-        except ProtocolError as exc:
-            wire.write_file(control_out, error_reply(exc))
-            continue
-        try:
-            reply, payload = engine.handle(request, body)
-        except OSError as exc:
-            reply, payload = error_reply(_storage_error(exc, args.data_dir)), b""
-        wire.write_file(control_out, reply, payload)
+    _serve(engine, _Channel(control_in, control_out), listener)
+    # A clean shutdown: fold a long change log (past an eighth of the snapshot size, 8 MB by
+    # default) into a snapshot, so the next start loads the snapshot instead of replaying every
+    # record — a bulk load is one long record, slow to replay.
+    if engine.log.size > engine.snapshot_bytes // 8:
+        engine._snapshot()
+    return 0
 
 
 if __name__ == "__main__":

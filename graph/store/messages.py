@@ -88,10 +88,12 @@ class CommitRequest(Message):
 
 @dataclass(frozen=True)
 class SpawnRequest(Message):
-    """Fork ``n`` query workers (they connect to the service's socket)."""
+    """Fork ``n`` query workers; they connect to the Unix socket ``socket`` of the service
+    process that asks (several processes may share one engine)."""
 
     op: ClassVar[str] = "spawn"
     n: int
+    socket: str
 
 
 @dataclass(frozen=True)

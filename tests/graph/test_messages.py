@@ -100,7 +100,7 @@ VALIDATE = ValidateRequest(
 SAMPLES: list[Message] = [
     CommitRequest(rm=12, expected=4, meta={"author": "a", "tags": ["x"]}),
     CommitRequest(rm=0),
-    SpawnRequest(2),
+    SpawnRequest(2, "/run/workers.sock"),
     StatsRequest(),
     SnapshotRequest(),
     EngineStats(
@@ -375,10 +375,8 @@ def test_a_worker_answers_a_malformed_request_and_goes_on(tmp_path: Path) -> Non
 
 
 def engine_command(data_dir: Path) -> list[str]:
-    """An engine on ``data_dir`` (no workers are asked for: the socket is never used)."""
-    socket_path = str(data_dir / "unused.sock")
-    module = "ijkg.graph.store.engine"
-    return [sys.executable, "-m", module, "--data-dir", str(data_dir), "--socket", socket_path]
+    """An engine on ``data_dir`` (no workers are asked for)."""
+    return [sys.executable, "-m", "ijkg.graph.store.engine", "--data-dir", str(data_dir)]
 
 
 @pytest.mark.slow

@@ -140,9 +140,7 @@ def test_a_snapshot_that_cannot_be_renamed_drops_its_empty_log(
 @pytest.fixture
 def engine(tmp_path: Path) -> Iterator[Engine]:
     """The engine in this process (no control channel, no workers): its commits, its stats."""
-    args = argparse.Namespace(
-        data_dir=str(tmp_path), socket="", snapshot_mb=1, fsync=False, network=False
-    )
+    args = argparse.Namespace(data_dir=str(tmp_path), snapshot_mb=1, fsync=False, network=False)
     running = Engine(args)
     yield running
     running.log.close()
