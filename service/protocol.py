@@ -349,13 +349,13 @@ if HAVE_HTTPTOOLS:
                 raise
 
     class GuardedHttpToolsProtocol(_Guards, HttpToolsProtocol):
-        parser: _StrictParser
-
         """``HttpToolsProtocol`` (llhttp, in C) with the same guards as ``GuardedH11Protocol``.
         llhttp holds no bound on a head: the bytes of an unfinished head are counted here and a
         head past ``h11_max_incomplete_event_size`` is answered as h11 answers it (400, closed).
         A coding other than ``chunked`` is refused as h11 refuses it (llhttp would take
         ``gzip, chunked`` as chunks)."""
+
+        parser: _StrictParser
 
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
