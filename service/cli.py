@@ -258,6 +258,7 @@ def serve(
 
     from ijkg.service.app import create_app
     from ijkg.service.logs import logging_config
+    from ijkg.service.protocol import uvicorn_protocol
     from ijkg.service.request_log import MAX_HEAD_BYTES
 
     settings = _settings(data_dir, host=host, port=port)
@@ -291,8 +292,11 @@ def serve(
         "port": settings.port,
         # Slow clients are cut off (request head and unread bodies, see ijkg.service.protocol),
         # connections are capped, and the logs are ijkg's (JSON lines with request ids).
-        "http": "ijkg.service.protocol:GuardedH11Protocol",
+        "http": uvicorn_protocol(settings.http),
+        # The head cap of either protocol (h11 holds it; the httptools one counts it).
         "h11_max_incomplete_event_size": MAX_HEAD_BYTES,
+        # uvloop where it is installed (a dependency), else asyncio's own loop.
+        "loop": "auto",
         "limit_concurrency": settings.max_connections,
         "log_config": logging_config(settings.log_format, settings.log_level),
         "log_level": settings.log_level,

@@ -31,6 +31,12 @@ class Settings(BaseSettings):
     # --- where and how the service listens -------------------------------------------------
     host: str = Field("127.0.0.1", description="Interface `ijkg serve` binds to.")
     port: int = Field(8000, ge=0, le=65535, description="Port `ijkg serve` listens on.")
+    http: Literal["httptools", "h11"] = Field(
+        "httptools",
+        description="HTTP/1.1 parser of `ijkg serve`, both with the same connection guards: "
+        "httptools (llhttp, in C) or h11 (pure Python, slower); h11 where httptools is not "
+        "installed.",
+    )
     header_timeout_s: float = Field(
         10.0,
         gt=0,

@@ -98,5 +98,10 @@ async def aread(reader: asyncio.StreamReader, *expected: type[M]) -> tuple[M, by
 
 
 async def awrite(writer: asyncio.StreamWriter, message: Message, body: bytes = b"") -> None:
+    """Write one message; raises ``ConnectionResetError`` when the peer is gone."""
+    if writer.transport.is_closing():
+        # asyncio says so at drain(), uvloop raises RuntimeError at write(): the same error for
+        # both event loops.
+        raise ConnectionResetError("Connection lost")
     writer.write(encode(message, body))
     await writer.drain()

@@ -10,6 +10,7 @@ import select
 import socket
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor, wait
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
@@ -27,7 +28,17 @@ PROXY = "127.0.0.1"
 
 @pytest.fixture(scope="module")
 def fair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    root = tmp_path_factory.mktemp("fair")
+    """The server on the default HTTP implementation (httptools)."""
+    yield from fair_server(tmp_path_factory.mktemp("fair"), {})
+
+
+@pytest.fixture(scope="module")
+def fair_h11(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The same on h11, for the connection cap (each protocol keeps its own)."""
+    yield from fair_server(tmp_path_factory.mktemp("fair-h11"), {"IJKG_HTTP": "h11"})
+
+
+def fair_server(root: Path, http: dict[str, str]) -> Iterator[Server]:
     env = {
         "IJKG_FSYNC": "false",
         "IJKG_QUERY_WORKERS": "2",
@@ -35,10 +46,15 @@ def fair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "IJKG_MAX_QUERIES_PER_CLIENT": "1",
         "IJKG_MAX_CONNECTIONS_PER_CLIENT": str(PER_CLIENT_CONNECTIONS),
         "IJKG_HEADER_TIMEOUT_S": "60",
+        **http,
     }
     server = start_server(root / "store", root / "server.log", env)
     yield server
     stop_server(server)
+
+
+#: The connection tests run on either HTTP implementation.
+ON_EITHER = pytest.mark.parametrize("on", ["fair", "fair_h11"])
 
 
 def client_from(server: Server, address: str) -> httpx.Client:
@@ -134,7 +150,11 @@ def finish(sock: socket.socket) -> bytes:
     return _read_answer(sock)
 
 
-def test_a_slowloris_from_one_address_leaves_connections_for_others(fair: Server) -> None:
+@ON_EITHER
+def test_a_slowloris_from_one_address_leaves_connections_for_others(
+    on: str, request: pytest.FixtureRequest
+) -> None:
+    fair: Server = request.getfixturevalue(on)
     sockets = slow_sockets(fair, GREEDY, SLOWLORIS)
     try:
         # The connections past the cap are answered and closed at once; wait for all of them.
@@ -168,7 +188,9 @@ def test_a_slowloris_from_one_address_leaves_connections_for_others(fair: Server
         assert client.get("/health").status_code == 200
 
 
-def test_a_trusted_proxy_is_not_capped(fair: Server) -> None:
+@ON_EITHER
+def test_a_trusted_proxy_is_not_capped(on: str, request: pytest.FixtureRequest) -> None:
+    fair: Server = request.getfixturevalue(on)
     sockets = slow_sockets(fair, PROXY, PER_CLIENT_CONNECTIONS + 4)
     try:
         for sock in sockets:

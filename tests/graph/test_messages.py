@@ -4,6 +4,7 @@ class with the same message."""
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import io
 import json
@@ -233,6 +234,29 @@ def test_a_refused_message_is_read_whole_so_the_channel_stays_in_step() -> None:
     with pytest.raises(ProtocolError):
         wire.read_file(stream, CommitRequest, StatsRequest)
     assert wire.read_file(stream, CommitRequest, StatsRequest) == (StatsRequest(), b"")
+
+
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
+def test_a_write_to_a_process_that_exited_says_the_peer_is_gone(loop: str) -> None:
+    """Either event loop ``ijkg serve`` may run on: the caller maps ``ConnectionError`` to "the
+    engine stopped" (uvloop alone would raise ``RuntimeError``)."""
+
+    async def write_to_the_exited() -> None:
+        child = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", "pass", stdin=asyncio.subprocess.PIPE
+        )
+        await child.wait()
+        assert child.stdin is not None
+        while not child.stdin.transport.is_closing():
+            await asyncio.sleep(0.01)  # the loop notices the closed pipe
+        with pytest.raises(ConnectionResetError):
+            await wire.awrite(child.stdin, StatsRequest())
+
+    if loop == "uvloop":
+        uvloop = pytest.importorskip("uvloop")
+        uvloop.run(write_to_the_exited())
+    else:
+        asyncio.run(write_to_the_exited())
 
 
 # --- the error table -----------------------------------------------------------------------------

@@ -76,7 +76,17 @@ class Target:
 
 @pytest.fixture(scope="module")
 def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
-    root = tmp_path_factory.mktemp("hostile")
+    """The server on the default HTTP implementation (httptools)."""
+    yield from attacked(tmp_path_factory.mktemp("hostile"), {})
+
+
+@pytest.fixture(scope="module")
+def h11_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
+    """The same server on the other HTTP implementation, h11, for the connection guards."""
+    yield from attacked(tmp_path_factory.mktemp("hostile-h11"), {"IJKG_HTTP": "h11"})
+
+
+def attacked(root: Path, env: dict[str, str]) -> Iterator[Target]:
     secret = "ijkg-secret-" + secrets.token_hex(8)
     secret_file = root / "secret.ttl"
     # Valid Turtle, so that anything that loaded the file would answer the token.
@@ -89,7 +99,7 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
             root / "store", query_timeout_s=TIMEOUT_S + 1, location=root / "oxigraph"
         )
     canary = Canary()
-    server = start_server(root / "store", root / "server.log", SERVER_ENV)
+    server = start_server(root / "store", root / "server.log", {**SERVER_ENV, **env})
     fill = {
         "canary": f"http://127.0.0.1:{canary.port}",
         "self": server.base_url,
@@ -398,8 +408,27 @@ def test_the_cases_were_found_and_every_category_has_some() -> None:
     assert f"{len(CASES)} cases as data" in readme, "the README says how many cases there are"
 
 
+#: The cases the HTTP protocol answers itself (its guards: deadlines, framing, head size), which
+#: run on h11 too: every slow client, every smuggling attempt, and the raw oversized requests.
+GUARD_CASES = [
+    c
+    for c in CASES
+    if c.category in ("slow-clients", "request-smuggling")
+    or (c.category == "oversized" and c.driver == "raw")
+]
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_hostile_case(target: Target, case: Case) -> None:
+    attack(target, case)
+
+
+@pytest.mark.parametrize("case", GUARD_CASES, ids=[c.name for c in GUARD_CASES])
+def test_guard_case_on_h11(h11_target: Target, case: Case) -> None:
+    attack(h11_target, case)
+
+
+def attack(target: Target, case: Case) -> None:
     if case.embedded_only and TEST_STORE != "embedded":
         pytest.skip("only the embedded store caps the memory of a query")
     before = store_state(target)
