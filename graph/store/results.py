@@ -250,9 +250,17 @@ def write_triples(
     In the syntaxes with prefixes (Turtle, TriG, RDF/XML) the triples are grouped
     (``group_triples``), so each subject is written once with its predicates grouped, and the
     prefixes are those of ``document_prefixes``: ``state:japan``, never ``id:state\\/japan``.
-    The others stream as they come.
+    The others stream as they come; a query's triples in N-Triples or N-Quads are written by
+    pyoxigraph without a step per triple in Python (a line per triple: the count is the lines).
     """
     out = CappedBuffer(max_bytes)
+    if isinstance(triples, ox.QueryTriples) and syntax.oxigraph in _LINE_PER_TRIPLE:
+        triples.serialize(cast(IO[bytes], out), syntax.oxigraph)
+        body = out.getvalue()
+        lines = body.count(b"\n")
+        if lines > max_rows:
+            raise _too_many_rows(max_rows)
+        return body, lines
     counter = [0]
     capped = _capped_rows(triples, max_rows, counter)
     if syntax.oxigraph not in _PREFIXED:
@@ -269,6 +277,8 @@ def write_triples(
 
 
 _PREFIXED = {ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG, ox.RdfFormat.RDF_XML}
+#: Syntaxes that write each triple on a line of its own (line breaks in literals are escaped).
+_LINE_PER_TRIPLE = {ox.RdfFormat.N_TRIPLES, ox.RdfFormat.N_QUADS}
 
 
 def group_triples(triples: Iterable[ox.Triple]) -> list[ox.Triple]:

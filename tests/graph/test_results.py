@@ -10,13 +10,17 @@ import pytest
 
 from ijkg.graph.core.errors import ResultTooLarge
 from ijkg.graph.core.formats import (
+    NQUADS,
+    NTRIPLES,
     RESULTS_CSV,
     RESULTS_JSON,
     RESULTS_TSV,
     RESULTS_XML,
+    TURTLE,
+    RdfSyntax,
     ResultsFormat,
 )
-from ijkg.graph.store.results import write_boolean, write_solutions
+from ijkg.graph.store.results import write_boolean, write_solutions, write_triples
 
 EX = "http://example.com/"
 XSD = "http://www.w3.org/2001/XMLSchema#"
@@ -161,3 +165,17 @@ def test_xml_literals_in_triple_terms_read_back_unchanged(tricky: ox.Store) -> N
     root = ElementTree.fromstring(ours)  # noqa: S314 - the writer's own output
     found = root.iter("{http://www.w3.org/2005/sparql-results#}literal")
     assert [element.text for element in found] == ["one\r\ntwo"]
+
+
+@pytest.mark.parametrize("syntax", [NTRIPLES, NQUADS, TURTLE], ids=lambda s: s.name)
+def test_constructed_triples_are_counted_exactly(tricky: ox.Store, syntax: RdfSyntax) -> None:
+    query = "CONSTRUCT WHERE { ?s ?p ?o }"
+    body, count = write_triples(
+        tricky.query(query), syntax, max_rows=2 * len(TRICKY), max_bytes=1 << 20
+    )
+    assert count == 2 * len(TRICKY)
+    assert len(list(ox.parse(body, syntax.oxigraph))) == count
+    with pytest.raises(ResultTooLarge, match=f"more than {count - 1} rows"):
+        write_triples(tricky.query(query), syntax, max_rows=count - 1, max_bytes=1 << 20)
+    with pytest.raises(ResultTooLarge, match="larger than"):
+        write_triples(tricky.query(query), syntax, max_rows=count, max_bytes=len(body) - 1)
