@@ -171,12 +171,23 @@ def _outside_quotes(body: bytes) -> bytes:
     return b"".join(body.split(b'"')[::2])
 
 
+#: Where a row that binds something follows another in pyoxigraph's compact SPARQL JSON: ``},{"``
+#: and the first letter of a variable. In a string a quote is escaped, so ``},{"`` there is the
+#: string's closing quote, followed by ``:``, ``,`` or ``}``.
+_JSON_NEXT_ROW = re.compile(rb'\},\{"[^:,}]')
+
+
 def _json_rows(body: bytes) -> int:
-    """Rows of pyoxigraph's compact SPARQL JSON: with the strings taken out, ``},{`` is found only
-    between two rows (a row's bindings are ``key:{...}``, and objects sit in no other array)."""
-    # Escapes out first, escaped backslashes before escaped quotes: ``\\"`` ends a string.
+    if body.endswith(b"[]}}"):
+        return 0
+    if b"},{}" not in body:
+        return len(_JSON_NEXT_ROW.findall(body)) + 1
+    # A row that binds nothing (``{}``) follows another: as ``},{}`` may be text too, the strings
+    # are taken out (escapes first, escaped backslashes before escaped quotes: ``\\"`` ends a
+    # string), and then ``},{`` is found only between two rows (a row's bindings are
+    # ``key:{...}``, and objects sit in no other array).
     bare = _outside_quotes(body.replace(b"\\\\", b"").replace(b'\\"', b""))
-    return 0 if bare.endswith(b"[]}}") else bare.count(b"},{") + 1
+    return bare.count(b"},{") + 1
 
 
 def _csv_rows(body: bytes) -> int:

@@ -111,6 +111,7 @@ TRICKY = [
     '},{"s":{}}',
     'a,b\r\nc,"d"\r\n',
     "<result><binding/></result>",
+    "},{},{}]}}",
     "x\ny\n",
     "\\",
     '\\"},{',
@@ -179,3 +180,14 @@ def test_constructed_triples_are_counted_exactly(tricky: ox.Store, syntax: RdfSy
         write_triples(tricky.query(query), syntax, max_rows=count - 1, max_bytes=1 << 20)
     with pytest.raises(ResultTooLarge, match="larger than"):
         write_triples(tricky.query(query), syntax, max_rows=count, max_bytes=len(body) - 1)
+
+
+def test_json_rows_are_counted_exactly_where_text_ends_like_a_row() -> None:
+    store = ox.Store()
+    s, p = ox.NamedNode(EX + "s"), ox.NamedNode(EX + "p")
+    for text in ("ends },{", '\\"},{', '},{"x":{}}'):
+        store.add(ox.Quad(s, p, ox.Literal(text)))
+    query = "SELECT ?o WHERE { ?s ?p ?o }"
+    assert write_solutions(store.query(query), RESULTS_JSON, max_rows=3, max_bytes=1 << 20)[1] == 3
+    with pytest.raises(ResultTooLarge, match="more than 2 rows"):
+        write_solutions(store.query(query), RESULTS_JSON, max_rows=2, max_bytes=1 << 20)
