@@ -3,23 +3,20 @@
 CONSTRUCT and DESCRIBE go through pyoxigraph's RDF serialiser: it takes any iterable of triples,
 so a counting generator keeps the row cap and a ``CappedBuffer`` as its output the byte cap.
 
-SELECT and ASK results are written here (SPARQL JSON, XML, CSV, TSV) because pyoxigraph's
-``QuerySolutions.serialize`` cannot keep the row cap: it drains the solutions inside the engine,
-with no hook per solution, so rows can be neither counted nor stopped at the cap (a capped output
-would keep only the byte cap), and a ``QuerySolutions`` cannot be made from counted rows. ASK
-answers arrive as a plain ``bool`` (the external store's are parsed first) and ``QueryBoolean``
-cannot be made from one; its CSV/TSV form is also a bare ``true`` where ours has the
-``_askResult`` header row. The terms themselves come from pyoxigraph (``str(term)`` is the
-N-Triples form TSV asks for).
+SELECT answers go through pyoxigraph's results writers (``QuerySolutions.serialize``) into a
+``CappedBuffer``, which keeps the byte cap. The writer drains the solutions inside the engine with
+no hook per solution, so the row cap is kept by counting the rows in the bytes it wrote, exactly for
+each format (``write_solutions``). The text table (a column per variable, prefixed names) is
+written here. ASK answers are written here too: they arrive as a plain ``bool`` (the external
+store's are parsed first), ``QueryBoolean`` cannot be made from one, and its CSV/TSV form is a bare
+``true`` where ours has the ``_askResult`` header row.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any, Final, cast
-from xml.sax.saxutils import escape, quoteattr
 
 import pyoxigraph as ox
 
@@ -75,92 +72,17 @@ def _capped_rows(rows: Iterable[Any], max_rows: int, counter: list[int]) -> Iter
     for row in rows:
         counter[0] += 1
         if counter[0] > max_rows:
-            raise ResultTooLarge(
-                f"the result has more than {max_rows:,} rows; add a LIMIT or narrow the query"
-            )
+            raise _too_many_rows(max_rows)
         yield row
 
 
-# --- terms in each results format ---------------------------------------------------------------
-
-
-def _json_term(term: Term) -> dict[str, Any]:
-    if isinstance(term, ox.NamedNode):
-        return {"type": "uri", "value": term.value}
-    if isinstance(term, ox.BlankNode):
-        return {"type": "bnode", "value": term.value}
-    if isinstance(term, ox.Literal):
-        out: dict[str, Any] = {"type": "literal", "value": term.value}
-        if term.language:
-            out["xml:lang"] = term.language
-        elif term.datatype.value != XSD_STRING:
-            out["datatype"] = term.datatype.value
-        return out
-    return {
-        "type": "triple",
-        "value": {
-            "subject": _json_term(term.subject),
-            "predicate": _json_term(term.predicate),
-            "object": _json_term(term.object),
-        },
-    }
-
-
-_XML_SPACE = " \t\n\r"
-
-
-def _xml_text(text: str) -> str:
-    """Element text that reads back unchanged: a carriage return goes as a character reference
-    (XML parsers read a raw one as a line feed), and so does white space at either end (some
-    parsers trim it, pyoxigraph's among them)."""
-    lead = len(text) - len(text.lstrip(_XML_SPACE))
-    trail = 0 if lead == len(text) else len(text) - len(text.rstrip(_XML_SPACE))
-    middle = escape(text[lead : len(text) - trail], {"\r": "&#13;"})
-    edges = [text[:lead], text[len(text) - trail :]]
-    head, tail = ("".join(f"&#{ord(c)};" for c in edge) for edge in edges)
-    return head + middle + tail
-
-
-def _xml_term(term: Term) -> str:
-    if isinstance(term, ox.NamedNode):
-        return f"<uri>{escape(term.value)}</uri>"
-    if isinstance(term, ox.BlankNode):
-        return f"<bnode>{escape(term.value)}</bnode>"
-    if isinstance(term, ox.Literal):
-        if term.language:
-            return f"<literal xml:lang={quoteattr(term.language)}>{_xml_text(term.value)}</literal>"
-        if term.datatype.value != XSD_STRING:
-            return (
-                f"<literal datatype={quoteattr(term.datatype.value)}>"
-                f"{_xml_text(term.value)}</literal>"
-            )
-        return f"<literal>{_xml_text(term.value)}</literal>"
-    return (
-        f"<triple><subject>{_xml_term(term.subject)}</subject>"
-        f"<predicate>{_xml_term(term.predicate)}</predicate>"
-        f"<object>{_xml_term(term.object)}</object></triple>"
+def _too_many_rows(max_rows: int) -> ResultTooLarge:
+    return ResultTooLarge(
+        f"the result has more than {max_rows:,} rows; add a LIMIT or narrow the query"
     )
 
 
-def _csv_field(text: str) -> str:
-    if any(c in text for c in ',"\r\n'):
-        return '"' + text.replace('"', '""') + '"'
-    return text
-
-
-def _csv_term(term: Term | None) -> str:
-    if term is None:
-        return ""
-    if isinstance(term, ox.BlankNode):
-        return _csv_field("_:" + term.value)
-    if isinstance(term, ox.NamedNode | ox.Literal):
-        return _csv_field(term.value)
-    return _csv_field(str(term))
-
-
-def _tsv_term(term: Term | None) -> str:
-    # N-Triples syntax, as the TSV results format asks; str() of a term gives exactly that.
-    return "" if term is None else str(term)
+# --- the text table ------------------------------------------------------------------------
 
 
 #: Literals of these datatypes read as themselves in the text table when their form is canonical
@@ -203,48 +125,6 @@ def _text_iri(iri: str, prefixes: dict[str, str]) -> str:
 # --- writers ------------------------------------------------------------------------------------
 
 
-def _write_json(variables: list[str], rows: Iterable[ox.QuerySolution], out: CappedBuffer) -> None:
-    out.write(b'{"head":{"vars":' + json.dumps(variables).encode() + b'},"results":{"bindings":[')
-    first = True
-    for solution in rows:
-        binding = {}
-        for name in variables:
-            value = solution[name]
-            if value is not None:
-                binding[name] = _json_term(value)
-        out.write((b"" if first else b",") + json.dumps(binding, ensure_ascii=False).encode())
-        first = False
-    out.write(b"]}}")
-
-
-_XML_HEAD = '<?xml version="1.0"?>\n<sparql xmlns="http://www.w3.org/2005/sparql-results#">\n'
-
-
-def _write_xml(variables: list[str], rows: Iterable[ox.QuerySolution], out: CappedBuffer) -> None:
-    head = "".join(f"<variable name={quoteattr(v)}/>" for v in variables)
-    out.write(f"{_XML_HEAD}<head>{head}</head>\n<results>\n".encode())
-    for solution in rows:
-        parts = []
-        for name in variables:
-            value = solution[name]
-            if value is not None:
-                parts.append(f"<binding name={quoteattr(name)}>{_xml_term(value)}</binding>")
-        out.write(("<result>" + "".join(parts) + "</result>\n").encode())
-    out.write(b"</results>\n</sparql>\n")
-
-
-def _write_csv(variables: list[str], rows: Iterable[ox.QuerySolution], out: CappedBuffer) -> None:
-    out.write((",".join(_csv_field(v) for v in variables) + "\r\n").encode())
-    for solution in rows:
-        out.write((",".join(_csv_term(solution[v]) for v in variables) + "\r\n").encode())
-
-
-def _write_tsv(variables: list[str], rows: Iterable[ox.QuerySolution], out: CappedBuffer) -> None:
-    out.write(("\t".join("?" + v for v in variables) + "\n").encode())
-    for solution in rows:
-        out.write(("\t".join(_tsv_term(solution[v]) for v in variables) + "\n").encode())
-
-
 def _write_text(variables: list[str], rows: Iterable[ox.QuerySolution], out: CappedBuffer) -> None:
     """A table with a column per variable, as Jena's text output (one row a line, ``|`` between
     cells). Every row is read before the first is written: the widths depend on all of them, so
@@ -276,24 +156,87 @@ def _write_text(variables: list[str], rows: Iterable[ox.QuerySolution], out: Cap
     out.write(b"-" * rule_width + b"\n")
 
 
-_WRITERS: dict[str, Callable[[list[str], Iterable[ox.QuerySolution], CappedBuffer], None]] = {
-    RESULTS_JSON.name: _write_json,
-    RESULTS_XML.name: _write_xml,
-    RESULTS_CSV.name: _write_csv,
-    RESULTS_TSV.name: _write_tsv,
-    RESULTS_TEXT.name: _write_text,
+#: The results formats pyoxigraph writes; the text table is written here.
+_LIBRARY: Final = {
+    RESULTS_JSON.name: ox.QueryResultsFormat.JSON,
+    RESULTS_XML.name: ox.QueryResultsFormat.XML,
+    RESULTS_CSV.name: ox.QueryResultsFormat.CSV,
+    RESULTS_TSV.name: ox.QueryResultsFormat.TSV,
+}
+
+
+def _outside_quotes(body: bytes) -> bytes:
+    """``body`` without the text between its quotes, every quote in it opening or closing some
+    (a CSV field's doubled quote splits the field in two, and both halves are dropped)."""
+    return b"".join(body.split(b'"')[::2])
+
+
+#: Where a row that binds something follows another in pyoxigraph's compact SPARQL JSON: ``},{"``
+#: and the first letter of a variable. In a string a quote is escaped, so ``},{"`` there is the
+#: string's closing quote, followed by ``:``, ``,`` or ``}``.
+_JSON_NEXT_ROW = re.compile(rb'\},\{"[^:,}]')
+
+
+def _json_rows(body: bytes) -> int:
+    if body.endswith(b"[]}}"):
+        return 0
+    if b"},{}" not in body:
+        return len(_JSON_NEXT_ROW.findall(body)) + 1
+    # A row that binds nothing (``{}``) follows another: as ``},{}`` may be text too, the strings
+    # are taken out (escapes first, escaped backslashes before escaped quotes: ``\\"`` ends a
+    # string), and then ``},{`` is found only between two rows (a row's bindings are
+    # ``key:{...}``, and objects sit in no other array).
+    bare = _outside_quotes(body.replace(b"\\\\", b"").replace(b'\\"', b""))
+    return bare.count(b"},{") + 1
+
+
+def _csv_rows(body: bytes) -> int:
+    # A quoted field may hold line breaks; each row ends with CRLF, the header too.
+    return _outside_quotes(body).count(b"\r\n") - 1
+
+
+_ROWS: Final[dict[str, Callable[[bytes], int]]] = {
+    RESULTS_JSON.name: _json_rows,
+    # Markup in text is escaped, so the tag is found only where a row opens.
+    RESULTS_XML.name: lambda body: body.count(b"<result>"),
+    RESULTS_CSV.name: _csv_rows,
+    # Terms are in N-Triples form (line breaks escaped): a line per row after the header.
+    RESULTS_TSV.name: lambda body: body.count(b"\n") - 1,
 }
 
 
 def write_solutions(
     solutions: ox.QuerySolutions, fmt: ResultsFormat, *, max_rows: int, max_bytes: int
 ) -> tuple[bytes, int]:
-    """Serialise SELECT solutions; returns the bytes and the row count."""
-    variables = [v.value for v in solutions.variables]
+    """Serialise SELECT solutions; returns the bytes and the row count.
+
+    pyoxigraph writes every format but the text table, into a ``CappedBuffer`` (its exception goes
+    through the writer: over the byte cap, the answer is an error). Its writer has no hook per
+    row, so the rows are counted in what it wrote, without a step per row in Python: exact for
+    each format (``_ROWS``), and the work before an answer over the row cap fails is bounded by
+    the byte cap.
+    """
     out = CappedBuffer(max_bytes)
-    counter = [0]
-    _WRITERS[fmt.name](variables, _capped_rows(solutions, max_rows, counter), out)
-    return out.getvalue(), counter[0]
+    library = _LIBRARY.get(fmt.name)
+    if library is None:
+        counter = [0]
+        variables = [v.value for v in solutions.variables]
+        _write_text(variables, _capped_rows(solutions, max_rows, counter), out)
+        return out.getvalue(), counter[0]
+    solutions.serialize(cast(IO[bytes], out), library)
+    body = out.getvalue()
+    rows = _ROWS[fmt.name](body)
+    if rows > max_rows:
+        raise _too_many_rows(max_rows)
+    if fmt is RESULTS_XML and b"\r" in body:
+        # pyoxigraph writes a carriage return inside a triple term's literal as it is, which an
+        # XML parser reads as a line feed; as a character reference it reads back unchanged.
+        body = body.replace(b"\r", b"&#13;")
+        CappedBuffer(max_bytes).write(body)
+    return body, rows
+
+
+_XML_HEAD = '<?xml version="1.0"?>\n<sparql xmlns="http://www.w3.org/2005/sparql-results#">\n'
 
 
 def write_boolean(value: bool, fmt: ResultsFormat) -> bytes:
@@ -318,9 +261,17 @@ def write_triples(
     In the syntaxes with prefixes (Turtle, TriG, RDF/XML) the triples are grouped
     (``group_triples``), so each subject is written once with its predicates grouped, and the
     prefixes are those of ``document_prefixes``: ``state:japan``, never ``id:state\\/japan``.
-    The others stream as they come.
+    The others stream as they come; a query's triples in N-Triples or N-Quads are written by
+    pyoxigraph without a step per triple in Python (a line per triple: the count is the lines).
     """
     out = CappedBuffer(max_bytes)
+    if isinstance(triples, ox.QueryTriples) and syntax.oxigraph in _LINE_PER_TRIPLE:
+        triples.serialize(cast(IO[bytes], out), syntax.oxigraph)
+        body = out.getvalue()
+        lines = body.count(b"\n")
+        if lines > max_rows:
+            raise _too_many_rows(max_rows)
+        return body, lines
     counter = [0]
     capped = _capped_rows(triples, max_rows, counter)
     if syntax.oxigraph not in _PREFIXED:
@@ -337,6 +288,8 @@ def write_triples(
 
 
 _PREFIXED = {ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG, ox.RdfFormat.RDF_XML}
+#: Syntaxes that write each triple on a line of its own (line breaks in literals are escaped).
+_LINE_PER_TRIPLE = {ox.RdfFormat.N_TRIPLES, ox.RdfFormat.N_QUADS}
 
 
 def group_triples(triples: Iterable[ox.Triple]) -> list[ox.Triple]:

@@ -1,4 +1,5 @@
-"""The hand-written SPARQL results writers against pyoxigraph's: same solutions, same booleans."""
+"""The SPARQL results writers against pyoxigraph's parsers: same solutions, same booleans, and
+the row cap counted exactly in the written bytes."""
 
 from __future__ import annotations
 
@@ -9,13 +10,17 @@ import pytest
 
 from ijkg.graph.core.errors import ResultTooLarge
 from ijkg.graph.core.formats import (
+    NQUADS,
+    NTRIPLES,
     RESULTS_CSV,
     RESULTS_JSON,
     RESULTS_TSV,
     RESULTS_XML,
+    TURTLE,
+    RdfSyntax,
     ResultsFormat,
 )
-from ijkg.graph.store.results import write_boolean, write_solutions
+from ijkg.graph.store.results import write_boolean, write_solutions, write_triples
 
 EX = "http://example.com/"
 XSD = "http://www.w3.org/2001/XMLSchema#"
@@ -99,3 +104,90 @@ def test_xml_literals_read_back_unchanged_by_a_standard_xml_parser(store: ox.Sto
     found = root.iter("{http://www.w3.org/2005/sparql-results#}literal")
     expected = [row["o"].value for row in store.query(QUERY) if isinstance(row["o"], ox.Literal)]
     assert [element.text or "" for element in found] == expected
+
+
+#: Literals that look like a row's end in one format or another.
+TRICKY = [
+    '},{"s":{}}',
+    'a,b\r\nc,"d"\r\n',
+    "<result><binding/></result>",
+    "},{},{}]}}",
+    "x\ny\n",
+    "\\",
+    '\\"},{',
+]
+
+
+@pytest.fixture(scope="module")
+def tricky() -> ox.Store:
+    store = ox.Store()
+    p = ox.NamedNode(EX + "p")
+    for i, text in enumerate(TRICKY):
+        subject = ox.NamedNode(f"{EX}s{i}")
+        store.add(ox.Quad(subject, p, ox.Literal(text)))
+        # The same text inside a triple term: nested objects and elements.
+        store.add(ox.Quad(subject, p, ox.Triple(subject, p, ox.Literal(text))))
+    return store
+
+
+@pytest.mark.parametrize("fmt", FORMATS, ids=lambda f: f.name)
+@pytest.mark.parametrize(
+    ("query", "rows"),
+    [
+        ("SELECT ?s ?o WHERE { ?s ?p ?o }", 2 * len(TRICKY)),
+        ("SELECT ?o WHERE { ?s ?p ?o FILTER(isLiteral(?o)) }", len(TRICKY)),
+        ("SELECT * {}", 1),
+        ("SELECT ?x {}", 1),
+        ("SELECT * WHERE { VALUES ?x { UNDEF UNDEF 1 } }", 3),
+        ("SELECT ?s WHERE { ?s ?p ?o FILTER(false) }", 0),
+        ("SELECT * WHERE { FILTER(false) }", 0),
+    ],
+)
+def test_rows_are_counted_exactly(
+    tricky: ox.Store, fmt: ResultsFormat, query: str, rows: int
+) -> None:
+    body, count = write_solutions(tricky.query(query), fmt, max_rows=rows, max_bytes=1 << 20)
+    assert count == rows
+    if rows:
+        with pytest.raises(ResultTooLarge, match=f"more than {rows - 1} rows"):
+            write_solutions(tricky.query(query), fmt, max_rows=rows - 1, max_bytes=1 << 20)
+    if fmt is not RESULTS_CSV:
+        parsed = ox.parse_query_results(body, LIBRARY[fmt.name])
+        assert isinstance(parsed, ox.QuerySolutions) and len(list(parsed)) == rows
+
+
+def test_xml_literals_in_triple_terms_read_back_unchanged(tricky: ox.Store) -> None:
+    store = ox.Store()
+    s, p = ox.NamedNode(EX + "s"), ox.NamedNode(EX + "p")
+    store.add(ox.Quad(s, p, ox.Triple(s, p, ox.Literal("one\r\ntwo"))))
+    ours, _ = write_solutions(
+        store.query("SELECT ?o { ?s ?p ?o }"), RESULTS_XML, max_rows=9, max_bytes=1 << 20
+    )
+    root = ElementTree.fromstring(ours)  # noqa: S314 - the writer's own output
+    found = root.iter("{http://www.w3.org/2005/sparql-results#}literal")
+    assert [element.text for element in found] == ["one\r\ntwo"]
+
+
+@pytest.mark.parametrize("syntax", [NTRIPLES, NQUADS, TURTLE], ids=lambda s: s.name)
+def test_constructed_triples_are_counted_exactly(tricky: ox.Store, syntax: RdfSyntax) -> None:
+    query = "CONSTRUCT WHERE { ?s ?p ?o }"
+    body, count = write_triples(
+        tricky.query(query), syntax, max_rows=2 * len(TRICKY), max_bytes=1 << 20
+    )
+    assert count == 2 * len(TRICKY)
+    assert len(list(ox.parse(body, syntax.oxigraph))) == count
+    with pytest.raises(ResultTooLarge, match=f"more than {count - 1} rows"):
+        write_triples(tricky.query(query), syntax, max_rows=count - 1, max_bytes=1 << 20)
+    with pytest.raises(ResultTooLarge, match="larger than"):
+        write_triples(tricky.query(query), syntax, max_rows=count, max_bytes=len(body) - 1)
+
+
+def test_json_rows_are_counted_exactly_where_text_ends_like_a_row() -> None:
+    store = ox.Store()
+    s, p = ox.NamedNode(EX + "s"), ox.NamedNode(EX + "p")
+    for text in ("ends },{", '\\"},{', '},{"x":{}}'):
+        store.add(ox.Quad(s, p, ox.Literal(text)))
+    query = "SELECT ?o WHERE { ?s ?p ?o }"
+    assert write_solutions(store.query(query), RESULTS_JSON, max_rows=3, max_bytes=1 << 20)[1] == 3
+    with pytest.raises(ResultTooLarge, match="more than 2 rows"):
+        write_solutions(store.query(query), RESULTS_JSON, max_rows=2, max_bytes=1 << 20)
