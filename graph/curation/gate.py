@@ -42,7 +42,7 @@ from ijkg.graph.core.reports import ValidationReport, ValidationResult
 from ijkg.graph.core.terms import to_oxigraph, to_rdflib
 from ijkg.graph.curation.batches import Batch, validate_batches
 from ijkg.graph.curation.batches import processes as batch_processes
-from ijkg.graph.curation.validation import data_shapes, ontology, validate, validate_targeted
+from ijkg.graph.curation.validation import TargetedShapes, data_shapes, ontology, validate
 from ijkg.graph.sparql.shape_reads import (
     RDF_TYPE,
     Chain,
@@ -347,6 +347,7 @@ class Gate:
             if predicate in _TARGET_PREDICATES or implicit:
                 continue
             self.untargeted_shapes.add(triple)
+        self.targeted = TargetedShapes(self.untargeted_shapes)
         self._targets = [_Targets.of(self.shapes, s) for s in self.reads.incremental]
         self._package_pairs = frozenset(
             (s, o) for s, o in self.ontology.subject_objects(RDFS.subClassOf)
@@ -527,11 +528,7 @@ class Gate:
             if len(ordered) <= self.batch_size or self.processes < 2:
                 async for batch in batches:
                     report = await asyncio.to_thread(
-                        validate_targeted,
-                        batch.graph,
-                        self.untargeted_shapes,
-                        batch.pairs,
-                        mixed,
+                        self.targeted.validate, batch.graph, batch.pairs, mixed
                     )
                     results += [r for r in report.results if r.focus_node in batch.keep]
                     self._progress(batch.done, len(ordered))
