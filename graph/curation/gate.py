@@ -169,12 +169,12 @@ class _Targets:
         )
 
     def selects(self, graph: Graph, node: Any, types: set[Any]) -> bool:
-        return bool(
-            (self.classes & types)
-            or node in self.nodes
-            or any((node, p, None) in graph for p in self.subjects_of)
-            or any((None, p, node) in graph for p in self.objects_of)
-        )
+        # Asked for every focus node and every shape: most shapes have no such targets.
+        if not self.classes.isdisjoint(types) or node in self.nodes:
+            return True
+        if self.subjects_of and any((node, p, None) in graph for p in self.subjects_of):
+            return True
+        return bool(self.objects_of) and any((None, p, node) in graph for p in self.objects_of)
 
 
 def is_data(quad: ox.Quad) -> bool:
@@ -353,6 +353,7 @@ class Gate:
             (s, o) for s, o in self.ontology.subject_objects(RDFS.subClassOf)
         )
         self._superclasses = _superclasses(self._package_pairs)
+        self._last_hierarchy: tuple[frozenset[ox.Quad], frozenset[tuple[Any, Any]]] | None = None
         # The ontology as data the neighbourhood reads from, and only its class hierarchy mixed
         # into each validation (mixing all of it would have pyshacl validate every ontology term
         # as data on every check, which is most of a small check's cost).
@@ -461,13 +462,25 @@ class Gate:
         }
         removes = {q for q in delta.removes if q.predicate == _SUBCLASS_OF}
         adds = {q for q in delta.adds if q.predicate == _SUBCLASS_OF and is_schema_source(q)}
-        before = {_pair(q) for q in stored}
-        after = {_pair(q) for q in (stored - removes) | adds}
+        before = self._stored_hierarchy(frozenset(stored))
+        if not removes and not adds:
+            return Hierarchy(before=before, after=before, extra=before - self._package_pairs)
+        after = frozenset({_pair(q) for q in (stored - removes) | adds})
         return Hierarchy(
-            before=frozenset(self._package_pairs | before),
-            after=frozenset(self._package_pairs | after),
-            extra=frozenset(after - self._package_pairs),
+            before=before,
+            after=self._package_pairs | after,
+            extra=after - self._package_pairs,
         )
+
+    def _stored_hierarchy(self, stored: frozenset[ox.Quad]) -> frozenset[tuple[Any, Any]]:
+        """The package's pairs with those of ``stored`` (the last answer is kept: the store's
+        class axioms rarely change, and every check asks)."""
+        last = self._last_hierarchy
+        if last is not None and last[0] == stored:
+            return last[1]
+        pairs = self._package_pairs | {_pair(q) for q in stored}
+        self._last_hierarchy = (stored, pairs)
+        return pairs
 
     def _hierarchy_graph(self, hierarchy: Hierarchy) -> Graph:
         if not hierarchy.extra:

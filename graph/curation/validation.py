@@ -175,6 +175,29 @@ class _RememberingGraph(Graph):
         raise NotImplementedError("add triples one at a time to this graph")
 
 
+class _ReadShapes(ShapesGraph):
+    """pyshacl's reading of the shapes, kept across runs, of which a run validates at the top
+    level only the shapes it gives targets (``run_on``) and those with targets of their own.
+    pyshacl would ask every other shape, property shapes included, for its focus nodes and find
+    none, and a shape without focus nodes adds nothing to the report."""
+
+    def __init__(self, graph: Graph, logger: Any) -> None:
+        super().__init__(graph, False, logger)
+        read = super().shapes  # every shape, before any run gives one a target
+        self._targeted = {
+            shape.node
+            for shape in read
+            if any(any(True for _ in targets) for targets in shape.target())
+            or (shape.node, SH.target, None) in graph
+        }
+        self.run_on: set[Node] = set()
+
+    @property
+    def shapes(self) -> list[Any]:
+        wanted = self._targeted | self.run_on
+        return [shape for shape in super().shapes if shape.node in wanted]
+
+
 class TargetedShapes:
     """Shapes without targets of their own, validated on given (shape, focus node) pairs: each
     run gives them ``sh:targetNode`` for those pairs only.
@@ -194,7 +217,7 @@ class TargetedShapes:
             self.graph.bind(prefix, namespace, override=True)
         for triple in untargeted_shapes:
             self.graph.add(triple)
-        self._shapes: ShapesGraph | None = None
+        self._shapes: _ReadShapes | None = None
 
     @staticmethod
     def _options() -> dict[str, Any]:
@@ -225,8 +248,7 @@ class TargetedShapes:
             assign_baked_in()  # type: ignore[no-untyped-call]
             options = self._options()
             if self._shapes is None:
-                self._shapes = ShapesGraph(self.graph, False, options["logger"])
-                self._shapes.shapes  # noqa: B018 -- reads every shape, before any target is given
+                self._shapes = _ReadShapes(self.graph, options["logger"])
             added = [(shape, SH.targetNode, node) for shape, node in pairs]
             for triple in added:
                 self.graph.add(triple)
@@ -239,7 +261,9 @@ class TargetedShapes:
                 )
                 # A node that is a shape only by the targets this run gives it is not in the
                 # reading made without them: then this run uses pyshacl's own new reading.
-                if {shape for shape, _node in pairs} <= self._shapes._node_shape_cache.keys():
+                given = {shape for shape, _node in pairs}
+                if given <= self._shapes._node_shape_cache.keys():
+                    self._shapes.run_on = given
                     validator.shacl_graph = self._shapes
                 _conforms, results_graph, _text = validator.run()  # type: ignore[no-untyped-call]
             finally:

@@ -112,3 +112,17 @@ def test_another_shapes_graph_gets_its_own_verdict() -> None:
     report = TargetedShapes(stricter).validate(data_graph, pairs, hierarchy())
     assert not report.conforms
     assert report == fresh(stricter, data_graph, pairs)
+
+
+def test_a_shape_with_targets_of_its_own_is_validated_in_every_run() -> None:
+    # Each run validates at the top level the shapes it targets, and these: org2 has no label.
+    shapes = untargeted(
+        f"<{EX}OwnShape> <{SH.property}> [ <{SH.path}> <{EX}label> ; <{SH.minCount}> 1 ] ."
+    )
+    shapes.add((ex("OwnShape"), SH.targetNode, ex("org2")))
+    targeted = TargetedShapes(shapes)
+    data_graph = data()
+    for pairs in ([], [(ex("PersonShape"), ex("person1"))], [(ex("OrgShape"), ex("org0"))]):
+        report = targeted.validate(data_graph, pairs, hierarchy())
+        assert [r.focus_node for r in report.results] == [ex("org2").n3()]
+        assert report == fresh(shapes, data_graph, pairs)
