@@ -349,6 +349,17 @@ class Gate:
             self.untargeted_shapes.add(triple)
         self.targeted = TargetedShapes(self.untargeted_shapes)
         self._targets = [_Targets.of(self.shapes, s) for s in self.reads.incremental]
+        # Indexes into ``_targets``: by target class, by target node, and the rest.
+        self._by_class: dict[Any, list[int]] = defaultdict(list)
+        self._by_node: dict[Any, list[int]] = defaultdict(list)
+        self._other_targets: set[int] = set()
+        for index, targets in enumerate(self._targets):
+            for cls in targets.classes:
+                self._by_class[cls].append(index)
+            for node in targets.nodes:
+                self._by_node[node].append(index)
+            if targets.subjects_of or targets.objects_of:
+                self._other_targets.add(index)
         self._package_pairs = frozenset(
             (s, o) for s, o in self.ontology.subject_objects(RDFS.subClassOf)
         )
@@ -370,14 +381,20 @@ class Gate:
 
     def _touched(self, quads: Iterable[ox.Quad]) -> dict[Chain, set[Any]]:
         """Nodes at the end of each chain whose reads the changed quads touch."""
-        touched: dict[Chain, set[Any]] = defaultdict(set)
+        # Grouped by predicate first: a chain is hashed once per predicate, not once per quad.
+        subjects: dict[str, set[Any]] = defaultdict(set)
+        objects: dict[str, set[Any]] = defaultdict(set)
         for quad in quads:
-            out, inn = self._chains_reading(quad.predicate.value)
+            subjects[quad.predicate.value].add(quad.subject)
+            if _node(quad.object):
+                objects[quad.predicate.value].add(quad.object)
+        touched: dict[Chain, set[Any]] = defaultdict(set)
+        for predicate, nodes in subjects.items():
+            out, inn = self._chains_reading(predicate)
             for chain in out:
-                touched[chain].add(quad.subject)
-            if inn and _node(quad.object):
-                for chain in inn:
-                    touched[chain].add(quad.object)
+                touched[chain] |= nodes
+            for chain in inn if predicate in objects else ():
+                touched[chain] |= objects[predicate]
         return touched
 
     def _chains_reading(self, predicate: str) -> tuple[list[Chain], list[Chain]]:
@@ -618,7 +635,13 @@ class Gate:
             types: set[Any] = set()
             for cls in graph.objects(node, RDF.type):
                 types |= superclasses.get(cls, {cls})
-            for targets in self._targets:
+            # Only the shapes that may select the node: those targeting one of its types or
+            # the node itself, and those with targets of another kind.
+            candidates = set(self._by_node.get(node, ()))
+            for cls in types:
+                candidates.update(self._by_class.get(cls, ()))
+            for index in sorted(candidates | self._other_targets):
+                targets = self._targets[index]
                 if targets.selects(graph, node, types):
                     pairs.append((targets.shape, node))
         return pairs
