@@ -221,11 +221,12 @@ class TargetedShapes:
 
     @staticmethod
     def _options() -> dict[str, Any]:
-        # pyshacl.validate's options for the arguments ``validate`` below passes it.
+        # pyshacl.validate's options for the arguments ``validate`` below passes it, but for
+        # ``inplace``: the class hierarchy is mixed into the data graph itself, not into a copy.
         return {
             "debug": False,
             "inference": "none",
-            "inplace": False,
+            "inplace": True,
             "abort_on_first": False,
             "allow_infos": False,
             "allow_warnings": True,
@@ -241,7 +242,8 @@ class TargetedShapes:
     def validate(
         self, data: Graph, pairs: list[tuple[Node, Node]], ontology_graph: Graph
     ) -> ValidationReport:
-        """Validate only ``pairs`` in ``data`` (with ``ontology_graph`` mixed in)."""
+        """Validate only ``pairs`` in ``data``, with ``ontology_graph`` mixed into ``data`` (which
+        is changed: pass a graph made for this validation)."""
         with _PYSHACL:
             # What pyshacl.validate sets up before each run (both are pyshacl's, untyped).
             apply_patches()  # type: ignore[no-untyped-call]

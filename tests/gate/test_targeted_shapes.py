@@ -94,7 +94,7 @@ def test_every_run_gives_a_fresh_validations_report() -> None:
     verdicts = set()
     for _ in range(25):
         pairs = rng.sample(candidates, rng.randint(0, 6))
-        report = targeted.validate(data_graph, pairs, hierarchy())
+        report = targeted.validate(data(), pairs, hierarchy())
         assert report == fresh(shapes, data_graph, pairs), pairs
         verdicts.add(report.conforms)
     assert verdicts == {True, False}  # the walk saw both verdicts
@@ -108,8 +108,8 @@ def test_another_shapes_graph_gets_its_own_verdict() -> None:
     )
     pairs = [(ex("PersonShape"), ex("person0"))]
     data_graph = data()
-    assert TargetedShapes(untargeted()).validate(data_graph, pairs, hierarchy()).conforms
-    report = TargetedShapes(stricter).validate(data_graph, pairs, hierarchy())
+    assert TargetedShapes(untargeted()).validate(data(), pairs, hierarchy()).conforms
+    report = TargetedShapes(stricter).validate(data(), pairs, hierarchy())
     assert not report.conforms
     assert report == fresh(stricter, data_graph, pairs)
 
@@ -123,6 +123,6 @@ def test_a_shape_with_targets_of_its_own_is_validated_in_every_run() -> None:
     targeted = TargetedShapes(shapes)
     data_graph = data()
     for pairs in ([], [(ex("PersonShape"), ex("person1"))], [(ex("OrgShape"), ex("org0"))]):
-        report = targeted.validate(data_graph, pairs, hierarchy())
+        report = targeted.validate(data(), pairs, hierarchy())
         assert [r.focus_node for r in report.results] == [ex("org2").n3()]
         assert report == fresh(shapes, data_graph, pairs)
