@@ -3,7 +3,7 @@
 pyshacl is pure Python: one process validates on one core, and a bulk load is mostly validation.
 A change whose focus nodes fill more than one batch has its batches validated by a pool of
 processes while this one fetches the next batches' neighbourhoods. Each batch is validated by the
-same function on the same inputs as in-process (``validate_targeted``), so the verdict is the
+same function on the same inputs as in-process (``TargetedShapes.validate``), so the verdict is the
 same; the pool only exists for the length of one check.
 
 Terms cross to the pool as rdflib terms (pickled with their blank-node labels, so a shape that is
@@ -25,13 +25,13 @@ from typing import Any
 from rdflib import Graph
 
 from ijkg.graph.core.reports import ValidationReport
-from ijkg.graph.curation.validation import validate_targeted
+from ijkg.graph.curation.validation import TargetedShapes
 from ijkg.graph.store.sandbox import die_with_parent
 
 Triples = list[tuple[Any, Any, Any]]
 
 #: The untargeted shapes of this pool process (set once, by ``_start``).
-_SHAPES: Graph | None = None
+_SHAPES: TargetedShapes | None = None
 
 
 def processes() -> int:
@@ -63,13 +63,13 @@ def _graph(triples: Triples, namespaces: Sequence[tuple[str, Any]] = ()) -> Grap
 def _start(shapes: Triples, namespaces: list[tuple[str, Any]]) -> None:
     global _SHAPES
     die_with_parent()  # a killed command or service takes its pool with it
-    _SHAPES = _graph(shapes, namespaces)
+    _SHAPES = TargetedShapes(_graph(shapes, namespaces))
 
 
 def _validate(batch: Batch) -> ValidationReport:
     if _SHAPES is None:
         raise RuntimeError("the pool process was not started with the shapes")
-    return validate_targeted(_graph(batch.triples), _SHAPES, batch.pairs, _graph(batch.hierarchy))
+    return _SHAPES.validate(_graph(batch.triples), batch.pairs, _graph(batch.hierarchy))
 
 
 @contextmanager

@@ -42,7 +42,7 @@ from ijkg.graph.core.reports import ValidationReport, ValidationResult
 from ijkg.graph.core.terms import to_oxigraph, to_rdflib
 from ijkg.graph.curation.batches import Batch, validate_batches
 from ijkg.graph.curation.batches import processes as batch_processes
-from ijkg.graph.curation.validation import data_shapes, ontology, validate, validate_targeted
+from ijkg.graph.curation.validation import TargetedShapes, data_shapes, ontology, validate
 from ijkg.graph.sparql.shape_reads import (
     RDF_TYPE,
     Chain,
@@ -169,12 +169,12 @@ class _Targets:
         )
 
     def selects(self, graph: Graph, node: Any, types: set[Any]) -> bool:
-        return bool(
-            (self.classes & types)
-            or node in self.nodes
-            or any((node, p, None) in graph for p in self.subjects_of)
-            or any((None, p, node) in graph for p in self.objects_of)
-        )
+        # Asked for every focus node and every shape: most shapes have no such targets.
+        if not self.classes.isdisjoint(types) or node in self.nodes:
+            return True
+        if self.subjects_of and any((node, p, None) in graph for p in self.subjects_of):
+            return True
+        return bool(self.objects_of) and any((None, p, node) in graph for p in self.objects_of)
 
 
 def is_data(quad: ox.Quad) -> bool:
@@ -347,11 +347,24 @@ class Gate:
             if predicate in _TARGET_PREDICATES or implicit:
                 continue
             self.untargeted_shapes.add(triple)
+        self.targeted = TargetedShapes(self.untargeted_shapes)
         self._targets = [_Targets.of(self.shapes, s) for s in self.reads.incremental]
+        # Indexes into ``_targets``: by target class, by target node, and the rest.
+        self._by_class: dict[Any, list[int]] = defaultdict(list)
+        self._by_node: dict[Any, list[int]] = defaultdict(list)
+        self._other_targets: set[int] = set()
+        for index, targets in enumerate(self._targets):
+            for cls in targets.classes:
+                self._by_class[cls].append(index)
+            for node in targets.nodes:
+                self._by_node[node].append(index)
+            if targets.subjects_of or targets.objects_of:
+                self._other_targets.add(index)
         self._package_pairs = frozenset(
             (s, o) for s, o in self.ontology.subject_objects(RDFS.subClassOf)
         )
         self._superclasses = _superclasses(self._package_pairs)
+        self._last_hierarchy: tuple[frozenset[ox.Quad], frozenset[tuple[Any, Any]]] | None = None
         # The ontology as data the neighbourhood reads from, and only its class hierarchy mixed
         # into each validation (mixing all of it would have pyshacl validate every ontology term
         # as data on every check, which is most of a small check's cost).
@@ -368,14 +381,20 @@ class Gate:
 
     def _touched(self, quads: Iterable[ox.Quad]) -> dict[Chain, set[Any]]:
         """Nodes at the end of each chain whose reads the changed quads touch."""
-        touched: dict[Chain, set[Any]] = defaultdict(set)
+        # Grouped by predicate first: a chain is hashed once per predicate, not once per quad.
+        subjects: dict[str, set[Any]] = defaultdict(set)
+        objects: dict[str, set[Any]] = defaultdict(set)
         for quad in quads:
-            out, inn = self._chains_reading(quad.predicate.value)
+            subjects[quad.predicate.value].add(quad.subject)
+            if _node(quad.object):
+                objects[quad.predicate.value].add(quad.object)
+        touched: dict[Chain, set[Any]] = defaultdict(set)
+        for predicate, nodes in subjects.items():
+            out, inn = self._chains_reading(predicate)
             for chain in out:
-                touched[chain].add(quad.subject)
-            if inn and _node(quad.object):
-                for chain in inn:
-                    touched[chain].add(quad.object)
+                touched[chain] |= nodes
+            for chain in inn if predicate in objects else ():
+                touched[chain] |= objects[predicate]
         return touched
 
     def _chains_reading(self, predicate: str) -> tuple[list[Chain], list[Chain]]:
@@ -460,13 +479,25 @@ class Gate:
         }
         removes = {q for q in delta.removes if q.predicate == _SUBCLASS_OF}
         adds = {q for q in delta.adds if q.predicate == _SUBCLASS_OF and is_schema_source(q)}
-        before = {_pair(q) for q in stored}
-        after = {_pair(q) for q in (stored - removes) | adds}
+        before = self._stored_hierarchy(frozenset(stored))
+        if not removes and not adds:
+            return Hierarchy(before=before, after=before, extra=before - self._package_pairs)
+        after = frozenset({_pair(q) for q in (stored - removes) | adds})
         return Hierarchy(
-            before=frozenset(self._package_pairs | before),
-            after=frozenset(self._package_pairs | after),
-            extra=frozenset(after - self._package_pairs),
+            before=before,
+            after=self._package_pairs | after,
+            extra=after - self._package_pairs,
         )
+
+    def _stored_hierarchy(self, stored: frozenset[ox.Quad]) -> frozenset[tuple[Any, Any]]:
+        """The package's pairs with those of ``stored`` (the last answer is kept: the store's
+        class axioms rarely change, and every check asks)."""
+        last = self._last_hierarchy
+        if last is not None and last[0] == stored:
+            return last[1]
+        pairs = self._package_pairs | {_pair(q) for q in stored}
+        self._last_hierarchy = (stored, pairs)
+        return pairs
 
     def _hierarchy_graph(self, hierarchy: Hierarchy) -> Graph:
         if not hierarchy.extra:
@@ -527,11 +558,7 @@ class Gate:
             if len(ordered) <= self.batch_size or self.processes < 2:
                 async for batch in batches:
                     report = await asyncio.to_thread(
-                        validate_targeted,
-                        batch.graph,
-                        self.untargeted_shapes,
-                        batch.pairs,
-                        mixed,
+                        self.targeted.validate, batch.graph, batch.pairs, mixed
                     )
                     results += [r for r in report.results if r.focus_node in batch.keep]
                     self._progress(batch.done, len(ordered))
@@ -608,7 +635,13 @@ class Gate:
             types: set[Any] = set()
             for cls in graph.objects(node, RDF.type):
                 types |= superclasses.get(cls, {cls})
-            for targets in self._targets:
+            # Only the shapes that may select the node: those targeting one of its types or
+            # the node itself, and those with targets of another kind.
+            candidates = set(self._by_node.get(node, ()))
+            for cls in types:
+                candidates.update(self._by_class.get(cls, ()))
+            for index in sorted(candidates | self._other_targets):
+                targets = self._targets[index]
                 if targets.selects(graph, node, types):
                     pairs.append((targets.shape, node))
         return pairs

@@ -9,11 +9,19 @@ from __future__ import annotations
 
 import threading
 from functools import lru_cache
+from itertools import product
+from typing import Any
 
 import pyshacl
+from pyshacl import ShapesGraph, Validator
+from pyshacl.entrypoints import make_default_logger
+from pyshacl.graph_abstraction import DataGraph
+from pyshacl.monkey import apply_patches
+from pyshacl.validator import assign_baked_in
 from rdflib import BNode, Graph, URIRef
 from rdflib import Literal as RdfLiteral
 from rdflib.namespace import RDF, SH
+from rdflib.paths import Path
 from rdflib.term import Node
 from rdflib.util import from_n3
 
@@ -128,32 +136,142 @@ def validate(
     return _report(results_graph)
 
 
-def validate_targeted(
-    data: Graph,
-    untargeted_shapes: Graph,
-    pairs: list[tuple[Node, Node]],
-    ontology_graph: Graph,
-) -> ValidationReport:
-    """Validate only the given (shape, focus node) pairs: ``untargeted_shapes`` are shapes
-    without targets of their own, which get ``sh:targetNode`` for this run only."""
-    with _PYSHACL:
-        added = [(shape, SH.targetNode, node) for shape, node in pairs]
-        for triple in added:
-            untargeted_shapes.add(triple)
-        try:
-            _conforms, results_graph, _text = pyshacl.validate(
-                data,
-                shacl_graph=untargeted_shapes,
-                ont_graph=ontology_graph,
-                inference="none",
-                advanced=True,
-                allow_warnings=True,
-                abort_on_first=False,
-            )
-        finally:
+class _RememberingGraph(Graph):
+    """A graph that remembers the answer to each triple pattern until a triple it matches is
+    added or removed: pyshacl asks the shapes graph the same questions (a shape's parameters,
+    its targets) on every validation of every focus node, and an in-memory graph answers each
+    one afresh. Only ``add`` and ``remove`` of whole triples may change it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._answers: dict[tuple[Any, Any, Any], list[Any]] = {}
+
+    def triples(self, triple: Any) -> Any:
+        s, p, o = triple
+        if isinstance(p, Path):
+            return super().triples(triple)
+        found = self._answers.get((s, p, o))
+        if found is None:
+            found = self._answers[(s, p, o)] = list(super().triples((s, p, o)))
+        return iter(found)
+
+    def _forget(self, triple: Any) -> None:
+        # Exactly the patterns that match the triple: each place either the term or a wildcard.
+        s, p, o = triple
+        for pattern in product((s, None), (p, None), (o, None)):
+            self._answers.pop(pattern, None)
+
+    def add(self, triple: Any) -> Any:
+        self._forget(triple)
+        return super().add(triple)
+
+    def remove(self, triple: Any) -> Any:
+        if None in triple:
+            raise ValueError("remove whole triples from this graph, one at a time")
+        self._forget(triple)
+        return super().remove(triple)
+
+    def addN(self, quads: Any) -> Any:
+        raise NotImplementedError("add triples one at a time to this graph")
+
+
+class _ReadShapes(ShapesGraph):
+    """pyshacl's reading of the shapes, kept across runs, of which a run validates at the top
+    level only the shapes it gives targets (``run_on``) and those with targets of their own.
+    pyshacl would ask every other shape, property shapes included, for its focus nodes and find
+    none, and a shape without focus nodes adds nothing to the report."""
+
+    def __init__(self, graph: Graph, logger: Any) -> None:
+        super().__init__(graph, False, logger)
+        read = super().shapes  # every shape, before any run gives one a target
+        self._targeted = {
+            shape.node
+            for shape in read
+            if any(any(True for _ in targets) for targets in shape.target())
+            or (shape.node, SH.target, None) in graph
+        }
+        self.run_on: set[Node] = set()
+
+    @property
+    def shapes(self) -> list[Any]:
+        wanted = self._targeted | self.run_on
+        return [shape for shape in super().shapes if shape.node in wanted]
+
+
+class TargetedShapes:
+    """Shapes without targets of their own, validated on given (shape, focus node) pairs: each
+    run gives them ``sh:targetNode`` for those pairs only.
+
+    ``pyshacl.validate`` reads the shapes graph into its shape objects again on every call, a
+    good part of a small change's validation. Here pyshacl's ``Validator`` (what
+    ``pyshacl.validate`` runs, with the same options) validates against shapes read once per
+    ``TargetedShapes``, that is once per shapes graph: a shape's targets are read from the graph
+    on every run (``Shape.target_nodes``), and nothing else of the shapes changes. The shapes
+    are copied in, so a different shapes graph is a different ``TargetedShapes``.
+    """
+
+    def __init__(self, untargeted_shapes: Graph) -> None:
+        # A copy: the caller's graph stays as it is, and this one remembers its answers.
+        self.graph = _RememberingGraph()
+        for prefix, namespace in untargeted_shapes.namespaces():
+            self.graph.bind(prefix, namespace, override=True)
+        for triple in untargeted_shapes:
+            self.graph.add(triple)
+        self._shapes: _ReadShapes | None = None
+
+    @staticmethod
+    def _options() -> dict[str, Any]:
+        # pyshacl.validate's options for the arguments ``validate`` below passes it, but for
+        # ``inplace``: the class hierarchy is mixed into the data graph itself, not into a copy.
+        return {
+            "debug": False,
+            "inference": "none",
+            "inplace": True,
+            "abort_on_first": False,
+            "allow_infos": False,
+            "allow_warnings": True,
+            "advanced": True,
+            "iterate_rules": False,
+            "use_js": None,
+            "sparql_mode": False,
+            "logger": make_default_logger(name="pyshacl-validate", debug=False),
+            "focus_nodes": None,
+            "use_shapes": None,
+        }
+
+    def validate(
+        self, data: Graph, pairs: list[tuple[Node, Node]], ontology_graph: Graph
+    ) -> ValidationReport:
+        """Validate only ``pairs`` in ``data``, with ``ontology_graph`` mixed into ``data`` (which
+        is changed: pass a graph made for this validation)."""
+        with _PYSHACL:
+            # What pyshacl.validate sets up before each run (both are pyshacl's, untyped).
+            apply_patches()  # type: ignore[no-untyped-call]
+            assign_baked_in()  # type: ignore[no-untyped-call]
+            options = self._options()
+            if self._shapes is None:
+                self._shapes = _ReadShapes(self.graph, options["logger"])
+            added = [(shape, SH.targetNode, node) for shape, node in pairs]
             for triple in added:
-                untargeted_shapes.remove(triple)
-    return _report(results_graph)
+                self.graph.add(triple)
+            try:
+                validator = Validator(
+                    DataGraph.from_rdflib(data),
+                    shacl_graph=self.graph,
+                    ont_graph=ontology_graph,
+                    options=options,
+                )
+                # A node that is a shape only by the targets this run gives it is not in the
+                # reading made without them: then this run uses pyshacl's own new reading.
+                given = {shape for shape, _node in pairs}
+                if given <= self._shapes._node_shape_cache.keys():
+                    self._shapes.run_on = given
+                    validator.shacl_graph = self._shapes
+                _conforms, results_graph, _text = validator.run()  # type: ignore[no-untyped-call]
+            finally:
+                for triple in added:
+                    self.graph.remove(triple)
+        return _report(results_graph)
 
 
 def validate_ontology() -> ValidationReport:
