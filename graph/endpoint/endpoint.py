@@ -20,6 +20,7 @@ from ijkg.graph.core.errors import (
 )
 from ijkg.graph.core.formats import RdfSyntax, ResultsFormat
 from ijkg.graph.core.settings import Settings
+from ijkg.graph.endpoint.answer_cache import UNCACHED_FUNCTIONS, AnswerCache, Key
 from ijkg.graph.endpoint.description import GraphCatalogue, ServiceLimits, describe_service
 from ijkg.graph.endpoint.query import CheckedQuery, QueryPolicy, check_query, run_query
 from ijkg.graph.store.base import Answer, Dataset, Store
@@ -66,6 +67,11 @@ class SparqlEndpoint:
         # The graphs and their sizes for the service description, recounted per graph version.
         self._catalogue = GraphCatalogue()
         self.counters = QueryCounters()
+        # Answers of repeated queries, by graph version. Not on an external store: a version
+        # read there is a round trip, and writes that bypass this service do not change it.
+        cache_bytes = settings.query_cache_mb * 1024 * 1024 if settings.store != "sparql" else 0
+        #: ``None`` when answers are not kept.
+        self.cache = AnswerCache(cache_bytes) if cache_bytes else None
 
     def check(self, query: str) -> CheckedQuery:
         """``query`` checked against the policy (size, depth, federation, graph names): raises
@@ -92,6 +98,14 @@ class SparqlEndpoint:
         serialised in ``results`` (SELECT/ASK) or ``rdf`` (CONSTRUCT/DESCRIBE)."""
         checked = query if isinstance(query, CheckedQuery) else self.check(query)
         counters = self.counters
+        cache = self.cache
+        key = self._cache_key(checked, results, rdf, dataset, base_iri)
+        if cache is not None and key is not None:
+            # The version read is local (no round trip); a hit needs no query worker.
+            kept = cache.get(key, await self._store.version())
+            if kept is not None:
+                counters.ended(None)
+                return kept
         counters.running += 1
         try:
             answer = await run_query(
@@ -103,7 +117,34 @@ class SparqlEndpoint:
         finally:
             counters.running -= 1
         counters.ended(None)
+        if cache is not None and key is not None:
+            cache.put(key, _key_bytes(key), answer)
         return answer
+
+    def _cache_key(
+        self,
+        checked: CheckedQuery,
+        results: ResultsFormat | None,
+        rdf: RdfSyntax | None,
+        dataset: Dataset | None,
+        base_iri: str | None,
+    ) -> Key | None:
+        """Everything that shapes the answer's bytes but the version, or ``None`` when the
+        answer is not to be kept (no cache, a query that differs between runs, a store this
+        process knows is down: its queries fail, and so must a repeated one)."""
+        if self.cache is None or self._store.known_down() is not None:
+            return None
+        if not UNCACHED_FUNCTIONS.isdisjoint(checked.scan.keywords):
+            return None
+        return (
+            checked.text,
+            dataset,
+            base_iri,
+            (results.name, results.media_type) if results is not None else None,
+            (rdf.name, rdf.media_type) if rdf is not None else None,
+            # The limits the store runs it under: a cap may refuse what another lets through.
+            self._store.limits,
+        )
 
     async def description(self, *, endpoint: str, syntax: RdfSyntax) -> bytes:
         """The SPARQL 1.1 Service Description of the endpoint at ``endpoint`` in ``syntax``."""
@@ -118,3 +159,12 @@ class SparqlEndpoint:
             raise GraphNotFound(f"no graph <{graph}> in this store")
         dataset = Dataset() if graph is None else Dataset(default_graphs=(graph,), named_graphs=())
         return await self._store.query("CONSTRUCT WHERE { ?s ?p ?o }", rdf=syntax, dataset=dataset)
+
+
+def _key_bytes(key: Key) -> int:
+    """About what a key holds in memory: its strings (the query text, graph names, base IRI)."""
+    text, dataset, base_iri = key[0], key[1], key[2]
+    size = len(text) + len(base_iri or "")
+    if dataset is not None:
+        size += sum(map(len, (*(dataset.default_graphs or ()), *(dataset.named_graphs or ()))))
+    return size
