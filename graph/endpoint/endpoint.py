@@ -4,6 +4,7 @@ graph, for the facade (``KnowledgeGraph.sparql``)."""
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from ijkg.graph.core.errors import (
@@ -38,6 +39,10 @@ OUTCOMES: tuple[tuple[type[BaseException], str], ...] = (
     (NotAcceptable, "not_acceptable"),
     (StoreError, "store_error"),
 )
+#: Checked queries kept for repeats (with the answer cache on): the longest text kept, and the
+#: characters of all kept texts (a kept check, with its tokens, takes some 25 bytes a character).
+KEPT_CHECK_CHARS = 4096
+KEPT_CHECKS_CHARS = 256 * 1024
 OUTCOME_NAMES: tuple[str, ...] = ("ok", *dict.fromkeys(n for _, n in OUTCOMES), "error")
 
 
@@ -72,18 +77,32 @@ class SparqlEndpoint:
         cache_bytes = settings.query_cache_mb * 1024 * 1024 if settings.store != "sparql" else 0
         #: ``None`` when answers are not kept.
         self.cache = AnswerCache(cache_bytes) if cache_bytes else None
+        # With the cache on, the check of a short repeated text is kept too: on a hit it was
+        # the largest part of the endpoint's work (the policy is fixed, so is the outcome).
+        self._checked: OrderedDict[str, CheckedQuery] = OrderedDict()
+        self._checked_chars = 0
 
     def check(self, query: str) -> CheckedQuery:
         """``query`` checked against the policy (size, depth, federation, graph names): raises
         ``QueryTooLarge``, ``QueryRefused`` or ``QuerySyntaxError`` (a bad escape). Its
         ``volatile`` says whether its answer may change from one run to the next (``NOW()``,
         ``RAND()`` ...) although the graph did not."""
+        kept = self._checked.get(query)
+        if kept is not None:
+            self._checked.move_to_end(query)
+            return kept
         try:
-            return check_query(query, self._policy)
+            checked = check_query(query, self._policy)
         except Exception as exc:
             # A query refused before it runs ends here: counted with the others.
             self.counters.ended(exc)
             raise
+        if self.cache is not None and len(query) <= KEPT_CHECK_CHARS:
+            self._checked[query] = checked
+            self._checked_chars += len(query)
+            while self._checked_chars > KEPT_CHECKS_CHARS:
+                self._checked_chars -= len(self._checked.popitem(last=False)[0])
+        return checked
 
     async def query(
         self,

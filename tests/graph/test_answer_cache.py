@@ -4,15 +4,17 @@ store in the full one). The cache's counters say whether a query reached the sto
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pyoxigraph as ox
 import pytest
 
 from ijkg.graph import SparqlEndpoint
-from ijkg.graph.core.errors import ResultTooLarge
+from ijkg.graph.core.errors import QueryRefused, ResultTooLarge
 from ijkg.graph.core.formats import RESULTS_JSON, RESULTS_XML, TURTLE
 from ijkg.graph.endpoint.answer_cache import MAX_ENTRY_BYTES, AnswerCache
+from ijkg.graph.endpoint.endpoint import KEPT_CHECK_CHARS
+from ijkg.graph.sparql import text
 from ijkg.graph.store.base import Answer, Dataset, Delta
 from tests.conftest import SyncStore
 
@@ -159,3 +161,29 @@ def test_the_cache_is_off_at_zero_and_on_an_external_store(fresh: SyncStore) -> 
     assert ask(fresh, off, LOOKUP).body == ask(fresh, off, LOOKUP).body
     external = fresh.settings.model_copy(update={"store": "sparql", "query_cache_mb": 64})
     assert SparqlEndpoint(external, fresh.store).cache is None
+
+
+def test_a_repeated_query_is_checked_once(
+    fresh: SyncStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    passes: list[str] = []
+    real = text.iter_tokens
+
+    def counted(query: str) -> Iterator[text.Token]:
+        passes.append(query)
+        return real(query)
+
+    monkeypatch.setattr(text, "iter_tokens", counted)
+    endpoint, off = endpoint_on(fresh), endpoint_on(fresh, cache_mb=0)
+    for _ in range(3):
+        assert endpoint.check(LOOKUP) is endpoint.check(LOOKUP)
+    assert passes == [LOOKUP]
+    off.check(LOOKUP), off.check(LOOKUP)
+    assert passes == [LOOKUP] * 3  # without the cache every check is a pass
+    long = f"{LOOKUP} #{'x' * KEPT_CHECK_CHARS}"
+    endpoint.check(long), endpoint.check(long)
+    assert passes[3:] == [long] * 2  # a long text is not kept
+    for _ in range(2):  # a refused query is refused (and counted) every time
+        with pytest.raises(QueryRefused):
+            endpoint.check("SELECT * { SERVICE <http://example.org/> { ?s ?p ?o } }")
+    assert endpoint.counters.outcomes["refused"] == 2
