@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-PEERS = ("oxigraph-mem", "oxigraph-disk", "rdflib-endpoint")
-SHORT = {"oxigraph-mem": "ox-mem", "oxigraph-disk": "ox-disk", "rdflib-endpoint": "rdflib"}
+PEERS = ("ijkg-nocache", "oxigraph-mem", "oxigraph-disk", "rdflib-endpoint")
+SHORT = {
+    "ijkg-nocache": "nocache",
+    "oxigraph-mem": "ox-mem",
+    "oxigraph-disk": "ox-disk",
+    "rdflib-endpoint": "rdflib",
+}
 
 
 def _cell(cells: list[dict[str, Any]], query: str, system: str, c: int) -> dict[str, Any] | None:

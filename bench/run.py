@@ -40,6 +40,7 @@ from bench import load, mix, report, synthetic
 from bench.systems import (
     Hello,
     Ijkg,
+    IjkgNoCache,
     MemorySampler,
     OxigraphServe,
     RdflibEndpoint,
@@ -48,7 +49,7 @@ from bench.systems import (
 )
 
 console = Console(stderr=True)
-ALL_SYSTEMS = ("ijkg", "oxigraph-mem", "oxigraph-disk", "rdflib-endpoint", "hello")
+ALL_SYSTEMS = ("ijkg", "ijkg-nocache", "oxigraph-mem", "oxigraph-disk", "rdflib-endpoint", "hello")
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -324,6 +325,8 @@ def build_systems(names: list[str], work: Path, dataset: Path, ijkg_dir: Path) -
     for name in names:
         if name == "ijkg":
             systems[name] = Ijkg(name, work, data_dir=ijkg_dir)
+        elif name == "ijkg-nocache":
+            systems[name] = IjkgNoCache(name, work, data_dir=ijkg_dir)
         elif name == "oxigraph-mem":
             systems[name] = OxigraphServe(name, work, dataset=dataset)
         elif name == "oxigraph-disk":

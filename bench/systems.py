@@ -1,6 +1,8 @@
 """The systems under test, each an HTTP server on 127.0.0.1 started and stopped by the harness.
 
 - ``ijkg``: ``ijkg serve`` on a data directory prepared by ``ijkg load`` (the embedded store);
+- ``ijkg-nocache``: the same service on a copy of that directory with its answer cache off
+  (``IJKG_QUERY_CACHE_MB=0``): every repeated query runs on the store, as in the peers;
 - ``oxigraph-mem`` / ``oxigraph-disk``: ``oxigraph serve`` (PyPI ``oxigraph``) in memory, loaded
   over its Graph Store endpoint, and on disk, loaded with ``oxigraph load``; both with
   ``--union-default-graph`` so that, as in ijkg, the default graph is every named graph;
@@ -262,6 +264,22 @@ class Ijkg(System):
 
     def ready_path(self) -> str:
         return "/health"
+
+
+@dataclass
+class IjkgNoCache(Ijkg):
+    """``ijkg serve`` without its answer cache, on a copy of ``data_dir`` (a store is held by
+    one service at a time)."""
+
+    def start(self, timeout_s: float = 1800) -> None:
+        copy = self.workdir / self.name
+        shutil.rmtree(copy, ignore_errors=True)
+        shutil.copytree(self.data_dir, copy, ignore=shutil.ignore_patterns("LOCK", "*.sock"))
+        self.data_dir = copy
+        super().start(timeout_s)
+
+    def env(self) -> dict[str, str]:
+        return {**os.environ, "IJKG_QUERY_CACHE_MB": "0"}
 
 
 @dataclass

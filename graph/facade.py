@@ -56,6 +56,9 @@ class GraphMetrics:
     queries_running: int
     query_outcomes: dict[str, int]
     #: Queries waiting for a worker, and workers killed (by why) and replaced (embedded store).
+    #: The answer cache: ``hit``, ``miss``, ``evicted`` since start-up and ``bytes`` held now;
+    #: ``None`` when it is off.
+    query_cache: dict[str, int] | None
     queries_queued: int | None
     queries_killed: dict[str, int] | None
     worker_restarts: int | None
@@ -170,6 +173,7 @@ class KnowledgeGraph:
             quads=stats.quads if stats is not None else None,
             queries_running=queries.running,
             query_outcomes=dict(queries.outcomes),
+            query_cache=self._cache_metrics(),
             queries_queued=details.get("waiting_queries"),
             queries_killed=details.get("killed_queries"),
             worker_restarts=details.get("worker_restarts"),
@@ -177,6 +181,10 @@ class KnowledgeGraph:
             commits=dict(self.curation.commits),
             validation=self.validation_stats(),
         )
+
+    def _cache_metrics(self) -> dict[str, int] | None:
+        cache = self.sparql.cache
+        return None if cache is None else {**cache.counts, "bytes": cache.used_bytes}
 
     @staticmethod
     def bundle_version() -> str:

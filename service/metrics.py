@@ -68,6 +68,21 @@ class _GraphCollector(Collector):
         for outcome, count in m.query_outcomes.items():
             outcomes.add_metric([outcome], count)
         yield outcomes
+        if m.query_cache is not None:
+            cache = CounterMetricFamily(
+                "ijkg_sparql_query_cache",
+                "Answer cache lookups of repeated SPARQL queries (hit: served with no query run; "
+                "miss: run on the store) and answers evicted to stay in IJKG_QUERY_CACHE_MB",
+                labels=["result"],
+            )
+            for result in ("hit", "miss", "evicted"):
+                cache.add_metric([result], m.query_cache[result])
+            yield cache
+            yield GaugeMetricFamily(
+                "ijkg_sparql_query_cache_bytes",
+                "Bytes of answers (and their keys) the answer cache holds now",
+                value=m.query_cache["bytes"],
+            )
         if m.queries_queued is not None:
             yield GaugeMetricFamily(
                 "ijkg_sparql_queries_queued",

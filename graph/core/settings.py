@@ -201,6 +201,14 @@ class Settings(BaseSettings):
     max_result_bytes: int = Field(
         64 * 1024 * 1024, ge=1024, description="Largest serialised result, in bytes."
     )
+    query_cache_mb: int = Field(
+        64,
+        ge=0,
+        description="Memory each service process keeps answers of repeated queries in, for as "
+        "long as the graph is at the version they were computed at (answers over 256 KiB and "
+        "queries using NOW(), RAND(), UUID(), BNODE() are not kept); 0 turns the cache off. "
+        "Not used with an external store (IJKG_STORE=sparql): others may write to it.",
+    )
     # --- validation of submitted RDF (POST /validate) ---------------------------------------
     validate_workers: int = Field(
         1,

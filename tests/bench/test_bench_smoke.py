@@ -93,7 +93,7 @@ def test_the_gate_benchmark_changes_get_the_verdicts_they_are_meant_to(
 def test_the_harness_runs_end_to_end_against_a_real_server(tmp_path: Path) -> None:
     out = tmp_path / "results"
     options = [
-        "--sizes", "tiny", "--systems", "ijkg,hello", "--wrk", "no", "--duration", "0.4",
+        "--sizes", "tiny", "--systems", "ijkg,ijkg-nocache,hello", "--wrk", "no", "--duration", "0.4",
         "--rounds", "1", "--restarts", "1", "--gate-reps", "1", "--merges", "2",
         "--queries", "point,join3,aggregate,construct,mix,entity-json",
         "--full-gate-max", "0", "--load-budget-s", "120", "--skip-paging", "--no-plots",
@@ -116,10 +116,14 @@ def test_the_harness_runs_end_to_end_against_a_real_server(tmp_path: Path) -> No
         assert cell["requests"] > 0, cell
         assert cell["errors"] == 0, cell
         assert cell["generator"] == "asyncio-httpx"
-    # Every query answered 200 with rows on ijkg before it was loaded.
+    assert {"point", "join3"} <= {c["query"] for c in cells if c["system"] == "ijkg-nocache"}
+    # Every query answered 200 with rows on ijkg before it was loaded, the same without the cache.
     for name, info in tiny["queries"]["queries"].items():
         if "ijkg" in info["systems"]:
             assert info["systems"]["ijkg"]["status"] == 200, (name, info)
+        if "ijkg-nocache" in info["systems"]:
+            nocache, ijkg = info["systems"]["ijkg-nocache"], info["systems"]["ijkg"]
+            assert (nocache["status"], nocache["rows"]) == (200, ijkg["rows"]), (name, info)
     assert tiny["load"]["ijkg_engine_commit"]["ok"]
     # The load is measured against a raw load plus one full validation of the same graph.
     full = tiny["load"]["full_validation"]

@@ -138,6 +138,40 @@ def test_a_write_in_one_process_is_read_in_the_other_at_once(two: Server) -> Non
     assert crossed  # some reads were answered by the other process
 
 
+def cache_hits(server: Server) -> dict[int, float]:
+    """Answer-cache hits of each process, by pid, from its ``/metrics``."""
+    hits: dict[int, float] = {}
+    for _ in range(100):
+        pid, answer = answered_by(server, "/metrics")
+        hits[pid] = next(
+            float(line.rsplit(" ", 1)[1])
+            for line in answer.text.splitlines()
+            if line.startswith('ijkg_sparql_query_cache_total{result="hit"}')
+        )
+        if len(hits) == 2:
+            return hits
+    pytest.fail("one process never answered")
+
+
+def test_a_cached_answer_gives_way_to_a_write_in_the_other_process(two: Server) -> None:
+    set_label(two, "before")
+    before = cache_hits(two)
+    readers: dict[int, int] = {}
+    while len(readers) < 2 or min(readers.values()) < 3:  # each process answers from its cache
+        pid, found = label(two)
+        assert found == ["before"]
+        readers[pid] = readers.get(pid, 0) + 1
+    hits = cache_hits(two)
+    assert all(hits[pid] - before.get(pid, 0) >= 2 for pid in hits), (before, hits)
+    for n in range(10):
+        writer = set_label(two, f"after {n}")
+        seen: set[int] = set()
+        while len(seen) < 2:  # both processes, their cached answer outdated by the write
+            reader, found = label(two)
+            assert found == [f"after {n}"], (n, writer, reader)
+            seen.add(reader)
+
+
 def test_the_concurrency_cap_holds_across_processes(two: Server) -> None:
     with ThreadPoolExecutor(max_workers=1) as pool:
         slow = pool.submit(answered_by, two, "/sparql", query=CARTESIAN)

@@ -91,6 +91,36 @@ def test_queries_by_outcome(fresh: InProcess) -> None:
     assert value(after, "ijkg_store_up", kind="memory") == 1
 
 
+def test_repeated_queries_are_answered_from_the_cache(
+    fresh: InProcess, portal: BlockingPortal, tmp_path: Path
+) -> None:
+    query = {"query": "SELECT ?p ?o WHERE { <https://w3id.org/ijkg/ontology> ?p ?o }"}
+    accept = {"Accept": "application/sparql-results+json"}
+    with fresh.client() as client:
+        before = scrape(client)
+        first = client.get("/sparql", params=query, headers=accept)
+        second = client.get("/sparql", params=query, headers=accept)
+        after = scrape(client)
+        assert first.status_code == second.status_code == 200
+        assert first.content == second.content and first.headers["etag"] == second.headers["etag"]
+        not_modified = client.get(
+            "/sparql", params=query, headers={**accept, "If-None-Match": first.headers["etag"]}
+        )
+        assert not_modified.status_code == 304
+    for result, grew in (("hit", 1), ("miss", 1), ("evicted", 0)):
+        name = "ijkg_sparql_query_cache_total"
+        assert value(after, name, result=result) - value(before, name, result=result) == grew
+    assert value(after, "ijkg_sparql_query_cache_bytes") >= len(first.content)
+    ok = "ijkg_sparql_queries_total"
+    assert value(after, ok, outcome="ok") - value(before, ok, outcome="ok") == 2
+    # Off: no cache series, every query runs.
+    for off in start_in_process(portal, tmp_path / "off", query_cache_mb=0):
+        with off.client() as client:
+            for _ in range(2):
+                assert client.get("/sparql", params=query, headers=accept).content == first.content
+            assert not any(name.startswith("ijkg_sparql_query_cache") for name, _ in scrape(client))
+
+
 def test_gate_verdicts_and_commits(fresh: InProcess) -> None:
     headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "text/turtle"}
     good = b"<https://example.org/a> <https://example.org/p> 'x' ."
