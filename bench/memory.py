@@ -5,10 +5,11 @@
 
 ``STORE`` is a data directory holding the synthetic graph (``python -m bench.writes prepare``),
 ``DATASET.nq`` the same data as one file for ``oxigraph serve`` (left out: ijkg alone). Each
-process of the tree is read from ``/proc/<pid>/smaps_rollup`` and named for what it is (the
-supervisor, a service process, the engine, a query worker, a validation worker); the query run
-is the bench's SPARQL mix (``bench.mix``) under the load generator for ``--duration`` seconds.
-Prints a table per moment and one JSON object (``--json``).
+process of the tree is read from ``/proc/<pid>/smaps_rollup`` and named for what it is: the root
+(uvicorn's supervisor with several service processes, else the service itself), a service
+process, multiprocessing's resource tracker, the engine, a query worker, a validation worker.
+The query run is the bench's SPARQL mix (``bench.mix``) under the load generator for
+``--duration`` seconds. Prints a table per moment and one JSON object (``--json``).
 """
 
 from __future__ import annotations
@@ -58,6 +59,8 @@ def _role(pid: int, root: int, engines: set[int]) -> str:
         return "engine"
     if b"validation_worker" in command:
         return "validation worker"
+    if b"resource_tracker" in command:
+        return "resource tracker"  # multiprocessing's, beside the service processes
     if pid == root:
         return "root"
     return "service"
