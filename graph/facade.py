@@ -97,8 +97,8 @@ class KnowledgeGraph:
         cls, settings: Settings, *, load_bundle: bool = True, validation_workers: bool = False
     ) -> KnowledgeGraph:
         """Open the store the settings name; load the package's bundle into it when it holds an
-        older one (or none); start the validation workers when asked (the service does, for
-        ``POST /validate``; the command line validates in its own process)."""
+        older one (or none); with ``validation_workers``, a pool of validation processes that
+        the first ``POST /validate`` starts (the command line validates in its own process)."""
         store = await open_store(settings)
         try:
             if load_bundle:
@@ -108,7 +108,6 @@ class KnowledgeGraph:
             pool = None
             if validation_workers:
                 pool = ValidationPool(settings)
-                pool.start()
             return cls(settings, store, gate=Gate(), validation_pool=pool)
         except BaseException:
             await store.close()

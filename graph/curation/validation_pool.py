@@ -3,9 +3,10 @@
 Each submission goes to one idle worker (``ijkg.graph.curation.validation_worker``) with the time
 limit ``IJKG_VALIDATE_TIMEOUT_S`` over all of it; past it, the worker is killed and replaced and the
 caller gets ``ValidationTimeout``. A worker that dies (its memory cap, a crash) gives
-``ValidationAborted`` and is replaced too. There are ``IJKG_VALIDATE_WORKERS`` workers; a
-submission that finds none free within a second gets ``ValidationOverloaded`` (503), and at most
-as many again may wait, so validations never queue up behind each other for long.
+``ValidationAborted`` and is replaced too. There are ``IJKG_VALIDATE_WORKERS`` workers, started by
+the first submission; a submission that finds none free within a second gets
+``ValidationOverloaded`` (503), and at most as many again may wait, so validations never queue up
+behind each other for long.
 
 The worker reads the graph through the pool, one read at a time, with the store's own limits:
 so however many validations run, they hold at most one query worker each.
@@ -106,7 +107,9 @@ class _Worker:
 
 
 class ValidationPool:
-    """``settings.validate_workers`` validation processes, started in the background."""
+    """``settings.validate_workers`` validation processes, started by the first submission: a
+    service that is never asked to validate does not hold them (each holds the interpreter,
+    pyoxigraph, rdflib and pyshacl: tens of MB)."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -118,10 +121,12 @@ class ValidationPool:
         self._starting = 0
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
+        self._started = False
         self.replaced = 0  # workers killed (past a limit, dead, abandoned) and started again
 
-    def start(self) -> None:
+    def _start(self) -> None:
         """Start the workers (in the background: the first submissions wait for them)."""
+        self._started = True
         for _ in range(self.size):
             self._spawn()
 
@@ -205,6 +210,8 @@ class ValidationPool:
     async def _acquire(self) -> _Worker:
         if self._closed:
             raise StoreUnavailable("the service is shutting down")
+        if not self._started:
+            self._start()
         if self._idle:
             return self._idle.popleft()
         if len(self._waiters) >= self.size:

@@ -155,6 +155,14 @@ def test_metrics_on_the_shared_service(service: Service) -> None:
         assert ("ijkg_sparql_queries_queued", ()) in samples
         assert ("ijkg_query_worker_restarts_total", ()) in samples
         assert ("ijkg_sparql_queries_killed_total", (("reason", "time_limit"),)) in samples
+        # The validation workers, started by the first submission.
+        with service.client() as client:
+            client.post(
+                "/validate",
+                content=b"<https://example.org/a> <https://example.org/p> 1 .",
+                headers={"Content-Type": "text/turtle"},
+            )
+            samples = scrape(client)
         assert value(samples, "ijkg_validation_workers", state="workers") >= 1
 
 

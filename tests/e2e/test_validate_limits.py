@@ -75,6 +75,14 @@ def small_validation_works(server: Server) -> None:
     assert any(r["shape"] == "S07-Agreement-party" for r in report["results"])
 
 
+def test_validation_workers_start_with_the_first_submission(validating: Server) -> None:
+    """A service that is never asked to validate holds no validation process (each costs tens of
+    MB); the first submission starts them, and is answered."""
+    assert not [p for p in children(validating.process.pid) if is_validator(p)]
+    small_validation_works(validating)
+    assert len([p for p in children(validating.process.pid) if is_validator(p)]) == 1
+
+
 def test_a_submission_over_the_quad_cap_is_refused(validating: Server) -> None:
     over = b"".join(
         f"<https://example.org/s{i}> <https://example.org/p> <https://example.org/o> .\n".encode()
@@ -154,6 +162,7 @@ def test_validators_run_below_queries_with_a_memory_cap(validating: Server) -> N
     """The validation processes run at a lower CPU priority than the service (queries first),
     with an address-space limit, and off the network where the system allows it (as the query
     workers are)."""
+    small_validation_works(validating)  # the first submission starts them
     validators = [p for p in children(validating.process.pid) if is_validator(p)]
     assert len(validators) == 1  # IJKG_VALIDATE_WORKERS
     (pid,) = validators

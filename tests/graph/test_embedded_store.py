@@ -60,6 +60,26 @@ def test_removes_then_adds_are_recorded_exactly(open_test_store: Opener) -> None
     assert values == {2, 7}
 
 
+def test_the_quad_count_follows_every_commit(open_test_store: Opener) -> None:
+    """The engine keeps its quad count up to date commit by commit (a pass over the store to
+    count them would unshare its pages from the workers'): it is the count in the named graphs,
+    after adds, removes of quads there and not there, a triple in two graphs, and a no-op."""
+    store = open_test_store()
+    other = ox.NamedNode("https://example.org/h")
+    in_other = tuple(ox.Quad(q.subject, q.predicate, q.object, other) for q in quads(4))
+    for delta in (
+        Delta(adds=quads(10)),
+        Delta(removes=quads(3) + quads(2, start=50), adds=quads(2, start=20)),
+        Delta(adds=in_other),
+        Delta(adds=quads(2, start=20)),
+        Delta(removes=in_other[:1]),
+    ):
+        store.run(store.store.commit, delta)
+        named = store.select("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }")
+        assert store.run(store.store.stats).quads == int(named[0]["n"])
+    assert store.run(store.store.stats).quads == 10 - 3 + 2 + 4 - 1
+
+
 def test_writes_survive_a_restart(
     open_test_store: Opener, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
