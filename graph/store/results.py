@@ -40,17 +40,24 @@ Term = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple
 
 
 class CappedBuffer:
-    """A binary sink that refuses to grow past ``max_bytes``."""
+    """A binary sink that refuses to grow past ``max_bytes``, and, given a ``rows`` counter,
+    past ``max_rows`` rows as that counter finds them in what is written."""
 
-    def __init__(self, max_bytes: int) -> None:
+    def __init__(
+        self, max_bytes: int, *, rows: RowCounter | None = None, max_rows: int = 0
+    ) -> None:
         self.max_bytes = max_bytes
         self._chunks: list[bytes] = []
         self._size = 0
+        self._rows = rows
+        self._max_rows = max_rows
 
     def write(self, data: bytes) -> int:
         self.expect(len(data))
         self._size += len(data)
         self._chunks.append(bytes(data))
+        if self._rows is not None and self._rows.feed(self._chunks[-1]) > self._max_rows:
+            raise _too_many_rows(self._max_rows)
         return len(data)
 
     def expect(self, more: int) -> None:
@@ -66,6 +73,32 @@ class CappedBuffer:
 
     def getvalue(self) -> bytes:
         return b"".join(self._chunks)
+
+
+class RowCounter:
+    """Rows found so far in a writer's output, chunk by chunk, never more than there are: how
+    an answer over the row cap is stopped while pyoxigraph writes it, not after (a CONSTRUCT keeps
+    the triples it wrote to leave out repeats, a DISTINCT its rows; left to run to the byte cap,
+    that memory would reach the query's memory cap first). ``pattern`` marks a row's start or end
+    and is never found inside a term; ``before`` is how many marks precede the first row (a
+    header's line end) or follow the last."""
+
+    def __init__(self, pattern: bytes, before: int = 0) -> None:
+        self._pattern = re.compile(re.escape(pattern)) if len(pattern) > 1 else None
+        self._mark = pattern
+        self._tail = b""
+        self._found = -before
+
+    def feed(self, chunk: bytes) -> int:
+        if self._pattern is None:
+            self._found += chunk.count(self._mark)
+            return self._found
+        # A mark split between two chunks is found in the previous chunk's tail and this one;
+        # the tail is shorter than a mark, so no mark is found twice.
+        text = self._tail + chunk
+        self._found += len(self._pattern.findall(text))
+        self._tail = text[-(len(self._mark) - 1) :]
+        return self._found
 
 
 def _capped_rows(rows: Iterable[Any], max_rows: int, counter: list[int]) -> Iterator[Any]:
@@ -205,6 +238,15 @@ _ROWS: Final[dict[str, Callable[[bytes], int]]] = {
 }
 
 
+#: Formats whose rows are counted while they are written, not only after (``RowCounter``): the
+#: line ends of TSV (after its header line) and XML's ``<result>``. JSON and CSV are counted once
+#: written (``_ROWS``); the byte cap bounds the work before then.
+_EARLY_ROWS: Final[dict[str, Callable[[], RowCounter]]] = {
+    RESULTS_TSV.name: lambda: RowCounter(b"\n", before=1),
+    RESULTS_XML.name: lambda: RowCounter(b"<result>"),
+}
+
+
 def write_solutions(
     solutions: ox.QuerySolutions, fmt: ResultsFormat, *, max_rows: int, max_bytes: int
 ) -> tuple[bytes, int]:
@@ -223,6 +265,8 @@ def write_solutions(
         variables = [v.value for v in solutions.variables]
         _write_text(variables, _capped_rows(solutions, max_rows, counter), out)
         return out.getvalue(), counter[0]
+    early = _EARLY_ROWS.get(fmt.name)
+    out = CappedBuffer(max_bytes, rows=early(), max_rows=max_rows) if early else out
     solutions.serialize(cast(IO[bytes], out), library)
     body = out.getvalue()
     rows = _ROWS[fmt.name](body)
@@ -264,14 +308,12 @@ def write_triples(
     The others stream as they come; a query's triples in N-Triples or N-Quads are written by
     pyoxigraph without a step per triple in Python (a line per triple: the count is the lines).
     """
-    out = CappedBuffer(max_bytes)
     if isinstance(triples, ox.QueryTriples) and syntax.oxigraph in _LINE_PER_TRIPLE:
-        triples.serialize(cast(IO[bytes], out), syntax.oxigraph)
-        body = out.getvalue()
-        lines = body.count(b"\n")
-        if lines > max_rows:
-            raise _too_many_rows(max_rows)
-        return body, lines
+        lines = CappedBuffer(max_bytes, rows=RowCounter(b"\n"), max_rows=max_rows)
+        triples.serialize(cast(IO[bytes], lines), syntax.oxigraph)
+        body = lines.getvalue()
+        return body, body.count(b"\n")
+    out = CappedBuffer(max_bytes)
     counter = [0]
     capped = _capped_rows(triples, max_rows, counter)
     if syntax.oxigraph not in _PREFIXED:

@@ -20,7 +20,13 @@ from ijkg.graph.core.formats import (
     RdfSyntax,
     ResultsFormat,
 )
-from ijkg.graph.store.results import write_boolean, write_solutions, write_triples
+from ijkg.graph.store.results import (
+    CappedBuffer,
+    RowCounter,
+    write_boolean,
+    write_solutions,
+    write_triples,
+)
 
 EX = "http://example.com/"
 XSD = "http://www.w3.org/2001/XMLSchema#"
@@ -191,3 +197,59 @@ def test_json_rows_are_counted_exactly_where_text_ends_like_a_row() -> None:
     assert write_solutions(store.query(query), RESULTS_JSON, max_rows=3, max_bytes=1 << 20)[1] == 3
     with pytest.raises(ResultTooLarge, match="more than 2 rows"):
         write_solutions(store.query(query), RESULTS_JSON, max_rows=2, max_bytes=1 << 20)
+
+
+class _Sink(CappedBuffer):
+    """A capped buffer that remembers how much had been written when it refused."""
+
+    written = 0
+
+    def write(self, data: bytes) -> int:
+        type(self).written = len(self.getvalue()) + len(data)
+        return super().write(data)
+
+
+def _product(size: int) -> ox.Store:
+    store = ox.Store()
+    p = ox.NamedNode(EX + "p")
+    for i in range(size):
+        store.add(ox.Quad(ox.NamedNode(f"{EX}s{i}"), p, ox.Literal(str(i))))
+    return store
+
+
+@pytest.mark.parametrize(
+    ("pattern", "before", "fmt"),
+    [(b"\n", 1, ox.QueryResultsFormat.TSV), (b"<result>", 0, ox.QueryResultsFormat.XML)],
+    ids=["tsv", "xml"],
+)
+def test_a_select_over_the_row_cap_is_stopped_while_it_is_written(
+    pattern: bytes, before: int, fmt: ox.QueryResultsFormat
+) -> None:
+    # 90,000 rows, a cap of 1,000: the writer is stopped within a few of its buffers of the cap,
+    # not at the end of an answer many times larger.
+    query = "SELECT ?a ?b WHERE { ?a ?p ?x . ?b ?q ?y }"
+    sink = _Sink(1 << 30, rows=RowCounter(pattern, before=before), max_rows=1_000)
+    with pytest.raises(ResultTooLarge, match="more than 1,000 rows"):
+        _product(300).query(query).serialize(sink, fmt)
+    assert _Sink.written < len(_product(300).query(query + " LIMIT 2000").serialize(format=fmt))
+
+
+def test_a_construct_over_the_row_cap_is_stopped_while_it_is_written() -> None:
+    query = "CONSTRUCT { ?a <urn:q> ?b } WHERE { ?a ?p ?x . ?b ?q ?y }"
+    sink = _Sink(1 << 30, rows=RowCounter(b"\n"), max_rows=1_000)
+    with pytest.raises(ResultTooLarge, match="more than 1,000 rows"):
+        _product(300).query(query).serialize(sink, ox.RdfFormat.N_TRIPLES)
+    whole = _product(300).query(query).serialize(format=ox.RdfFormat.N_TRIPLES)
+    assert whole is not None and _Sink.written < len(whole) // 10
+    with pytest.raises(ResultTooLarge, match="more than 1,000 rows"):
+        write_triples(_product(300).query(query), NTRIPLES, max_rows=1_000, max_bytes=1 << 30)
+
+
+def test_a_row_mark_split_between_two_writes_is_counted_once() -> None:
+    counter = RowCounter(b"<result>")
+    assert [counter.feed(chunk) for chunk in (b"<res", b"ult><result", b">", b"<result>")] == [
+        0,
+        1,
+        2,
+        3,
+    ]
