@@ -24,8 +24,10 @@ import signal
 import socket
 import struct
 import sys
+import threading
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
@@ -242,12 +244,38 @@ class Engine:
             reader = ChangeLogReader(self.data_dir, version, log_path, offset)
             # Off the network unless federation is on (the endpoint refuses SERVICE as well).
             isolated = False if self.network else leave_network()
-            serve(Worker(self.store, reader), socket_path, isolated=isolated)
+            _in_a_thread_of_its_own(
+                lambda: serve(Worker(self.store, reader), socket_path, isolated=isolated)
+            )
         except BaseException as exc:  # the child must exit whatever happens
             print(f"ijkg query worker {os.getpid()}: {exc!r}", file=sys.stderr)
             code = 1
         finally:
             os._exit(code)
+
+
+def _in_a_thread_of_its_own(run: Callable[[], None]) -> None:
+    """Run ``run`` in a new thread, raising here what it raised.
+
+    Oxigraph draws ``RAND()``, ``UUID()``, ``STRUUID()`` and fresh blank nodes from a random
+    generator kept per thread and seeded on first use; a forked worker's main thread inherits the
+    engine's, already seeded (parsing blank nodes seeds it), so every worker would give the same
+    "random" values as its siblings. A thread started after the fork seeds its own. (It inherits
+    the network namespace the worker left for, which ``leave_network`` set first.)
+    """
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            run()
+        except BaseException as exc:  # handed to the caller, which ends the worker
+            failure.append(exc)
+
+    thread = threading.Thread(target=target, name="query-worker")
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]
 
 
 def _storage_error(exc: OSError, data_dir: str) -> IjkgError:
