@@ -16,7 +16,6 @@ serialise exactly this graph), and ``entity_json`` the plain JSON for apps.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -407,9 +406,13 @@ async def describe(
 ) -> EntityDescription:
     """What the graph says about ``iri``; ``NotFound`` when it is in no triple."""
     if with_claims:
-        (link_rows, version), claim_rows, merges = await asyncio.gather(
-            _links(store, iri, incoming_limit), _claim_triples(store, iri), history(store, iri)
-        )
+        # One query at a time, not three at once: each waiting query counts against
+        # IJKG_MAX_CONCURRENT_QUERIES, so a fan-out of three would turn sixteen clients into
+        # forty-eight queries and refuse some (503), and a service process has one or two
+        # query workers to run them anyway.
+        link_rows, version = await _links(store, iri, incoming_limit)
+        claim_rows = await _claim_triples(store, iri)
+        merges = await history(store, iri)
     else:
         link_rows, version = await _links(store, iri, incoming_limit)
         claim_rows, merges = [], []
