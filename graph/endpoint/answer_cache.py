@@ -15,12 +15,14 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
+from ijkg.graph.endpoint.query import VOLATILE_FUNCTIONS
 from ijkg.graph.store.base import Answer
 
 #: Largest answer (with its key) kept: bigger ones cost more to run than to look up anyway.
 MAX_ENTRY_BYTES = 256 * 1024
-#: Functions whose value differs from one evaluation to the next: their queries are not kept.
-UNCACHED_FUNCTIONS = frozenset({"RAND", "NOW", "UUID", "STRUUID", "BNODE"})
+#: Queries calling these are not kept: the volatile functions, and ``BNODE()``, whose fresh
+#: blank nodes a repeated query must not share with an earlier answer.
+UNCACHED_FUNCTIONS = VOLATILE_FUNCTIONS | {"BNODE"}
 
 Key = tuple[Any, ...]
 
