@@ -208,6 +208,20 @@ class GraphNotFound(NotFound):
     """No graph with that name holds any triple."""
 
 
+class VersionNotFound(NotFound):
+    """No such version of the graph, or one the store can no longer rebuild. ``first`` and
+    ``head`` are the range of versions there are, for the message a client sees."""
+
+    def __init__(self, message: str, *, first: int, head: int) -> None:
+        super().__init__(message)
+        self.first = first
+        self.head = head
+
+
+class VersionsUnsupported(IjkgError):
+    """This store keeps no history of its versions (it cannot read the graph as it was)."""
+
+
 class Conflict(IjkgError):
     """The thing asked for is not allowed in the current state."""
 

@@ -154,8 +154,14 @@ class ServiceStore(Store):
         base_iri: str | None = None,
         limits: QueryLimits | None = None,
         prefixes: bool = False,
+        at_version: int | None = None,
     ) -> Answer:
-        if dataset is not None or base_iri is not None or limits is not None:
+        if (
+            dataset is not None
+            or base_iri is not None
+            or limits is not None
+            or at_version is not None
+        ):
             raise _StoreFailed("a validation worker reads with the service's defaults only")
         reply, body = self.channel.ask(ReadSelect(sparql, prefixes), ReadRows)
         return Answer("select", reply.media_type, body, reply.rows, 0)

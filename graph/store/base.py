@@ -18,6 +18,7 @@ import pyoxigraph as ox
 from rdflib import Graph
 from rdflib.term import Node
 
+from ijkg.graph.core.errors import VersionsUnsupported
 from ijkg.graph.core.formats import NQUADS, NTRIPLES, RESULTS_JSON, RdfSyntax, ResultsFormat
 from ijkg.graph.core.settings import Settings
 from ijkg.graph.core.terms import from_sparql_json
@@ -112,6 +113,36 @@ class Commit:
 
 
 @dataclass(frozen=True)
+class VersionInfo:
+    """One version of the graph, as the commit that made it left it. ``time`` is the commit's
+    UTC time as ``xsd:dateTime`` text (``None`` for versions committed before times were kept);
+    ``who``/``why``/``change`` come from the commit's metadata (``change`` is the slug of the
+    change it merged, if any); ``removed``/``added`` count the quads that really changed and
+    ``quads`` the quads of the store after it (bookkeeping excluded; ``None`` if not known)."""
+
+    version: int
+    time: str | None
+    who: str | None
+    why: str | None
+    change: str | None
+    removed: int
+    added: int
+    quads: int | None
+
+
+@dataclass(frozen=True)
+class Patch:
+    """Exactly what the commit that made ``info.version`` did: the quads it removed, then the
+    quads it added (every graph, the history's own included; blank nodes as the store knows them).
+    Applying ``removes`` then ``adds`` to the graph at ``info.version - 1`` gives the graph at
+    ``info.version``, and the inverse goes back."""
+
+    info: VersionInfo
+    removes: tuple[ox.Quad, ...]
+    adds: tuple[ox.Quad, ...]
+
+
+@dataclass(frozen=True)
 class StoreStats:
     kind: str
     store_id: str
@@ -136,8 +167,13 @@ class Store(ABC):
         base_iri: str | None = None,
         limits: QueryLimits | None = None,
         prefixes: bool = False,
+        at_version: int | None = None,
     ) -> Answer:
         """Run a SPARQL query and serialise its answer.
+
+        ``at_version`` runs it on the graph exactly as it was at that version (``None``: the
+        current graph); ``VersionNotFound`` when the store cannot rebuild that version. The
+        answer's ``version`` is then ``at_version``. The same limits hold as at the head.
 
         ``results`` is the format for SELECT/ASK and ``rdf`` the syntax for CONSTRUCT/DESCRIBE;
         ``None`` means the caller accepts no such answer (``UnsupportedFormat`` with the form).
@@ -191,6 +227,23 @@ class Store(ABC):
     async def stats(self) -> StoreStats:
         """Store identity, version and size, for /health/ready and ETags."""
 
+    # --- versions: the graph as it was ---------------------------------------------------------
+
+    async def version_range(self) -> tuple[int, int]:
+        """``(first, head)``: the oldest version the store can still rebuild (query, dump, list)
+        and the current one. Version 0 is the empty store."""
+        raise VersionsUnsupported(f"{type(self).__name__} keeps no history of its versions")
+
+    async def history(self, *, after: int = 0, limit: int = 100) -> list[VersionInfo]:
+        """The versions after ``after``, oldest first, at most ``limit`` of them (only those
+        the store can rebuild: from ``version_range()[0] + 1`` on)."""
+        raise VersionsUnsupported(f"{type(self).__name__} keeps no history of its versions")
+
+    async def patch(self, version: int) -> Patch:
+        """What the commit that made ``version`` did; ``VersionNotFound`` outside
+        ``first + 1 .. head``."""
+        raise VersionsUnsupported(f"{type(self).__name__} keeps no history of its versions")
+
     def known_down(self) -> str | None:
         """Why the store cannot answer, when this process knows it without asking (an engine
         process that exited), in a sentence; ``None`` otherwise. Never a round trip: the
@@ -204,23 +257,34 @@ class Store(ABC):
     # --- conveniences over ``query`` ---------------------------------------------------------
 
     async def select(
-        self, sparql: str, *, dataset: Dataset | None = None, prefixes: bool = True
+        self,
+        sparql: str,
+        *,
+        dataset: Dataset | None = None,
+        prefixes: bool = True,
+        at_version: int | None = None,
     ) -> list[dict[str, Node]]:
         """Run a SELECT and return its rows as ``{variable: rdflib term}`` (unbound omitted)."""
-        answer = await self.query(sparql, dataset=dataset, prefixes=prefixes)
+        answer = await self.query(sparql, dataset=dataset, prefixes=prefixes, at_version=at_version)
         data = json.loads(answer.body)
         return [
             {name: from_sparql_json(value) for name, value in row.items()}
             for row in data["results"]["bindings"]
         ]
 
-    async def ask(self, sparql: str, *, dataset: Dataset | None = None) -> bool:
-        answer = await self.query(sparql, dataset=dataset, prefixes=True)
+    async def ask(
+        self, sparql: str, *, dataset: Dataset | None = None, at_version: int | None = None
+    ) -> bool:
+        answer = await self.query(sparql, dataset=dataset, prefixes=True, at_version=at_version)
         return bool(json.loads(answer.body)["boolean"])
 
-    async def construct(self, sparql: str, *, dataset: Dataset | None = None) -> Graph:
+    async def construct(
+        self, sparql: str, *, dataset: Dataset | None = None, at_version: int | None = None
+    ) -> Graph:
         """Run a CONSTRUCT or DESCRIBE and return the triples as an rdflib Graph."""
-        answer = await self.query(sparql, dataset=dataset, rdf=NTRIPLES, prefixes=True)
+        answer = await self.query(
+            sparql, dataset=dataset, rdf=NTRIPLES, prefixes=True, at_version=at_version
+        )
         graph = Graph()
         graph.parse(data=answer.body, format="nt")
         return graph

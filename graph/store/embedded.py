@@ -38,6 +38,7 @@ from ijkg.graph.core.errors import (
     QueryTimeout,
     StoreError,
     StoreUnavailable,
+    VersionsUnsupported,
 )
 from ijkg.graph.core.formats import NTRIPLES, RESULTS_JSON, RdfSyntax, ResultsFormat
 from ijkg.graph.core.rdfio import read_nquads, write_nquads
@@ -443,7 +444,10 @@ class EmbeddedStore(Store):
         base_iri: str | None = None,
         limits: QueryLimits | None = None,
         prefixes: bool = False,
+        at_version: int | None = None,
     ) -> Answer:
+        if at_version is not None:
+            raise VersionsUnsupported("reading an older version is not built yet")
         limits = limits or self.limits
         request = query_request(
             sparql,

@@ -26,7 +26,12 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from ijkg.graph.core.errors import StoreError, StoreUnavailable, VersionConflict
+from ijkg.graph.core.errors import (
+    StoreError,
+    StoreUnavailable,
+    VersionConflict,
+    VersionsUnsupported,
+)
 from ijkg.graph.core.formats import NTRIPLES, RESULTS_JSON, RdfSyntax, ResultsFormat
 from ijkg.graph.core.settings import Settings
 from ijkg.graph.store import union
@@ -96,7 +101,10 @@ class MemoryStore(Store):
         base_iri: str | None = None,
         limits: QueryLimits | None = None,
         prefixes: bool = False,
+        at_version: int | None = None,
     ) -> Answer:
+        if at_version is not None:
+            raise VersionsUnsupported("reading an older version is not built yet")
         request = query_request(
             sparql,
             results=results,

@@ -49,6 +49,7 @@ from ijkg.graph.core.errors import (
     StoreError,
     StoreUnavailable,
     VersionConflict,
+    VersionsUnsupported,
 )
 from ijkg.graph.core.formats import NTRIPLES, RESULTS_JSON, RdfSyntax, ResultsFormat
 from ijkg.graph.core.namespaces import GENID, SYSTEM_GRAPH
@@ -288,7 +289,10 @@ class SparqlStore(Store):
         base_iri: str | None = None,
         limits: QueryLimits | None = None,
         prefixes: bool = False,
+        at_version: int | None = None,
     ) -> Answer:
+        if at_version is not None:
+            raise VersionsUnsupported("reading an older version is not built yet")
         limits = limits or self.limits
         added_lines = 0  # lines put in front of the caller's query, for syntax error positions
         if prefixes:
