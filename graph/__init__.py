@@ -94,9 +94,12 @@ if TYPE_CHECKING:
         repair_store,
         shared_store,
     )
+    from ijkg.graph.io.feed import ChangeFeed, parse_version
     from ijkg.graph.io.loading import read_rdf_file
+    from ijkg.graph.io.mirror import Mirror, MirrorFailed
+    from ijkg.graph.io.patches import RDF_PATCH, patch_json, rdf_patch, version_iri
     from ijkg.graph.linked.reader import Entity, GraphDocument, LinkedData
-    from ijkg.graph.store.base import Dataset, Delta, StoreStats
+    from ijkg.graph.store.base import Dataset, Delta, StoreStats, VersionInfo
     from ijkg.graph.store.changelog import ChangeLogCorrupt
 
 #: Public name -> the module that defines it (the imports above and ``__all__`` say the same,
@@ -179,13 +182,22 @@ _PUBLIC: dict[str, str] = {
     "holds_store": "ijkg.graph.facade",
     "repair_store": "ijkg.graph.facade",
     "shared_store": "ijkg.graph.facade",
+    "ChangeFeed": "ijkg.graph.io.feed",
+    "parse_version": "ijkg.graph.io.feed",
     "read_rdf_file": "ijkg.graph.io.loading",
+    "Mirror": "ijkg.graph.io.mirror",
+    "MirrorFailed": "ijkg.graph.io.mirror",
+    "RDF_PATCH": "ijkg.graph.io.patches",
+    "patch_json": "ijkg.graph.io.patches",
+    "rdf_patch": "ijkg.graph.io.patches",
+    "version_iri": "ijkg.graph.io.patches",
     "Entity": "ijkg.graph.linked.reader",
     "GraphDocument": "ijkg.graph.linked.reader",
     "LinkedData": "ijkg.graph.linked.reader",
     "Dataset": "ijkg.graph.store.base",
     "Delta": "ijkg.graph.store.base",
     "StoreStats": "ijkg.graph.store.base",
+    "VersionInfo": "ijkg.graph.store.base",
     "ChangeLogCorrupt": "ijkg.graph.store.changelog",
 }
 
@@ -199,6 +211,7 @@ __all__ = [
     "PREFIXES",
     "RDFXML",
     "RDF_MEDIA_ALIASES",
+    "RDF_PATCH",
     "RDF_SYNTAXES",
     "RESULTS_FORMATS",
     "RESULTS_JSON",
@@ -208,6 +221,7 @@ __all__ = [
     "BadRequest",
     "Change",
     "ChangeDiff",
+    "ChangeFeed",
     "ChangeLogCorrupt",
     "ChangeTooLarge",
     "Conflict",
@@ -222,6 +236,8 @@ __all__ = [
     "KnowledgeGraph",
     "LinkedData",
     "Loaded",
+    "Mirror",
+    "MirrorFailed",
     "NotAcceptable",
     "NotFound",
     "Part",
@@ -255,6 +271,7 @@ __all__ = [
     "ValidationResult",
     "ValidationTimeout",
     "VersionConflict",
+    "VersionInfo",
     "Writer",
     "Written",
     "bare_media_type",
@@ -263,8 +280,11 @@ __all__ = [
     "formats_named",
     "from_sparql_json",
     "holds_store",
+    "parse_version",
+    "patch_json",
     "plan_repair",
     "preflight",
+    "rdf_patch",
     "rdf_syntax_for_media_type",
     "rdf_syntax_for_name",
     "rdf_syntax_of",
@@ -274,6 +294,7 @@ __all__ = [
     "results_format_for",
     "results_format_of",
     "shared_store",
+    "version_iri",
     "write_nquads",
 ]
 
