@@ -96,7 +96,7 @@ if TYPE_CHECKING:
     )
     from ijkg.graph.io.feed import ChangeFeed, parse_version
     from ijkg.graph.io.loading import read_rdf_file
-    from ijkg.graph.io.mirror import Mirror, MirrorFailed
+    from ijkg.graph.io.mirror import Mirror, MirrorFailed, MirrorStep
     from ijkg.graph.io.patches import RDF_PATCH, patch_json, rdf_patch, version_iri
     from ijkg.graph.linked.reader import Entity, GraphDocument, LinkedData
     from ijkg.graph.store.base import Dataset, Delta, StoreStats, VersionInfo
@@ -187,6 +187,7 @@ _PUBLIC: dict[str, str] = {
     "read_rdf_file": "ijkg.graph.io.loading",
     "Mirror": "ijkg.graph.io.mirror",
     "MirrorFailed": "ijkg.graph.io.mirror",
+    "MirrorStep": "ijkg.graph.io.mirror",
     "RDF_PATCH": "ijkg.graph.io.patches",
     "patch_json": "ijkg.graph.io.patches",
     "rdf_patch": "ijkg.graph.io.patches",
@@ -238,6 +239,7 @@ __all__ = [
     "Loaded",
     "Mirror",
     "MirrorFailed",
+    "MirrorStep",
     "NotAcceptable",
     "NotFound",
     "Part",

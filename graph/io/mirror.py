@@ -60,11 +60,13 @@ class SourceUnreachable(MirrorFailed):
 
 
 @dataclass(frozen=True)
-class Step:
-    """Where the mirror is: its version and the source's newest known one."""
+class MirrorStep:
+    """A version applied: the mirror's version now, the source's newest known one, and whether
+    it came from following the live stream (rather than catching up)."""
 
     version: int
     head: int
+    live: bool = False
 
 
 class Mirror:
@@ -76,7 +78,7 @@ class Mirror:
         source: str,
         settings: Settings,
         *,
-        progress: Callable[[Step], None] | None = None,
+        progress: Callable[[MirrorStep], None] | None = None,
         client: httpx.AsyncClient | None = None,
     ) -> None:
         self.source = source.rstrip("/")
@@ -204,7 +206,7 @@ class Mirror:
         while version < head:
             await self.apply(store, version + 1)
             version += 1
-            self.progress(Step(version, head))
+            self.progress(MirrorStep(version, head))
         return version
 
     # --- following the live stream -------------------------------------------------------------
@@ -221,7 +223,7 @@ class Mirror:
                     while version < announced:
                         await self.apply(store, version + 1)
                         version += 1
-                        self.progress(Step(version, announced))
+                        self.progress(MirrorStep(version, announced, live=True))
             except (httpx.HTTPError, SourceUnreachable) as exc:
                 log.info("the source's stream dropped (%s); reconnecting in %.1f s", exc, wait)
             await asyncio.sleep(wait)
@@ -266,13 +268,4 @@ def _write_seed(data_dir: Path, version: int, quads: list[ox.Quad]) -> None:
         os.close(fd)
 
 
-def describe(step: Step) -> str:
-    """A line of progress.
-
-    >>> describe(Step(3, 5))
-    'at version 3 of 5'
-    """
-    return f"at version {step.version} of {step.head}"
-
-
-__all__ = ["Mirror", "MirrorFailed", "Step", "describe"]
+__all__ = ["Mirror", "MirrorFailed", "MirrorStep"]
