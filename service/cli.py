@@ -919,11 +919,20 @@ def mirror(
             else:
                 bar.update(task, completed=step.version, total=step.head)
 
+        def following(version: int) -> None:
+            bar.stop()
+            err.print(
+                f"at version {version}; following {source} (Ctrl-C stops)",
+                highlight=False,
+                markup=False,
+            )
+
         async def run() -> int:
             main = asyncio.current_task()
             if main is not None:  # SIGTERM stops it as Ctrl-C does, the store closed cleanly
                 asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main.cancel)
-            return await Mirror(source, settings, progress=progress).run(once=once)
+            job = Mirror(source, settings, progress=progress, following=following)
+            return await job.run(once=once)
 
         try:
             version = asyncio.run(run())

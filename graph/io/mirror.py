@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import gzip
 import hashlib
+import json
 import logging
 import os
 from collections.abc import AsyncIterator, Callable
@@ -37,6 +38,7 @@ import pyoxigraph as ox
 from ijkg.graph.core.errors import IjkgError, VersionConflict
 from ijkg.graph.core.rdfio import read_nquads
 from ijkg.graph.core.settings import Settings
+from ijkg.graph.io import dump as dumping
 from ijkg.graph.io.patches import read_patch_json
 from ijkg.graph.store import changelog, open_store, union
 from ijkg.graph.store.base import Delta, Store
@@ -44,6 +46,10 @@ from ijkg.graph.store.storage import holds_store
 
 log = logging.getLogger("ijkg")
 
+#: Beside the store: the source and the version the mirror last applied. A store whose version
+#: is another was written to by something else (or the mirror stopped between a commit and this
+#: file): it is compared with the source by the dumps' digests before anything is applied.
+STATE_FILE = "mirror.json"
 _TIMEOUT_S = 120.0
 _RETRY_FIRST_S = 0.5
 _RETRY_MOST_S = 10.0
@@ -71,7 +77,8 @@ class MirrorStep:
 
 class Mirror:
     """Keeps the embedded store in ``settings.data_dir`` in step with the service at ``source``.
-    ``progress`` is told each version applied."""
+    ``progress`` is told each version applied, ``following`` the version it starts following
+    the live stream at."""
 
     def __init__(
         self,
@@ -79,11 +86,13 @@ class Mirror:
         settings: Settings,
         *,
         progress: Callable[[MirrorStep], None] | None = None,
+        following: Callable[[int], None] | None = None,
         client: httpx.AsyncClient | None = None,
     ) -> None:
         self.source = source.rstrip("/")
         self.settings = settings.model_copy(update={"store": "embedded", "engine_socket": None})
         self.progress = progress or (lambda step: None)
+        self.following = following or (lambda version: None)
         self._client = client or httpx.AsyncClient(base_url=self.source, timeout=_TIMEOUT_S)
         self._store: Store | None = None
 
@@ -94,6 +103,7 @@ class Mirror:
             store = await self._open()
             version = await self.catch_up(store)
             if not once:
+                self.following(version)
                 await self.follow(store)
                 version = await store.version()
             return version
@@ -162,6 +172,7 @@ class Mirror:
             raise MirrorFailed(f"the dump of version {version} does not match its SHA-256")
         quads = await asyncio.to_thread(_unzip_quads, answer.content)
         await asyncio.to_thread(_write_seed, data_dir, version, quads)
+        self._record(version)
 
     async def apply(self, store: Store, version: int) -> None:
         """Apply the source's patch ``version`` to a store at ``version - 1``."""
@@ -188,6 +199,32 @@ class Mirror:
                 f"{len(removes)} and adds {len(adds)} quads; the mirror removed {commit.removed} "
                 f"and added {commit.added}): the mirror no longer holds what its source held"
             )
+        self._record(version)
+
+    def _record(self, version: int) -> None:
+        path = self.settings.data_dir / STATE_FILE
+        partial = path.with_suffix(".partial")
+        partial.write_text(json.dumps({"source": self.source, "version": version}))
+        os.replace(partial, path)
+
+    def _recorded(self) -> int | None:
+        try:
+            state = json.loads((self.settings.data_dir / STATE_FILE).read_text())
+            return int(state["version"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    async def _check_same(self, store: Store, version: int) -> None:
+        """Compare the store at ``version`` with the source's, by their dumps' digests."""
+        published = (await self._get(f"/version/{version}/dump.sha256")).text.splitlines()
+        theirs = published[1].split()[0] if len(published) > 1 else None
+        ours = (await dumping.dump(store, version, store.internal_limits())).nquads_sha256
+        if theirs != ours:
+            raise MirrorFailed(
+                f"the mirror's store holds other data than the source at version {version}: it "
+                "is not a mirror of this source (something else wrote to it)"
+            )
+        self._record(version)
 
     async def catch_up(self, store: Store) -> int:
         """Apply every patch from the store's version to the source's head; return the version."""
@@ -203,6 +240,8 @@ class Mirror:
                 f"the mirror is at version {version}, but the source keeps versions {first} to "
                 f"{head} only: start a new mirror"
             )
+        if version > 0 and self._recorded() != version:
+            await self._check_same(store, version)
         while version < head:
             await self.apply(store, version + 1)
             version += 1
