@@ -171,7 +171,7 @@ class Mirror:
         if not published or published[0] != digest:
             raise MirrorFailed(f"the dump of version {version} does not match its SHA-256")
         quads = await asyncio.to_thread(_unzip_quads, answer.content)
-        await asyncio.to_thread(_write_seed, data_dir, version, quads)
+        await asyncio.to_thread(write_seed, data_dir, version, quads)
         self._record(version)
 
     async def apply(self, store: Store, version: int) -> None:
@@ -293,7 +293,9 @@ def _unzip_quads(gzipped: bytes) -> list[ox.Quad]:
     return read_nquads(gzip.decompress(gzipped))
 
 
-def _write_seed(data_dir: Path, version: int, quads: list[ox.Quad]) -> None:
+def write_seed(data_dir: Path, version: int, quads: list[ox.Quad]) -> None:
+    """Make ``data_dir`` an embedded store that starts at ``version`` holding ``quads`` (named
+    graphs): its snapshot at that version, and the empty log that follows it."""
     data_dir.mkdir(parents=True, exist_ok=True)
     seed = ox.Store()
     union.add(seed, quads)
@@ -307,4 +309,4 @@ def _write_seed(data_dir: Path, version: int, quads: list[ox.Quad]) -> None:
         os.close(fd)
 
 
-__all__ = ["Mirror", "MirrorFailed", "MirrorStep"]
+__all__ = ["Mirror", "MirrorFailed", "MirrorStep", "write_seed"]

@@ -14,8 +14,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import pyoxigraph as ox
 import pytest
 
+from ijkg.graph.io.mirror import write_seed
 from tests.conftest import Server, start_server, stop_server
 
 pytestmark = pytest.mark.slow  # real servers and commands
@@ -252,3 +254,34 @@ def test_a_mirror_of_a_source_that_is_not_there(tmp_path: Path) -> None:
     assert failed.returncode == 1
     assert "cannot reach http://127.0.0.1:9" in failed.stderr
     assert not (tmp_path / "m" / "store.json").exists()
+
+
+def test_a_mirror_of_a_source_whose_history_starts_later_starts_from_its_dump(
+    tmp_path: Path,
+) -> None:
+    # A store whose history starts at version 5 (its older logs are gone): its snapshot there.
+    root = tmp_path / "source"
+    graph = ox.NamedNode("https://example.org/mirror/graph")
+    kept = [
+        ox.Quad(ox.NamedNode(f"{THING}/old{i}"), ox.NamedNode(VALUE), ox.Literal(f"old {i}"), graph)
+        for i in range(3)
+    ]
+    write_seed(root / "store", 5, kept)
+    server = serve(root)
+    try:
+        with server.client() as client:
+            feed = client.get("/changes/feed").json()
+        assert feed["oldestVersion"] == 5
+        directory = tmp_path / "mirror"
+        mirror_once(server, directory)
+        assert_same(server, directory, tmp_path)
+        add(server, 1)
+        old = kept[0]
+        update(
+            server,
+            f"DELETE DATA {{ GRAPH {graph} {{ {old.subject} {old.predicate} {old.object} }} }}",
+        )
+        mirror_once(server, directory)
+        assert_same(server, directory, tmp_path)
+    finally:
+        stop_server(server)
