@@ -8,6 +8,8 @@ ONTOLOGY_IRI: Final = "https://w3id.org/ijkg/ontology"
 IJKG: Final = "https://w3id.org/ijkg/ontology#"
 ID_BASE: Final = "https://w3id.org/ijkg/id/"
 GRAPH_BASE: Final = "https://w3id.org/ijkg/graph/"
+#: The graph's versions: ``{VERSION_BASE}{N}`` is version N (served at ``/version/{N}``).
+VERSION_BASE: Final = "https://w3id.org/ijkg/version/"
 
 # Named graphs of the bundled content. Every other graph is curator data.
 ONTOLOGY_GRAPH: Final = GRAPH_BASE + "ontology"
