@@ -26,6 +26,7 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 
 from ijkg.graph import BadRequest, KnowledgeGraph, VersionInfo, commit_time, parse_version
+from ijkg.service.conditional import Conditional, Validators, answer_etag
 
 LINK_FORMAT: Final = "application/link-format"
 #: What every answer of a resource that negotiates datetime varies on.
@@ -178,3 +179,31 @@ async def refuse_version_on_write(request: Request) -> None:
             "a write changes the current graph: it takes no version (drop version= and "
             "Accept-Datetime); past versions are read-only"
         )
+
+
+async def versioned_validators(
+    tags: Conditional, pinned: Pinned | None, version: int, *key: str
+) -> Validators:
+    """The validators of an answer read at ``version``: as ``tags`` gives them for the current
+    graph, or, at a pinned version, an entity tag of that version and the commit's date, for
+    ever (``immutable``)."""
+    if pinned is None:
+        current = await tags.validators(version, *key)
+        return Validators(current.etag, current.last_modified, VARY)
+    moment = pinned.moment
+    etag = answer_etag(await tags.graph.store_id(), pinned.version, *key)
+    return Validators(etag, moment.timestamp() if moment else None, VARY, immutable=True)
+
+
+async def versioned_fresh(
+    tags: Conditional, pinned: Pinned | None, request: Request, *key: str
+) -> Validators | None:
+    """The validators when the client's copy is current (answer 304 with them), else
+    ``None``."""
+    if_none_match = request.headers.get("if-none-match")
+    if_modified_since = request.headers.get("if-modified-since")
+    if if_none_match is None and if_modified_since is None:
+        return None
+    version = pinned.version if pinned is not None else await tags.graph.version()
+    current = await versioned_validators(tags, pinned, version, *key)
+    return current if current.fresh_for(if_none_match, if_modified_since) else None

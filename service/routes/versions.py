@@ -42,8 +42,8 @@ VERSION_TYPES: Final = (JSON, HTML, *RDF_TYPES)
 VOID_TYPES: Final = (TURTLE.media_type, *(t for t in RDF_TYPES if t != TURTLE.media_type), HTML)
 #: The versions one page lists by default.
 DEFAULT_LIMIT: Final = 100
-#: The resources that have TimeMaps: the query endpoint and the entities.
-TIMEMAP_PATHS: Final = ("sparql", "id/")
+#: Where the entities that have TimeMaps are (besides the query endpoint's queries).
+ENTITY_PATHS: Final = ("id/", "api/entities/")
 #: The most mementos a TimeMap lists (the newest ones).
 TIMEMAP_MAX: Final = 10_000
 
@@ -191,15 +191,17 @@ async def version(
     responses={200: {"content": {LINK_FORMAT: {}}}, 404: {"description": "No TimeMap here"}},
 )
 async def timemap_of(path: str, request: Request, graph: GraphDep) -> Response:
-    """Every memento of `/sparql?query=...` or `/id/{kind}/{slug}`: one per version of the
-    graph, with its datetime, in `application/link-format`."""
-    if not (path == "sparql" or path.startswith("id/")):
-        raise NotFound(f"no TimeMap of /{path}: only /sparql queries and /id/ entities have one")
+    """Every memento of `/sparql?query=...`, `/id/{kind}/{slug}` or
+    `/api/entities/{kind}/{slug}`: one per version of the graph, with its datetime, in
+    `application/link-format`."""
+    entity = next((path[len(p) :] for p in ENTITY_PATHS if path.startswith(p)), None)
+    if path != "sparql" and entity is None:
+        raise NotFound(f"no TimeMap of /{path}: only /sparql queries and entities have one")
     params = [(k, v) for k, v in request.query_params.multi_items() if k != "version"]
     if path == "sparql" and not any(k == "query" for k, _ in params):
         raise BadRequest("a TimeMap of /sparql is of one query: give it as query=")
-    if path.startswith("id/"):
-        kind, _, slug = path[3:].partition("/")
+    if entity is not None:
+        kind, _, slug = entity.partition("/")
         graph.linked.entity_iri(kind, slug)  # NotFound for what cannot name an entity
     original = f"/{path}" + (f"?{urlencode(params)}" if params else "")
     known = await graph.versions.range()
