@@ -37,7 +37,7 @@ from ijkg.service.memento import LINK_FORMAT, TIMEMAP_PREFIX, timemap
 
 router = APIRouter(tags=["versions"])
 
-RDF_TYPES: Final = tuple(s.media_type for s in RDF_SYNTAXES if not s.oxigraph.supports_datasets)
+RDF_TYPES: Final = tuple(s.media_type for s in RDF_SYNTAXES)
 VERSION_TYPES: Final = (JSON, HTML, *RDF_TYPES)
 VOID_TYPES: Final = (TURTLE.media_type, *(t for t in RDF_TYPES if t != TURTLE.media_type), HTML)
 #: The versions one page lists by default.
