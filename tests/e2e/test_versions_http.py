@@ -113,7 +113,8 @@ def history(
             time.sleep(1.1)
             reverted = client.post(f"/changes/{first['id']}/revert", headers=TOKEN)
             assert reverted.status_code == 200, reverted.text
-        yield History(service, before, one, two, head(service.client()))
+            made = History(service, before, one, two, head(client))
+        yield made
     finally:
         services.close()
 
