@@ -15,9 +15,9 @@ from anyio.from_thread import BlockingPortal
 from ijkg.graph.core import errors
 from ijkg.graph.core.settings import Settings
 from ijkg.graph.store.base import Delta, QueryLimits
-from ijkg.graph.store.changelog import ChangeLogWriter, log_path, recover
+from ijkg.graph.store.changelog import ChangeLogWriter, Record, log_path, recover
 from ijkg.graph.store.embedded import EmbeddedStore
-from ijkg.graph.store.history import LogIndex
+from ijkg.graph.store.history import LogIndex, rewind
 from ijkg.graph.store.shared import SharedEngine
 from tests.conftest import SyncStore
 
@@ -291,3 +291,16 @@ def test_processes_sharing_one_engine_read_the_same_versions(
         first.close()
         second.close()
         engine.close()
+
+
+def test_rewinding_takes_back_the_net_change_of_the_records() -> None:
+    records = [
+        Record(1, [], [quad(1), quad(2)]),
+        Record(2, [quad(1)], [quad(3)]),
+        Record(3, [quad(3), quad(0)], [quad(1)]),
+    ]
+    # from version 3 back to 0: quad 1 and 2 go (1 was re-added), quad 0 comes back, 3 is gone
+    assert rewind(records) == ({quad(1), quad(2)}, {quad(0)})
+    assert rewind(records[1:]) == (set(), {quad(0)})  # back to 1: 1 went and came, 3 came and went
+    assert rewind(records[2:]) == ({quad(1)}, {quad(3), quad(0)})
+    assert rewind([]) == (set(), set())
