@@ -32,6 +32,8 @@ LINK_FORMAT: Final = "application/link-format"
 #: What every answer of a resource that negotiates datetime varies on.
 VARY: Final = "Accept, Accept-Datetime"
 TIMEMAP_PREFIX: Final = "/timemap"
+#: The longest resource URL the headers link to (it appears three times in ``Link``).
+MAX_LINKED_CHARS: Final = 2048
 
 
 def http_datetime(moment: datetime) -> str:
@@ -116,11 +118,17 @@ def memento_headers(original: str, pinned: Pinned | None) -> dict[str, str]:
     """The Memento headers of an answer for the resource at ``original`` (path and query, the
     version left out): as it is now (``pinned`` ``None``) or at a version. ``Vary`` is the
     validators' (``VARY``)."""
+    headers: dict[str, str] = {}
+    if len(original) > MAX_LINKED_CHARS:
+        # A query this long would make headers no proxy passes: the date alone, then.
+        moment = pinned.moment if pinned is not None else None
+        if moment is not None:
+            headers["Memento-Datetime"] = http_datetime(moment)
+        return headers
     links = [
         f'<{original}>; rel="original timegate"',
         f'<{timemap_url(original)}>; rel="timemap"; type="{LINK_FORMAT}"',
     ]
-    headers: dict[str, str] = {}
     if pinned is not None:
         memento = _with_version_of(original, pinned.version)
         moment = pinned.moment

@@ -9,6 +9,7 @@ did (``Store.history``). Versions here are the ones the store can still rebuild:
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
@@ -23,6 +24,8 @@ from ijkg.graph.store.results import group_triples
 
 #: The most versions one page of the list holds.
 MAX_PAGE: Final = 1000
+#: Versions whose record is kept in memory for the queries that cite them.
+KEPT_INFOS: Final = 1024
 
 
 def version_iri(version: int) -> str:
@@ -73,6 +76,9 @@ class Versions:
 
     def __init__(self, store: Store) -> None:
         self._store = store
+        # What made each version never changes: kept, so that a cited version's queries (the
+        # same ones, over and over) ask the store only for its range.
+        self._infos: OrderedDict[int, VersionInfo] = OrderedDict()
 
     async def range(self) -> VersionRange:
         """The versions the store can rebuild (``VersionsUnsupported`` when it keeps none)."""
@@ -103,6 +109,10 @@ class Versions:
         known = await self.check(version)
         if version == known.first:
             return None
+        kept = self._infos.get(version)
+        if kept is not None:
+            self._infos.move_to_end(version)
+            return kept
         found = await self._store.history(after=version - 1, limit=1)
         if not found or found[0].version != version:
             raise VersionNotFound(
@@ -110,6 +120,9 @@ class Versions:
                 first=known.first,
                 head=known.head,
             )
+        self._infos[version] = found[0]
+        if len(self._infos) > KEPT_INFOS:
+            self._infos.popitem(last=False)
         return found[0]
 
     async def at(self, moment: datetime) -> VersionInfo:

@@ -179,7 +179,7 @@ async def entity(
     path = f"/id/{kind}/{slug}"
     pinned = await pinned_version(request, graph, version)
     memento = memento_headers(with_version(path, request.query_params.multi_items(), None), pinned)
-    links = {"Link": f"{alternates(path)}, {memento.pop('Link')}"}
+    links = {"Link": ", ".join(filter(None, (alternates(path), memento.pop("Link", None))))}
     fresh = await versioned_fresh(tags, pinned, request, *key)
     if fresh is not None:
         return Response(status_code=304, headers={**fresh.headers(), **memento, **links})
