@@ -96,7 +96,7 @@ class Versions:
             )
         return known
 
-    async def list(self, *, after: int = 0, limit: int = 100) -> list[VersionInfo]:
+    async def listed(self, *, after: int = 0, limit: int = 100) -> list[VersionInfo]:
         """The versions after ``after``, oldest first, at most ``limit`` (capped at
         ``MAX_PAGE``)."""
         if limit < 1:

@@ -135,7 +135,7 @@ async def versions(
     count = _int_param(limit, "limit", DEFAULT_LIMIT)
     if not 1 <= count <= 1000:
         raise BadRequest(f"limit must be 1 to 1000, not {count}")
-    infos = await graph.versions.list(after=start, limit=count)
+    infos = await graph.versions.listed(after=start, limit=count)
     base = base_url(request)
     if media_type in RDF_TYPES:
         return _rdf([(info.version, info) for info in infos], media_type)
@@ -208,7 +208,7 @@ async def timemap_of(path: str, request: Request, graph: GraphDep) -> Response:
     after = max(known.first, known.head - TIMEMAP_MAX)
     infos: list[VersionInfo] = []
     while after < known.head:
-        batch = await graph.versions.list(after=after, limit=1000)
+        batch = await graph.versions.listed(after=after, limit=1000)
         if not batch:
             break
         infos += batch
