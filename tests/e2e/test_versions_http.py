@@ -43,6 +43,8 @@ class History:
     one: int
     two: int
     reverted: int
+    #: The answer to ``QUERY`` at ``one``, read as soon as ``one`` was made.
+    first_answer: bytes
 
 
 def update(client: httpx.Client, text: str) -> dict[str, object]:
@@ -106,6 +108,9 @@ def history(
             before = head(client)
             first = update(client, f'INSERT DATA {{ <{JAPAN}> <{ALT}> "v-one"@en }}')
             one = head(client)
+            first_answer = client.get(
+                "/sparql", params={"query": QUERY, "version": str(one)}, headers=RESULTS_JSON
+            ).content
             # A second apart: Accept-Datetime names a second, and picks the last version in it.
             time.sleep(1.1)
             update(client, f'INSERT DATA {{ <{JAPAN}> <{ALT}> "v-two"@en }}')
@@ -113,7 +118,7 @@ def history(
             time.sleep(1.1)
             reverted = client.post(f"/changes/{first['id']}/revert", headers=TOKEN)
             assert reverted.status_code == 200, reverted.text
-            made = History(service, before, one, two, head(client))
+            made = History(service, before, one, two, head(client), first_answer)
         yield made
     finally:
         services.close()
@@ -132,6 +137,10 @@ def test_an_answer_at_a_version_stays_the_same_after_merges_and_a_revert(
             history.two: ["v-one", "v-two"],
             history.reverted: ["v-two"],
         }
+        later = client.get(
+            "/sparql", params={"query": QUERY, "version": str(history.one)}, headers=RESULTS_JSON
+        )
+        assert later.content == history.first_answer
         for version, wanted in expected.items():
             params = {"query": QUERY, "version": str(version)}
             got = client.get("/sparql", params=params, headers=RESULTS_JSON)
@@ -408,3 +417,33 @@ def test_the_dataset_description(history: History) -> None:
         page = client.get("/.well-known/void", headers={"Accept": "text/html"})
         assert page.headers["content-type"].startswith("text/html")
         assert json.dumps("void:sparqlEndpoint")[1:-1] in page.text
+
+
+@pytest.mark.slow
+def test_an_answer_at_a_version_survives_a_restart(
+    tmp_path_factory: pytest.TempPathFactory, portal: BlockingPortal
+) -> None:
+    root = tmp_path_factory.mktemp("restart")
+    services = running_service("server", root, portal)
+    service = next(services)
+    with service.client() as client:
+        update(client, f'INSERT DATA {{ <{JAPAN}> <{ALT}> "v-kept"@en }}')
+        version = head(client)
+        params = {"query": QUERY, "version": str(version)}
+        answer = client.get("/sparql", params=params, headers=RESULTS_JSON)
+        update(client, f'DELETE DATA {{ <{JAPAN}> <{ALT}> "v-kept"@en }}')
+    services.close()
+    services = running_service("server", root, portal)
+    service = next(services)
+    try:
+        with service.client() as client:
+            assert head(client) == version + 1
+            again = client.get("/sparql", params=params, headers=RESULTS_JSON)
+            assert again.content == answer.content and labels(again) == ["v-kept"]
+            assert again.headers["etag"] == answer.headers["etag"]
+            assert again.headers["memento-datetime"] == answer.headers["memento-datetime"]
+            assert (
+                labels(client.get("/sparql", params={"query": QUERY}, headers=RESULTS_JSON)) == []
+            )
+    finally:
+        services.close()
