@@ -75,7 +75,15 @@ if TYPE_CHECKING:
         results_format_for,
         results_format_of,
     )
-    from ijkg.graph.core.namespaces import ID_BASE, IJKG, ONTOLOGY_IRI, PREFIXES, VERSION_BASE
+    from ijkg.graph.core.namespaces import (
+        ID_BASE,
+        IJKG,
+        ONTOLOGY_IRI,
+        PREFIXES,
+        VERSION_BASE,
+        parse_version,
+        version_iri,
+    )
     from ijkg.graph.core.rdfio import find_line, write_nquads
     from ijkg.graph.core.reports import ValidationReport, ValidationResult
     from ijkg.graph.core.settings import Settings
@@ -87,7 +95,7 @@ if TYPE_CHECKING:
     from ijkg.graph.curation.validation_pool import Part
     from ijkg.graph.endpoint.description import ServiceLimits
     from ijkg.graph.endpoint.endpoint import SparqlEndpoint
-    from ijkg.graph.endpoint.versions import Versions, commit_time, parse_version, version_iri
+    from ijkg.graph.endpoint.versions import Versions, commit_time
     from ijkg.graph.facade import (
         GraphMetrics,
         KnowledgeGraph,
@@ -97,7 +105,10 @@ if TYPE_CHECKING:
         repair_store,
         shared_store,
     )
+    from ijkg.graph.io.feed import ChangeFeed
     from ijkg.graph.io.loading import read_rdf_file
+    from ijkg.graph.io.mirror import Mirror, MirrorFailed, MirrorStep
+    from ijkg.graph.io.patches import RDF_PATCH, patch_json, rdf_patch
     from ijkg.graph.linked.reader import Entity, GraphDocument, LinkedData
     from ijkg.graph.store.base import Dataset, Delta, StoreStats, VersionInfo
     from ijkg.graph.store.changelog import ChangeLogCorrupt
@@ -159,6 +170,8 @@ _PUBLIC: dict[str, str] = {
     "ONTOLOGY_IRI": "ijkg.graph.core.namespaces",
     "PREFIXES": "ijkg.graph.core.namespaces",
     "VERSION_BASE": "ijkg.graph.core.namespaces",
+    "parse_version": "ijkg.graph.core.namespaces",
+    "version_iri": "ijkg.graph.core.namespaces",
     "find_line": "ijkg.graph.core.rdfio",
     "write_nquads": "ijkg.graph.core.rdfio",
     "ValidationReport": "ijkg.graph.core.reports",
@@ -180,8 +193,6 @@ _PUBLIC: dict[str, str] = {
     "SparqlEndpoint": "ijkg.graph.endpoint.endpoint",
     "Versions": "ijkg.graph.endpoint.versions",
     "commit_time": "ijkg.graph.endpoint.versions",
-    "parse_version": "ijkg.graph.endpoint.versions",
-    "version_iri": "ijkg.graph.endpoint.versions",
     "GraphMetrics": "ijkg.graph.facade",
     "KnowledgeGraph": "ijkg.graph.facade",
     "plan_repair": "ijkg.graph.facade",
@@ -189,7 +200,14 @@ _PUBLIC: dict[str, str] = {
     "holds_store": "ijkg.graph.facade",
     "repair_store": "ijkg.graph.facade",
     "shared_store": "ijkg.graph.facade",
+    "ChangeFeed": "ijkg.graph.io.feed",
     "read_rdf_file": "ijkg.graph.io.loading",
+    "Mirror": "ijkg.graph.io.mirror",
+    "MirrorFailed": "ijkg.graph.io.mirror",
+    "MirrorStep": "ijkg.graph.io.mirror",
+    "RDF_PATCH": "ijkg.graph.io.patches",
+    "patch_json": "ijkg.graph.io.patches",
+    "rdf_patch": "ijkg.graph.io.patches",
     "Entity": "ijkg.graph.linked.reader",
     "GraphDocument": "ijkg.graph.linked.reader",
     "LinkedData": "ijkg.graph.linked.reader",
@@ -210,6 +228,7 @@ __all__ = [
     "PREFIXES",
     "RDFXML",
     "RDF_MEDIA_ALIASES",
+    "RDF_PATCH",
     "RDF_SYNTAXES",
     "RESULTS_FORMATS",
     "RESULTS_JSON",
@@ -220,6 +239,7 @@ __all__ = [
     "BadRequest",
     "Change",
     "ChangeDiff",
+    "ChangeFeed",
     "ChangeLogCorrupt",
     "ChangeTooLarge",
     "Conflict",
@@ -234,6 +254,9 @@ __all__ = [
     "KnowledgeGraph",
     "LinkedData",
     "Loaded",
+    "Mirror",
+    "MirrorFailed",
+    "MirrorStep",
     "NotAcceptable",
     "NotFound",
     "Part",
@@ -281,8 +304,10 @@ __all__ = [
     "from_sparql_json",
     "holds_store",
     "parse_version",
+    "patch_json",
     "plan_repair",
     "preflight",
+    "rdf_patch",
     "rdf_syntax_for_media_type",
     "rdf_syntax_for_name",
     "rdf_syntax_of",

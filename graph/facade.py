@@ -34,6 +34,7 @@ from ijkg.graph.endpoint.endpoint import SparqlEndpoint
 from ijkg.graph.endpoint.versions import Versions
 from ijkg.graph.io import backup
 from ijkg.graph.io.bootstrap import ensure_bundle
+from ijkg.graph.io.feed import ChangeFeed
 from ijkg.graph.linked.reader import LinkedData
 from ijkg.graph.store import open_store, storage
 from ijkg.graph.store import repair as repairing
@@ -94,6 +95,8 @@ class KnowledgeGraph:
         self.linked = LinkedData(settings, store)
         #: Every write: proposals and their workflow, updates, the graph store, validation.
         self.curation = Curation(settings, store, gate, validation_pool=validation_pool)
+        #: The versions as a feed of changes: each one's patch, and dumps of the graph at one.
+        self.feed = ChangeFeed(store)
 
     @classmethod
     async def open(

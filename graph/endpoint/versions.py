@@ -18,7 +18,7 @@ import pyoxigraph as ox
 
 from ijkg.graph.core.errors import BadRequest, VersionNotFound
 from ijkg.graph.core.formats import RdfSyntax
-from ijkg.graph.core.namespaces import ID_BASE, PREFIXES, VERSION_BASE
+from ijkg.graph.core.namespaces import ID_BASE, PREFIXES, version_iri
 from ijkg.graph.store.base import Store, VersionInfo
 from ijkg.graph.store.results import group_triples
 
@@ -26,27 +26,6 @@ from ijkg.graph.store.results import group_triples
 MAX_PAGE: Final = 1000
 #: Versions whose record is kept in memory for the queries that cite them.
 KEPT_INFOS: Final = 1024
-
-
-def version_iri(version: int) -> str:
-    """The IRI of a version of the graph.
-
-    >>> version_iri(42)
-    'https://w3id.org/ijkg/version/42'
-    """
-    return f"{VERSION_BASE}{version}"
-
-
-def parse_version(text: str) -> int:
-    """A version number as a client wrote it; ``BadRequest`` unless it is a plain non-negative
-    integer (no sign, no spaces, at most 18 digits).
-
-    >>> parse_version("42")
-    42
-    """
-    if not text.isascii() or not text.isdigit() or len(text) > 18:
-        raise BadRequest(f"version must be a whole number of the graph's versions, not {text!r}")
-    return int(text)
 
 
 def commit_time(info: VersionInfo) -> datetime | None:
