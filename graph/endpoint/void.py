@@ -13,9 +13,9 @@ from typing import Final
 
 import pyoxigraph as ox
 
-from ijkg.graph.core.namespaces import IJKG, ONTOLOGY_IRI, PREFIXES
+from ijkg.graph.core.namespaces import IJKG, ONTOLOGY_IRI, PREFIXES, version_iri
 from ijkg.graph.endpoint.description import Contents
-from ijkg.graph.endpoint.versions import DATASET_IRI, TITLE, version_iri
+from ijkg.graph.endpoint.versions import DATASET_IRI, TITLE
 from ijkg.graph.store.base import Store
 
 _VOID: Final = "http://rdfs.org/ns/void#"

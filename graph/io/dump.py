@@ -138,7 +138,7 @@ async def version_quads(store: Store, version: int, limits: QueryLimits | None) 
         return quads
     for row in solutions:
         subject, predicate, obj, graph = row["s"], row["p"], row["o"], row["g"]
-        quad = ox.Quad(subject, predicate, obj, graph)  # type: ignore[arg-type]
+        quad = ox.Quad(subject, predicate, obj, graph)
         if not bookkeeping(quad):
             quads.append(quad)
     return quads
