@@ -50,6 +50,8 @@ if TYPE_CHECKING:
         ValidationOverloaded,
         ValidationTimeout,
         VersionConflict,
+        VersionNotFound,
+        VersionsUnsupported,
     )
     from ijkg.graph.core.formats import (
         FORMAT_NAMES,
@@ -73,7 +75,15 @@ if TYPE_CHECKING:
         results_format_for,
         results_format_of,
     )
-    from ijkg.graph.core.namespaces import ID_BASE, IJKG, ONTOLOGY_IRI, PREFIXES
+    from ijkg.graph.core.namespaces import (
+        ID_BASE,
+        IJKG,
+        ONTOLOGY_IRI,
+        PREFIXES,
+        VERSION_BASE,
+        parse_version,
+        version_iri,
+    )
     from ijkg.graph.core.rdfio import find_line, write_nquads
     from ijkg.graph.core.reports import ValidationReport, ValidationResult
     from ijkg.graph.core.settings import Settings
@@ -85,6 +95,7 @@ if TYPE_CHECKING:
     from ijkg.graph.curation.validation_pool import Part
     from ijkg.graph.endpoint.description import ServiceLimits
     from ijkg.graph.endpoint.endpoint import SparqlEndpoint
+    from ijkg.graph.endpoint.versions import Versions, commit_time
     from ijkg.graph.facade import (
         GraphMetrics,
         KnowledgeGraph,
@@ -94,10 +105,10 @@ if TYPE_CHECKING:
         repair_store,
         shared_store,
     )
-    from ijkg.graph.io.feed import ChangeFeed, parse_version
+    from ijkg.graph.io.feed import ChangeFeed
     from ijkg.graph.io.loading import read_rdf_file
     from ijkg.graph.io.mirror import Mirror, MirrorFailed, MirrorStep
-    from ijkg.graph.io.patches import RDF_PATCH, patch_json, rdf_patch, version_iri
+    from ijkg.graph.io.patches import RDF_PATCH, patch_json, rdf_patch
     from ijkg.graph.linked.reader import Entity, GraphDocument, LinkedData
     from ijkg.graph.store.base import Dataset, Delta, StoreStats, VersionInfo
     from ijkg.graph.store.changelog import ChangeLogCorrupt
@@ -132,6 +143,8 @@ _PUBLIC: dict[str, str] = {
     "ValidationOverloaded": "ijkg.graph.core.errors",
     "ValidationTimeout": "ijkg.graph.core.errors",
     "VersionConflict": "ijkg.graph.core.errors",
+    "VersionNotFound": "ijkg.graph.core.errors",
+    "VersionsUnsupported": "ijkg.graph.core.errors",
     "FORMAT_NAMES": "ijkg.graph.core.formats",
     "JSONLD": "ijkg.graph.core.formats",
     "NTRIPLES": "ijkg.graph.core.formats",
@@ -156,6 +169,9 @@ _PUBLIC: dict[str, str] = {
     "IJKG": "ijkg.graph.core.namespaces",
     "ONTOLOGY_IRI": "ijkg.graph.core.namespaces",
     "PREFIXES": "ijkg.graph.core.namespaces",
+    "VERSION_BASE": "ijkg.graph.core.namespaces",
+    "parse_version": "ijkg.graph.core.namespaces",
+    "version_iri": "ijkg.graph.core.namespaces",
     "find_line": "ijkg.graph.core.rdfio",
     "write_nquads": "ijkg.graph.core.rdfio",
     "ValidationReport": "ijkg.graph.core.reports",
@@ -175,6 +191,8 @@ _PUBLIC: dict[str, str] = {
     "Part": "ijkg.graph.curation.validation_pool",
     "ServiceLimits": "ijkg.graph.endpoint.description",
     "SparqlEndpoint": "ijkg.graph.endpoint.endpoint",
+    "Versions": "ijkg.graph.endpoint.versions",
+    "commit_time": "ijkg.graph.endpoint.versions",
     "GraphMetrics": "ijkg.graph.facade",
     "KnowledgeGraph": "ijkg.graph.facade",
     "plan_repair": "ijkg.graph.facade",
@@ -183,7 +201,6 @@ _PUBLIC: dict[str, str] = {
     "repair_store": "ijkg.graph.facade",
     "shared_store": "ijkg.graph.facade",
     "ChangeFeed": "ijkg.graph.io.feed",
-    "parse_version": "ijkg.graph.io.feed",
     "read_rdf_file": "ijkg.graph.io.loading",
     "Mirror": "ijkg.graph.io.mirror",
     "MirrorFailed": "ijkg.graph.io.mirror",
@@ -191,7 +208,6 @@ _PUBLIC: dict[str, str] = {
     "RDF_PATCH": "ijkg.graph.io.patches",
     "patch_json": "ijkg.graph.io.patches",
     "rdf_patch": "ijkg.graph.io.patches",
-    "version_iri": "ijkg.graph.io.patches",
     "Entity": "ijkg.graph.linked.reader",
     "GraphDocument": "ijkg.graph.linked.reader",
     "LinkedData": "ijkg.graph.linked.reader",
@@ -218,6 +234,7 @@ __all__ = [
     "RESULTS_JSON",
     "RESULTS_MEDIA_ALIASES",
     "TURTLE",
+    "VERSION_BASE",
     "BadMetadata",
     "BadRequest",
     "Change",
@@ -274,9 +291,13 @@ __all__ = [
     "ValidationTimeout",
     "VersionConflict",
     "VersionInfo",
+    "VersionNotFound",
+    "Versions",
+    "VersionsUnsupported",
     "Writer",
     "Written",
     "bare_media_type",
+    "commit_time",
     "content_type",
     "find_line",
     "formats_named",

@@ -24,6 +24,7 @@ from ijkg.service.routes import (
     pages,
     sparql,
     update,
+    versions,
 )
 
 log = logging.getLogger("ijkg")
@@ -80,5 +81,6 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(api.router)
     app.include_router(pages.router)
     app.include_router(docs.router)
+    app.include_router(versions.router)
     openapi.install(app)
     return app

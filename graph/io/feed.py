@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from ijkg.graph.core.errors import BadRequest, VersionNotFound
+from ijkg.graph.core.errors import VersionNotFound
 from ijkg.graph.io import dump as dumping
 from ijkg.graph.store.base import Patch, Store, VersionInfo
 
@@ -20,21 +20,6 @@ from ijkg.graph.store.base import Patch, Store, VersionInfo
 _KEPT_DUMPS = 2
 #: Dumps over this size are not kept (one copy each in every service process).
 _KEPT_DUMP_BYTES = 64 * 1024 * 1024
-
-
-def parse_version(text: str) -> int:
-    """A version number as a client wrote it; ``BadRequest`` unless it is a whole number.
-
-    >>> parse_version("42")
-    42
-    >>> parse_version("4.2")
-    Traceback (most recent call last):
-    ...
-    ijkg.graph.core.errors.BadRequest: a version is a whole number (0, 1, 2 ...), not '4.2'
-    """
-    if not text.isascii() or not text.isdigit() or len(text) > 18:
-        raise BadRequest(f"a version is a whole number (0, 1, 2 ...), not {text[:40]!r}")
-    return int(text)
 
 
 def not_found(version: int, first: int, head: int) -> VersionNotFound:

@@ -12,21 +12,11 @@ from typing import Any, Final
 
 import pyoxigraph as ox
 
+from ijkg.graph.core.namespaces import version_iri
 from ijkg.graph.core.rdfio import read_nquads, write_nquads
 from ijkg.graph.store.base import Patch
 
-#: Each version of the graph is named ``VERSION_BASE + N`` (the service answers ``/version/N``).
-VERSION_BASE: Final = "https://w3id.org/ijkg/version/"
 RDF_PATCH: Final = "application/rdf-patch"
-
-
-def version_iri(version: int) -> str:
-    """The IRI of a version.
-
-    >>> version_iri(42)
-    'https://w3id.org/ijkg/version/42'
-    """
-    return f"{VERSION_BASE}{version}"
 
 
 def _row(code: str, quad: ox.Quad) -> str:

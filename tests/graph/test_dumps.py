@@ -129,7 +129,7 @@ def test_a_version_there_is_not_is_named_with_the_range(store: SyncStore) -> Non
 
 
 def test_a_malformed_version_is_a_bad_request() -> None:
-    from ijkg.graph.io.feed import parse_version
+    from ijkg.graph.core.namespaces import parse_version
 
     for text in ("-1", "1.5", "one", "", "٣", "9" * 40):
         with pytest.raises(BadRequest):
