@@ -78,6 +78,7 @@ from ijkg.graph.store.effects import Effect, compute
 from ijkg.graph.store.results import write_boolean, write_solutions, write_triples
 from ijkg.graph.store.slots import SharedSlots
 from ijkg.graph.store.update_plan import PatternStep, check_syntax, plan_update
+from ijkg.graph.store.version_replica import VersionReplica
 
 SYS = SYSTEM_GRAPH + "#"
 _META_NODE = ox.NamedNode(SYS + "store")
@@ -169,6 +170,7 @@ class SparqlStore(Store):
         )
         self._store_id = ""
         self._counted: tuple[int, int] | None = None  # (version, quads) after this one's commit
+        self._replica: VersionReplica | None = None
 
     @classmethod
     async def open(cls, settings: Settings) -> SparqlStore:
@@ -182,7 +184,44 @@ class SparqlStore(Store):
         return store
 
     async def close(self) -> None:
-        await self._client.aclose()
+        try:
+            if self._replica is not None:
+                await self._replica.close()
+        finally:
+            await self._client.aclose()
+
+    def _replica_for_versions(self) -> VersionReplica:
+        """The local replica that answers queries at a version (made on first use)."""
+        if not self.settings.version_replica:
+            raise VersionsUnsupported(
+                "this service answers queries at the current version only "
+                "(IJKG_VERSION_REPLICA is off)"
+            )
+        if self._replica is None:
+            self._replica = VersionReplica(
+                self.settings, head=self._head, version=self.version, solutions=self._solutions
+            )
+        return self._replica
+
+    async def _head(self) -> tuple[int, list[ox.Quad]]:
+        """The version and every quad of the named graphs, bookkeeping left out, in one query
+        (one query reads one state of the store, so the two agree)."""
+        rows = await self._solutions(
+            "SELECT ?s ?p ?o ?g ?v WHERE { "
+            f"{{ GRAPH ?g {{ ?s ?p ?o }} FILTER(?g != {_GRAPH} || !(?s = {_META} || "
+            f'STRSTARTS(STR(?s), "{records.RECORD_PREFIX}"))) }} '
+            f"UNION {{ GRAPH {_GRAPH} {{ {_META} {_VERSION} ?v }} }} }}"
+        )
+        version: int | None = None
+        quads = []
+        for row in rows:
+            if row["v"] is not None:
+                version = int(row["v"].value)
+            else:
+                quads.append(ox.Quad(row["s"], row["p"], row["o"], row["g"]))
+        if version is None:
+            raise StoreUnavailable("the SPARQL store has no ijkg version; was it reset?")
+        return version, quads
 
     # --- HTTP ------------------------------------------------------------------------------------
 
@@ -302,7 +341,16 @@ class SparqlStore(Store):
         at_version: int | None = None,
     ) -> Answer:
         if at_version is not None:
-            raise VersionsUnsupported("reading an older version is not built yet")
+            return await self._replica_for_versions().query(
+                sparql,
+                at_version=at_version,
+                results=results,
+                rdf=rdf,
+                dataset=dataset,
+                base_iri=base_iri,
+                limits=limits,
+                prefixes=prefixes,
+            )
         limits = limits or self.limits
         added_lines = 0  # lines put in front of the caller's query, for syntax error positions
         if prefixes:
