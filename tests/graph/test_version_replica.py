@@ -1,0 +1,148 @@
+"""Older versions of an external store, answered from a local replica: the files it is rebuilt
+from, and queries at a version on a real Oxigraph server that do not change as the graph does."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+from anyio.from_thread import BlockingPortal
+
+from ijkg.graph.core import errors
+from ijkg.graph.core.settings import Settings
+from ijkg.graph.store import union
+from ijkg.graph.store.base import Delta, Patch, VersionInfo
+from ijkg.graph.store.changelog import recover, snapshot_path
+from ijkg.graph.store.remote import SparqlStore
+from ijkg.graph.store.version_replica import write_history
+from tests.conftest import SyncStore
+from tests.oxigraph_server import OxigraphServer, start_oxigraph
+
+G = ox.NamedNode("https://example.org/g")
+H = ox.NamedNode("https://example.org/h")
+P = ox.NamedNode("https://example.org/p")
+QUERY = "SELECT ?s ?o WHERE { ?s <https://example.org/p> ?o } ORDER BY ?s ?o"
+
+
+def quad(i: int, graph: ox.NamedNode = G) -> ox.Quad:
+    return ox.Quad(ox.NamedNode(f"https://example.org/s{i}"), P, ox.Literal(str(i)), graph)
+
+
+def _patch(version: int, removes: tuple[ox.Quad, ...], adds: tuple[ox.Quad, ...]) -> Patch:
+    info = VersionInfo(version, "2026-01-01T00:00:00.000Z", "who", "why", None, 0, 0, None)
+    return Patch(info, removes, adds)
+
+
+def _named(store: ox.Store) -> set[ox.Quad]:
+    return {q for q in store if union.is_named(q)}
+
+
+def test_the_files_hold_the_first_version_and_recover_to_the_head(tmp_path: Path) -> None:
+    # Versions 3..6 of a graph whose history before 3 was not recorded; s1 is in two graphs,
+    # so the union copy must keep it when one of them loses it.
+    at_3 = {quad(1), quad(1, H), quad(2)}
+    patches = [
+        _patch(4, (quad(1),), (quad(3),)),
+        _patch(5, (), (quad(4), quad(5, H))),
+        _patch(6, (quad(2), quad(5, H)), (quad(1),)),
+    ]
+    head = {quad(1), quad(1, H), quad(3), quad(4)}
+    write_history(tmp_path, sorted(head, key=str), 3, patches)
+
+    snapshot = ox.Store()
+    snapshot.bulk_extend(
+        ox.parse(path=str(snapshot_path(tmp_path, 3)), format=ox.RdfFormat.N_QUADS)
+    )
+    assert _named(snapshot) == at_3
+    assert len(snapshot) - len(at_3) == 2  # the union: s1 once, s2
+
+    store = ox.Store()
+    recovered = recover(tmp_path, store)
+    assert (recovered.version, recovered.records_replayed) == (6, 3)
+    assert _named(store) == head
+    assert len(store) - len(head) == 3  # s1 once, s3, s4
+
+
+@pytest.fixture
+def oxigraph() -> Iterator[OxigraphServer]:
+    server = start_oxigraph()
+    yield server
+    server.stop()
+
+
+def remote(
+    portal: BlockingPortal, server: OxigraphServer, data_dir: Path, **settings: object
+) -> SyncStore:
+    config = Settings(
+        store="sparql",
+        data_dir=data_dir,
+        sparql_query_url=server.query_url,
+        sparql_update_url=server.update_url,
+        query_timeout_s=5,
+        query_workers=1,
+        **settings,  # type: ignore[arg-type]
+    )
+    return SyncStore(portal, portal.call(SparqlStore.open, config), config)
+
+
+def answer(store: SyncStore, version: int | None) -> bytes:
+    found = store.run(lambda: store.store.query(QUERY, at_version=version))
+    assert found.version == (version if version is not None else found.version)
+    return found.body
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(
+    raises=errors.VersionsUnsupported, reason="the embedded store's queries at a version"
+)
+def test_a_query_at_a_version_is_unchanged_by_later_merges_reverts_and_restarts(
+    portal: BlockingPortal, oxigraph: OxigraphServer, tmp_path: Path
+) -> None:
+    store = remote(portal, oxigraph, tmp_path)
+    try:
+        store.run(store.store.commit, Delta(adds=(quad(1), quad(2), quad(2, H))))
+        store.run(store.store.commit, Delta(removes=(quad(1),), adds=(quad(3),)))
+        at_head = answer(store, None)
+        pinned = answer(store, 2)
+        assert json.loads(pinned) == json.loads(at_head)
+        assert len(json.loads(answer(store, 1))["results"]["bindings"]) == 3
+        assert json.loads(answer(store, 0))["results"]["bindings"] == []
+
+        # Later merges, and a revert of version 2 (its patch undone as a new version).
+        store.run(store.store.commit, Delta(removes=(quad(2), quad(2, H)), adds=(quad(4),)))
+        two = store.run(store.store.patch, 2)
+        store.run(store.store.commit, Delta(removes=two.adds, adds=two.removes))
+        assert store.run(store.store.version) == 4
+        assert answer(store, 2) == pinned  # caught up, not rebuilt: the same bytes
+        assert json.loads(answer(store, 4)) == json.loads(answer(store, None))
+        assert answer(store, 4) != pinned
+    finally:
+        store.close()
+
+    # Another process (after a restart of the service): a new replica, the same answers.
+    again = remote(portal, oxigraph, tmp_path)
+    try:
+        assert answer(again, 2) == pinned
+        with pytest.raises(errors.VersionNotFound, match="from 0 to 4"):
+            answer(again, 5)
+        with pytest.raises(errors.VersionNotFound, match="from 0 to 4"):
+            answer(again, -1)
+    finally:
+        again.close()
+
+
+@pytest.mark.slow
+def test_versions_can_be_turned_off(
+    portal: BlockingPortal, oxigraph: OxigraphServer, tmp_path: Path
+) -> None:
+    store = remote(portal, oxigraph, tmp_path, version_replica=False)
+    try:
+        store.run(store.store.commit, Delta(adds=(quad(1),)))
+        with pytest.raises(errors.VersionsUnsupported, match="IJKG_VERSION_REPLICA"):
+            answer(store, 0)
+        assert store.run(store.store.patch, 1).adds == (quad(1),)  # the history is still kept
+    finally:
+        store.close()
