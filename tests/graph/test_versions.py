@@ -1,0 +1,258 @@
+"""Versions of the graph on the embedded store (on disk) and the in-process store: the graph as it
+was at any version, its history, and each version's patch."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+
+from ijkg.graph.core import errors
+from ijkg.graph.store.base import Delta, QueryLimits
+from ijkg.graph.store.changelog import ChangeLogWriter, log_path, recover
+from ijkg.graph.store.history import LogIndex
+from tests.conftest import SyncStore
+
+G = ox.NamedNode("https://example.org/g")
+H = ox.NamedNode("https://example.org/h")
+P = ox.NamedNode("https://example.org/p")
+Opener = Callable[..., SyncStore]
+
+ALL = "SELECT ?g ?s ?p ?o WHERE { GRAPH ?g { ?s ?p ?o } }"
+UNION = "SELECT ?s ?o WHERE { ?s ?p ?o } ORDER BY ?s ?o"
+CARTESIAN = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l . ?m ?o ?q }"
+TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+
+
+def quad(i: int, graph: ox.NamedNode = G) -> ox.Quad:
+    return ox.Quad(ox.NamedNode(f"https://example.org/s{i}"), P, ox.Literal(str(i)), graph)
+
+
+def quads(n: int, start: int = 0, graph: ox.NamedNode = G) -> tuple[ox.Quad, ...]:
+    return tuple(quad(i, graph) for i in range(start, start + n))
+
+
+@pytest.fixture(
+    params=["memory", pytest.param("embedded", marks=[pytest.mark.slow, pytest.mark.embedded])]
+)
+def opener(request: pytest.FixtureRequest) -> Opener:
+    name = "open_memory_store" if request.param == "memory" else "open_test_store"
+    found: Opener = request.getfixturevalue(name)
+    return found
+
+
+def at(store: SyncStore, version: int, sparql: str = UNION) -> list[tuple[str, ...]]:
+    rows = store.run(store.store.select, sparql, at_version=version)
+    return [tuple(str(row[name]) for name in sorted(row)) for row in rows]
+
+
+def graph_at(store: SyncStore, version: int) -> set[tuple[str, ...]]:
+    return set(at(store, version, ALL))
+
+
+def as_rows(found: tuple[ox.Quad, ...]) -> set[tuple[str, ...]]:
+    """Quads as ``graph_at`` gives them (variables in name order: g, o, p, s)."""
+    return {
+        (q.graph_name.value, q.object.value, q.predicate.value, q.subject.value)  # type: ignore[union-attr]
+        for q in found
+    }
+
+
+def some_history(store: SyncStore) -> None:
+    """Five versions: adds, a change in two graphs, removes, a triple in two graphs, more."""
+    commit = store.store.commit
+    store.run(commit, Delta(adds=quads(5)), meta={"who": "ana", "why": "first", "change": "c-1"})
+    store.run(commit, Delta(removes=quads(2), adds=quads(3, start=10, graph=H)))
+    store.run(commit, Delta(removes=(quad(3),), adds=(quad(10),)), meta={"who": "bo"})
+    store.run(commit, Delta(adds=(quad(4, H), quad(20))))
+    store.run(commit, Delta(removes=(quad(10, H), quad(4)), adds=quads(2, start=30)))
+
+
+def test_an_answer_at_a_version_stays_the_same(opener: Opener) -> None:
+    store = opener()
+    some_history(store)
+    before = {version: at(store, version) for version in range(6)}
+    assert before[0] == []
+    assert before[5] == at(store, store.run(store.store.version))
+    assert len({tuple(rows) for rows in before.values()}) == 6  # each version differs
+    # later commits, and a revert (the inverse of version 6's patch)
+    store.run(store.store.commit, Delta(removes=quads(3, start=30), adds=quads(4, start=40)))
+    patch = store.run(store.store.patch, 6)
+    store.run(store.store.commit, Delta(removes=patch.adds, adds=patch.removes))
+    assert at(store, 7) == before[5]
+    assert {version: at(store, version) for version in range(6)} == before
+    answer = store.run(store.store.query, UNION, at_version=2)
+    assert answer.version == 2
+
+
+def test_a_version_s_patch_takes_the_graph_from_the_version_before_to_it(opener: Opener) -> None:
+    store = opener()
+    some_history(store)
+    for version in range(1, 6):
+        patch = store.run(store.store.patch, version)
+        assert patch.info.version == version
+        assert not set(patch.removes) & set(patch.adds)
+        previous = graph_at(store, version - 1)
+        assert as_rows(patch.removes) <= previous
+        assert not as_rows(patch.adds) & previous
+        assert (previous - as_rows(patch.removes)) | as_rows(patch.adds) == graph_at(store, version)
+
+
+def test_the_history_lists_each_version_with_who_why_and_counts(opener: Opener) -> None:
+    store = opener()
+    some_history(store)
+    assert store.run(store.store.version_range) == (0, 5)
+    history = store.run(store.store.history)
+    assert [info.version for info in history] == [1, 2, 3, 4, 5]
+    first, third = history[0], history[2]
+    assert (first.who, first.why, first.change) == ("ana", "first", "c-1")
+    assert (third.who, third.why, third.change) == ("bo", None, None)
+    counts = [(info.removed, info.added) for info in history]
+    assert counts == [(0, 5), (2, 3), (1, 1), (0, 2), (2, 2)]
+    assert [info.quads for info in history] == [5, 6, 6, 8, 8]
+    assert all(info.time and TIME.match(info.time) for info in history)
+    assert [i.time for i in history] == sorted(i.time or "" for i in history)
+    paged = store.run(store.store.history, after=2, limit=2)
+    assert [info.version for info in paged] == [3, 4]
+    assert store.run(store.store.history, after=5) == []
+    assert store.run(store.store.patch, 3).info == third
+
+
+@pytest.mark.parametrize("version", [-1, 6, 99])
+def test_a_version_outside_the_history_is_not_found_and_names_the_range(
+    opener: Opener, version: int
+) -> None:
+    store = opener()
+    some_history(store)
+    with pytest.raises(errors.VersionNotFound) as raised:
+        store.run(store.store.query, UNION, at_version=version)
+    assert str(raised.value) == (
+        f"version {version} is not in this graph's history: versions 0 to 5 can be read"
+    )
+    assert (raised.value.first, raised.value.head) == (0, 5)
+    with pytest.raises(errors.VersionNotFound, match="patches of versions 1 to 5 can be read"):
+        store.run(store.store.patch, version)
+
+
+def test_version_zero_has_no_patch(opener: Opener) -> None:
+    store = opener()
+    with pytest.raises(errors.VersionNotFound, match="no version has a patch"):
+        store.run(store.store.patch, 0)
+    store.run(store.store.commit, Delta(adds=quads(1)))
+    with pytest.raises(errors.VersionNotFound, match="patches of versions 1 to 1"):
+        store.run(store.store.patch, 0)
+
+
+# --- the embedded store: on disk, across restarts and snapshots, in its workers ---------------
+
+
+@pytest.mark.slow
+@pytest.mark.embedded
+def test_versions_survive_a_restart_and_snapshots(open_test_store: Opener, tmp_path: Path) -> None:
+    data_dir = tmp_path / "kept"
+    store = open_test_store(data_dir)
+    some_history(store)
+    before = {version: at(store, version) for version in range(6)}
+    history = store.run(store.store.history)
+    store.run(store.store.snapshot)  # the log before the snapshot is kept: it is the history
+    store.run(store.store.commit, Delta(adds=quads(3, start=50)))
+    store.close()
+    store = open_test_store(data_dir)
+    assert {version: at(store, version) for version in range(6)} == before
+    assert store.run(store.store.history, limit=5) == history
+    store.run(store.store.snapshot)
+    store.run(store.store.commit, Delta(removes=quads(3, start=50)))
+    store.close()
+    store = open_test_store(data_dir)
+    for i in range(3):  # a snapshot after each commit: a log file each
+        store.run(store.store.commit, Delta(adds=(quad(60 + i),)))
+        store.run(store.store.snapshot)
+    assert at(store, 7) == before[5]
+    assert {version: at(store, version) for version in range(6)} == before
+    assert store.run(store.store.version_range) == (0, 10)
+    assert len(list(data_dir.glob("changes-*.log"))) >= 5
+
+
+@pytest.mark.slow
+@pytest.mark.embedded
+def test_a_store_whose_first_logs_are_gone_reads_back_to_its_oldest_log(
+    open_test_store: Opener, tmp_path: Path
+) -> None:
+    data_dir = tmp_path / "old"
+    store = open_test_store(data_dir)
+    some_history(store)
+    store.run(store.store.snapshot)
+    store.run(store.store.commit, Delta(adds=quads(2, start=70)))
+    three = at(store, 5)
+    store.close()
+    log_path(data_dir, 0).unlink()  # as a store that deleted its logs before it kept them
+    store = open_test_store(data_dir)
+    assert store.run(store.store.version_range) == (5, 6)
+    assert at(store, 5) == three
+    with pytest.raises(errors.VersionNotFound, match="versions 5 to 6 can be read"):
+        store.run(store.store.query, UNION, at_version=4)
+    with pytest.raises(errors.VersionNotFound, match="patches of versions 6 to 6"):
+        store.run(store.store.patch, 5)
+    assert [info.version for info in store.run(store.store.history)] == [6]
+
+
+@pytest.mark.slow
+@pytest.mark.embedded
+def test_an_old_version_query_past_its_time_limit_is_stopped_and_the_head_answers(
+    open_test_store: Opener,
+) -> None:
+    store = open_test_store(query_timeout_s=1.5, query_workers=1)
+    store.run(store.store.commit, Delta(adds=quads(200)))
+    store.run(store.store.commit, Delta(removes=quads(100)))
+    started = time.monotonic()
+    with pytest.raises(errors.QueryTimeout):
+        store.run(store.store.query, CARTESIAN, at_version=1)
+    assert time.monotonic() - started < 3
+    assert len(at(store, 2)) == 100  # the replacement worker is at the head
+    assert len(at(store, 1)) == 200
+    # the same (only) worker answered the old version, then the head: it sees the head
+    assert len(at(store, 2)) == len(store.select(UNION)) == 100
+
+
+@pytest.mark.slow
+@pytest.mark.embedded
+def test_the_same_old_version_is_read_under_a_query_s_limits(open_test_store: Opener) -> None:
+    store = open_test_store(query_workers=1)
+    store.run(store.store.commit, Delta(adds=quads(50)))
+    store.run(store.store.commit, Delta(removes=quads(50)))
+    limits = QueryLimits(timeout_s=10, memory_mb=512, max_rows=49, max_bytes=1 << 20)
+    with pytest.raises(errors.ResultTooLarge, match="more than 49 rows"):
+        store.run(store.store.query, UNION, limits=limits, at_version=1)
+    assert store.select(UNION) == []  # the error answer left the worker at the head
+
+
+# --- the index of the log ----------------------------------------------------------------------
+
+
+def test_the_index_follows_the_log_across_snapshots_and_stops_at_a_gap(tmp_path: Path) -> None:
+    log = ChangeLogWriter(tmp_path, recover(tmp_path, ox.Store()), fsync=False)
+    store = ox.Store()
+    index = LogIndex(tmp_path)
+    assert index.first(0) == 0
+    for i in range(3):
+        log.append([], [quad(i)], {"who": f"w{i}"})
+    assert index.first(3) == 0
+    assert [r.adds for r in index.records(1, 3)] == [[quad(1)], [quad(2)]]
+    log.snapshot(store)  # a new log file from version 3
+    log.append([quad(0)], [], {"who": "w3"})
+    assert index.first(4) == 0
+    assert [r.version for r in index.records(0, 4)] == [1, 2, 3, 4]
+    assert [info.who for info in index.infos(1, 10, 4)] == ["w1", "w2", "w3"]
+    log.close()
+    # a store whose logs before version 3 are gone starts its history there
+    log_path(tmp_path, 0).unlink()
+    fresh = LogIndex(tmp_path)
+    assert fresh.first(4) == 3
+    with pytest.raises(errors.VersionNotFound, match="versions 3 to 4 can be read"):
+        fresh.records(2, 4)
+    index.close()
+    fresh.close()
