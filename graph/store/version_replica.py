@@ -42,8 +42,17 @@ Version = Callable[[], Awaitable[int]]
 
 
 def _meta(patch: Patch) -> dict[str, Any]:
+    """A record's metadata as the embedded engine stamps it (``history.stamped``)."""
     info = patch.info
-    meta = {"who": info.who, "why": info.why, "change": info.change, "time": info.time}
+    meta = {
+        "who": info.who,
+        "why": info.why,
+        "change": info.change,
+        "at": info.time,
+        "removed": info.removed,
+        "added": info.added,
+        "quads": info.quads,
+    }
     return {key: value for key, value in meta.items() if value is not None}
 
 
