@@ -31,10 +31,11 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from ijkg.graph.core.errors import VersionNotFound
+from ijkg.graph.core.errors import StoreError
 from ijkg.graph.core.namespaces import SYSTEM_GRAPH
 from ijkg.graph.core.rdfio import read_nquads, write_nquads
 from ijkg.graph.store.base import Patch, VersionInfo
+from ijkg.graph.store.history import no_patch
 
 SYS = SYSTEM_GRAPH + "#"
 RECORD_PREFIX = SYS + "version-"
@@ -66,6 +67,18 @@ def is_record(subject: Any) -> bool:
 def now() -> str:
     """The UTC time of a commit, as ``xsd:dateTime`` text (milliseconds, like the history's)."""
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _time(text: str | None) -> str | None:
+    """A record's time as ``now`` wrote it: stores give back an ``xsd:dateTime`` in their own
+    canonical form (Oxigraph drops trailing zeros of the fraction)."""
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return text
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _string(value: str) -> str:
@@ -114,7 +127,7 @@ def _int(row: ox.QuerySolution, name: str) -> int | None:
 def _info(row: ox.QuerySolution) -> VersionInfo:
     return VersionInfo(
         version=int(_value(row, "v") or 0),
-        time=_value(row, "t"),
+        time=_time(_value(row, "t")),
         who=_value(row, "who"),
         why=_value(row, "why"),
         change=_value(row, "change"),
@@ -172,22 +185,6 @@ async def first_version(solutions: Solutions, head: int) -> int:
     return version
 
 
-def _not_found(version: int, first: int, head: int) -> VersionNotFound:
-    return VersionNotFound(
-        f"version {version} is not in the history: the versions there are run from {first} "
-        f"to {head}"
-        + (f" (changes before version {first} were not recorded)" if first > 0 else ""),
-        first=first,
-        head=head,
-    )
-
-
-def check_version(version: int, first: int, head: int, *, patch: bool = False) -> None:
-    """``VersionNotFound`` unless ``version`` is one there is (with a patch: after ``first``)."""
-    if version > head or version < first or (patch and version == first):
-        raise _not_found(version, first, head)
-
-
 async def history(solutions: Solutions, first: int, *, after: int, limit: int) -> list[VersionInfo]:
     if limit <= 0:
         return []
@@ -196,10 +193,11 @@ async def history(solutions: Solutions, first: int, *, after: int, limit: int) -
 
 
 async def patch(solutions: Solutions, version: int, first: int, head: int) -> Patch:
-    check_version(version, first, head, patch=True)
+    if not first < version <= head:
+        raise no_patch(version, first, head)
     rows = await solutions(_info_query(f"FILTER(?v = {version})", patches=True))
     if not rows:
-        raise _not_found(version, first, head)
+        raise no_patch(version, first, head)
     return _patch(rows[0])
 
 
@@ -213,9 +211,8 @@ async def patches(solutions: Solutions, after: int, upto: int) -> list[Patch]:
         found += [_patch(row) for row in rows]
         start = stop
     if [p.info.version for p in found] != list(range(after + 1, upto + 1)):
-        raise VersionNotFound(
-            f"the history between versions {after} and {upto} is incomplete",
-            first=after,
-            head=upto,
+        raise StoreError(
+            f"the SPARQL store's history between versions {after} and {upto} is incomplete: "
+            "a version record is missing"
         )
     return found

@@ -27,7 +27,6 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from ijkg.graph.core.errors import VersionNotFound
 from ijkg.graph.core.rdfio import write_nquads
 from ijkg.graph.core.settings import Settings
 from ijkg.graph.store import remote_history as records
@@ -35,6 +34,7 @@ from ijkg.graph.store import union
 from ijkg.graph.store.base import Answer, Delta, Patch
 from ijkg.graph.store.changelog import encode_record, log_path, snapshot_path, write_snapshot
 from ijkg.graph.store.embedded import EmbeddedStore
+from ijkg.graph.store.history import not_in_history
 
 #: The external store's head: its version and every quad of its named graphs, read together.
 Head = Callable[[], Awaitable[tuple[int, list[ox.Quad]]]]
@@ -109,12 +109,7 @@ class VersionReplica:
                 await self._catch_up(store)
             if version < self._first or version > self._version:
                 head = await self._remote_version() if version > self._version else self._version
-                raise VersionNotFound(
-                    f"version {version} is not in the history: the versions there are run from "
-                    f"{self._first} to {head}",
-                    first=self._first,
-                    head=head,
-                )
+                raise not_in_history(version, self._first, head)
             return store
 
     async def _build(self) -> EmbeddedStore:

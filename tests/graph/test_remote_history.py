@@ -4,7 +4,7 @@ everything but the history itself."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,13 @@ from ijkg.graph.io.backup import named_quads
 from ijkg.graph.store.base import Delta
 from ijkg.graph.store.remote import SparqlStore
 from tests.conftest import SyncStore
+from tests.graph.test_versions import (  # collected here too, on this module's ``opener``
+    test_a_version_outside_the_history_is_not_found_and_names_the_range,
+    test_a_version_s_patch_takes_the_graph_from_the_version_before_to_it,
+    test_an_answer_at_a_version_stays_the_same,
+    test_the_history_lists_each_version_with_who_why_and_counts,
+    test_version_zero_has_no_patch,
+)
 from tests.oxigraph_server import OxigraphServer, start_oxigraph
 
 pytestmark = pytest.mark.slow  # runs against real Oxigraph servers
@@ -54,6 +61,31 @@ def remote(
         query_timeout_s=5,
     )
     return SyncStore(portal, portal.call(cls.open, settings), settings)
+
+
+@pytest.fixture
+def opener(
+    portal: BlockingPortal, oxigraph: OxigraphServer, tmp_path: Path
+) -> Iterator[Callable[[], SyncStore]]:
+    """The versions contract of every store (``test_versions``), on an external store."""
+    opened: list[SyncStore] = []
+
+    def open_store() -> SyncStore:
+        opened.append(remote(portal, oxigraph, tmp_path / f"store-{len(opened)}"))
+        return opened[-1]
+
+    yield open_store
+    for store in opened:
+        store.close()
+
+
+__all__ = [
+    "test_a_version_outside_the_history_is_not_found_and_names_the_range",
+    "test_a_version_s_patch_takes_the_graph_from_the_version_before_to_it",
+    "test_an_answer_at_a_version_stays_the_same",
+    "test_the_history_lists_each_version_with_who_why_and_counts",
+    "test_version_zero_has_no_patch",
+]
 
 
 def state(store: SyncStore) -> set[ox.Quad]:
@@ -132,7 +164,7 @@ def test_history_lists_the_versions_and_names_the_range(
         page = store.run(lambda: store.store.history(after=2, limit=2))
         assert [v.version for v in page] == [3, 4]
         for wrong in (0, 6, -1):
-            with pytest.raises(errors.VersionNotFound, match="from 0 to 5") as caught:
+            with pytest.raises(errors.VersionNotFound, match="versions 1 to 5") as caught:
                 store.run(store.store.patch, wrong)
             assert (caught.value.first, caught.value.head) == (0, 5)
     finally:
@@ -156,7 +188,7 @@ def test_a_store_written_before_records_starts_its_history_there(
         assert store.run(store.store.version_range) == (1, 2)
         assert [v.version for v in store.run(store.store.history)] == [2]
         assert store.run(store.store.patch, 2).info.quads == 3  # counted once, then kept
-        with pytest.raises(errors.VersionNotFound, match="were not recorded"):
+        with pytest.raises(errors.VersionNotFound, match="versions 2 to 2 can be read"):
             store.run(store.store.patch, 1)
     finally:
         store.close()

@@ -129,9 +129,9 @@ def test_a_query_at_a_version_is_unchanged_by_later_merges_reverts_and_restarts(
     again = remote(portal, oxigraph, tmp_path)
     try:
         assert answer(again, 2) == pinned
-        with pytest.raises(errors.VersionNotFound, match="from 0 to 4"):
+        with pytest.raises(errors.VersionNotFound, match="versions 0 to 4 can be read"):
             answer(again, 5)
-        with pytest.raises(errors.VersionNotFound, match="from 0 to 4"):
+        with pytest.raises(errors.VersionNotFound, match="versions 0 to 4 can be read"):
             answer(again, -1)
     finally:
         again.close()
