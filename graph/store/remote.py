@@ -199,7 +199,11 @@ class SparqlStore(Store):
             )
         if self._replica is None:
             self._replica = VersionReplica(
-                self.settings, head=self._head, version=self.version, solutions=self._solutions
+                self.settings,
+                head=self._head,
+                version=self.version,
+                solutions=self._solutions,
+                slot=self._slots.hold,
             )
         return self._replica
 

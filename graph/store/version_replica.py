@@ -22,6 +22,7 @@ import asyncio
 import shutil
 import tempfile
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,7 @@ from ijkg.graph.store.history import not_in_history
 #: The external store's head: its version and every quad of its named graphs, read together.
 Head = Callable[[], Awaitable[tuple[int, list[ox.Quad]]]]
 Version = Callable[[], Awaitable[int]]
+Slot = Callable[[], AbstractAsyncContextManager[None]]
 
 
 def _meta(patch: Patch) -> dict[str, Any]:
@@ -83,9 +85,16 @@ class VersionReplica:
     """A local, versioned copy of an external store, built on first use (see the module)."""
 
     def __init__(
-        self, settings: Settings, *, head: Head, version: Version, solutions: records.Solutions
+        self,
+        settings: Settings,
+        *,
+        head: Head,
+        version: Version,
+        solutions: records.Solutions,
+        slot: Slot,
     ) -> None:
         self.settings = settings
+        self._slot = slot
         self._head = head
         self._remote_version = version
         self._solutions = solutions
@@ -98,7 +107,10 @@ class VersionReplica:
     async def query(self, sparql: str, *, at_version: int, **kwargs: Any) -> Answer:
         """``sparql`` on the graph as it was at ``at_version`` (``Store.query``'s arguments)."""
         store = await self._ready(at_version)
-        return await store.query(sparql, at_version=at_version, **kwargs)
+        # A query slot of the external store's host, as any query there takes: older versions
+        # are no way around the limit of concurrent queries.
+        async with self._slot():
+            return await store.query(sparql, at_version=at_version, **kwargs)
 
     async def _ready(self, version: int) -> EmbeddedStore:
         async with self._lock:

@@ -14,9 +14,10 @@ from anyio.from_thread import BlockingPortal
 from ijkg.graph.core import errors
 from ijkg.graph.core.settings import Settings
 from ijkg.graph.store import union
-from ijkg.graph.store.base import Delta, Patch, VersionInfo
+from ijkg.graph.store.base import Delta, Patch, QueryLimits, VersionInfo
 from ijkg.graph.store.changelog import recover, snapshot_path
 from ijkg.graph.store.remote import SparqlStore
+from ijkg.graph.store.slots import SharedSlots
 from ijkg.graph.store.version_replica import write_history
 from tests.conftest import SyncStore
 from tests.oxigraph_server import OxigraphServer, start_oxigraph
@@ -147,5 +148,32 @@ def test_versions_can_be_turned_off(
         with pytest.raises(errors.VersionsUnsupported, match="IJKG_VERSION_REPLICA"):
             answer(store, 0)
         assert store.run(store.store.patch, 1).adds == (quad(1),)  # the history is still kept
+    finally:
+        store.close()
+
+
+@pytest.mark.slow
+def test_a_query_at_a_version_obeys_the_limits_of_any_query(
+    portal: BlockingPortal, oxigraph: OxigraphServer, tmp_path: Path
+) -> None:
+    store = remote(portal, oxigraph, tmp_path, max_concurrent_queries=1, max_result_rows=2)
+    try:
+        store.run(store.store.commit, Delta(adds=(quad(1), quad(2), quad(3))))
+        store.run(store.store.commit, Delta(adds=tuple(quad(i) for i in range(4, 40))))
+        with pytest.raises(errors.ResultTooLarge):
+            answer(store, 1)
+        # The host's one query slot is taken (by a query in another service process, say).
+        slots = SharedSlots(tmp_path / "query-slots", 1)
+        held = portal.wrap_async_context_manager(slots.hold())
+        with held, pytest.raises(errors.QueryOverloaded):
+            answer(store, 0)
+        assert rows(answer(store, 0)) == []
+        slow = (
+            "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l . "
+            "?m ?n2 ?o . ?p ?q ?r }"
+        )
+        limits = QueryLimits(timeout_s=0.5, memory_mb=512, max_rows=10, max_bytes=1 << 20)
+        with pytest.raises(errors.QueryTimeout):
+            store.run(lambda: store.store.query(slow, at_version=2, limits=limits))
     finally:
         store.close()
