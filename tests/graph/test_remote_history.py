@@ -97,8 +97,13 @@ def test_every_commit_records_its_exact_patch(
 ) -> None:
     store = remote(portal, oxigraph, tmp_path)
     blank = ox.Quad(ox.BlankNode("b1"), P, ox.Literal("blank"), H)
+    # Escapes at every level: the N-Quads text of the record is itself a SPARQL string.
+    tricky = ox.Quad(G, P, ox.Literal('C:\\users\\u0041 \\" \t\r ☃ \\n'), H)
     deltas = [
-        (Delta(adds=(quad(1), quad(2), quad(3, H), blank)), {"who": "alice", "why": "first"}),
+        (
+            Delta(adds=(quad(1), quad(2), quad(3, H), blank, tricky)),
+            {"who": "alice ☃", "why": 'first "one"\n'},
+        ),
         # quad(1) is removed, quad(9) was never there (not a change), quad(2) is already there
         (
             Delta(removes=(quad(1), quad(9)), adds=(quad(2), quad(4))),
@@ -116,11 +121,12 @@ def test_every_commit_records_its_exact_patch(
         one = store.run(store.store.patch, 1)
         assert (one.info.version, one.info.who, one.info.why, one.info.change) == (
             1,
-            "alice",
-            "first",
+            "alice ☃",
+            'first "one"\n',
             None,
         )
-        assert (one.info.removed, one.info.added, one.info.quads) == (0, 4, 4)
+        assert (one.info.removed, one.info.added, one.info.quads) == (0, 5, 5)
+        assert tricky in one.adds
         # Blank nodes as the store holds them: skolem IRIs.
         assert all(isinstance(q.subject, ox.NamedNode) for q in one.adds)
         two = store.run(store.store.patch, 2)
@@ -129,10 +135,10 @@ def test_every_commit_records_its_exact_patch(
             "c-2",
             1,
             1,
-            4,
+            5,
         )
         three = store.run(store.store.patch, 3)
-        assert three.info.who is None and three.info.quads == 2
+        assert three.info.who is None and three.info.quads == 3
         assert three.info.time is not None and three.info.time.endswith("Z")
         assert one.info.time is not None and one.info.time <= three.info.time
 
