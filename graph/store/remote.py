@@ -586,8 +586,8 @@ class SparqlStore(Store):
         return await records.first_version(self._solutions, head), head
 
     async def history(self, *, after: int = 0, limit: int = 100) -> list[VersionInfo]:
-        first, _head = await self.version_range()
-        return await records.history(self._solutions, first, after=after, limit=limit)
+        first, head = await self.version_range()
+        return await records.history(self._solutions, first, head, after=after, limit=limit)
 
     async def patch(self, version: int) -> Patch:
         first, head = await self.version_range()

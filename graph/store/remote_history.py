@@ -53,7 +53,7 @@ QUADS = f"<{SYS}quadCount>"
 _REMOVES = f"<{SYS}removedQuads>"
 _ADDS = f"<{SYS}addedQuads>"
 
-#: Rows of versions read per request when patches are read in bulk (a replica's build).
+#: Versions read per request (their IRIs are in the query).
 PAGE = 100
 
 Solutions = Callable[[str], Awaitable[list[ox.QuerySolution]]]
@@ -137,16 +137,18 @@ def _info(row: ox.QuerySolution) -> VersionInfo:
     )
 
 
-def _info_query(where: str, *, patches: bool = False, limit: int | None = None) -> str:
+def _info_query(versions: range, *, patches: bool = False) -> str:
+    """The records of ``versions``, named by their IRIs (index lookups, however long the
+    history), oldest first."""
+    records = " ".join(f"<{RECORD_PREFIX}{version}>" for version in versions)
     quads = " ?rm ?add" if patches else ""
     patch = f"; {_REMOVES} ?rm ; {_ADDS} ?add " if patches else ""
     return (
-        f"SELECT ?v ?t ?who ?why ?change ?r ?a ?q{quads} WHERE {{ GRAPH {_GRAPH} {{ "
-        f"?rec {VERSION} ?v ; {_REMOVED} ?r ; {_ADDED} ?a {patch}"
+        f"SELECT ?v ?t ?who ?why ?change ?r ?a ?q{quads} WHERE {{ VALUES ?rec {{ {records} }} "
+        f"GRAPH {_GRAPH} {{ ?rec {VERSION} ?v ; {_REMOVED} ?r ; {_ADDED} ?a {patch}"
         f"OPTIONAL {{ ?rec {_TIME} ?t }} OPTIONAL {{ ?rec {_WHO} ?who }} "
         f"OPTIONAL {{ ?rec {_WHY} ?why }} OPTIONAL {{ ?rec {_CHANGE} ?change }} "
-        f"OPTIONAL {{ ?rec {QUADS} ?q }} }} {where} }} ORDER BY ?v"
-        + (f" LIMIT {limit}" if limit is not None else "")
+        f"OPTIONAL {{ ?rec {QUADS} ?q }} }} }} ORDER BY ?v"
     )
 
 
@@ -185,17 +187,21 @@ async def first_version(solutions: Solutions, head: int) -> int:
     return version
 
 
-async def history(solutions: Solutions, first: int, *, after: int, limit: int) -> list[VersionInfo]:
-    if limit <= 0:
-        return []
-    rows = await solutions(_info_query(f"FILTER(?v > {max(after, first)})", limit=limit))
-    return [_info(row) for row in rows]
+async def history(
+    solutions: Solutions, first: int, head: int, *, after: int, limit: int
+) -> list[VersionInfo]:
+    start = max(after, first) + 1
+    versions = range(start, min(head, start + limit - 1) + 1)
+    found: list[VersionInfo] = []
+    for page in range(0, len(versions), PAGE):
+        found += [_info(row) for row in await solutions(_info_query(versions[page : page + PAGE]))]
+    return found
 
 
 async def patch(solutions: Solutions, version: int, first: int, head: int) -> Patch:
     if not first < version <= head:
         raise no_patch(version, first, head)
-    rows = await solutions(_info_query(f"FILTER(?v = {version})", patches=True))
+    rows = await solutions(_info_query(range(version, version + 1), patches=True))
     if not rows:
         raise no_patch(version, first, head)
     return _patch(rows[0])
@@ -207,7 +213,7 @@ async def patches(solutions: Solutions, after: int, upto: int) -> list[Patch]:
     start = after
     while start < upto:
         stop = min(upto, start + PAGE)
-        rows = await solutions(_info_query(f"FILTER(?v > {start} && ?v <= {stop})", patches=True))
+        rows = await solutions(_info_query(range(start + 1, stop + 1), patches=True))
         found += [_patch(row) for row in rows]
         start = stop
     if [p.info.version for p in found] != list(range(after + 1, upto + 1)):

@@ -16,6 +16,7 @@ from ijkg.graph.core import errors
 from ijkg.graph.core.namespaces import SYSTEM_GRAPH
 from ijkg.graph.core.settings import Settings
 from ijkg.graph.io.backup import named_quads
+from ijkg.graph.store import remote_history
 from ijkg.graph.store.base import Delta
 from ijkg.graph.store.remote import SparqlStore
 from tests.conftest import SyncStore
@@ -155,8 +156,12 @@ def test_every_commit_records_its_exact_patch(
 
 
 def test_history_lists_the_versions_and_names_the_range(
-    portal: BlockingPortal, oxigraph: OxigraphServer, tmp_path: Path
+    portal: BlockingPortal,
+    oxigraph: OxigraphServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setattr(remote_history, "PAGE", 2)  # lists span several requests
     store = remote(portal, oxigraph, tmp_path)
     try:
         assert store.run(store.store.version_range) == (0, 0)
@@ -169,6 +174,8 @@ def test_history_lists_the_versions_and_names_the_range(
         assert [v.quads for v in listed] == [1, 2, 3, 4, 5]
         page = store.run(lambda: store.store.history(after=2, limit=2))
         assert [v.version for v in page] == [3, 4]
+        page = store.run(lambda: store.store.history(after=1, limit=3))
+        assert [v.version for v in page] == [2, 3, 4]
         for wrong in (0, 6, -1):
             with pytest.raises(errors.VersionNotFound, match="versions 1 to 5") as caught:
                 store.run(store.store.patch, wrong)

@@ -13,7 +13,7 @@ from anyio.from_thread import BlockingPortal
 
 from ijkg.graph.core import errors
 from ijkg.graph.core.settings import Settings
-from ijkg.graph.store import union
+from ijkg.graph.store import remote_history, union
 from ijkg.graph.store.base import Delta, Patch, QueryLimits, VersionInfo
 from ijkg.graph.store.changelog import recover, snapshot_path
 from ijkg.graph.store.remote import SparqlStore
@@ -102,8 +102,12 @@ def rows(body: bytes) -> list[dict[str, dict[str, str]]]:
 
 @pytest.mark.slow
 def test_a_query_at_a_version_is_unchanged_by_later_merges_reverts_and_restarts(
-    portal: BlockingPortal, oxigraph: OxigraphServer, tmp_path: Path
+    portal: BlockingPortal,
+    oxigraph: OxigraphServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setattr(remote_history, "PAGE", 3)  # patches are read a page at a time
     store = remote(portal, oxigraph, tmp_path)
     try:
         store.run(store.store.commit, Delta(adds=(quad(1), quad(2), quad(2, H))))
