@@ -119,12 +119,6 @@ class Record:
         lost = union.remove(store, self.removes)
         return union.add(store, self.adds) - lost
 
-    def undo(self, store: ox.Store) -> int:
-        """Take the record back (the store must be at its version): a record is an exact change,
-        so its inverse gives the graph before it, quad for quad."""
-        lost = union.remove(store, self.adds)
-        return union.add(store, self.removes) - lost
-
 
 def encode_record(
     version: int, removes: bytes, adds: bytes, meta: dict[str, Any] | None = None

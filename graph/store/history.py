@@ -26,6 +26,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
+import pyoxigraph as ox
+
 from ijkg.graph.core.errors import VersionNotFound
 from ijkg.graph.store.base import VersionInfo
 from ijkg.graph.store.changelog import (
@@ -83,6 +85,28 @@ def version_info(version: int, meta: dict[str, Any], record: Record | None = Non
         added=added or 0,
         quads=number("quads"),
     )
+
+
+def rewind(records: list[Record]) -> tuple[set[ox.Quad], set[ox.Quad]]:
+    """What takes the graph at the last of ``records`` (consecutive, oldest first) back to
+    before the first: the quads to remove (there now, not then) and to add (there then, not now).
+    Their net change, so that a quad added and removed again in between costs nothing, and the
+    store is written once rather than once per record."""
+    gone: set[ox.Quad] = set()
+    back: set[ox.Quad] = set()
+    for record in reversed(records):
+        # Taking a record back removes what it added and adds what it removed (an exact change).
+        for quad in record.adds:
+            if quad in back:
+                back.discard(quad)
+            else:
+                gone.add(quad)
+        for quad in record.removes:
+            if quad in gone:
+                gone.discard(quad)
+            else:
+                back.add(quad)
+    return gone, back
 
 
 def not_in_history(version: int, first: int, head: int) -> VersionNotFound:

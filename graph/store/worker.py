@@ -38,11 +38,10 @@ from ijkg.graph.core.formats import (
 )
 from ijkg.graph.core.namespaces import PREFIXES
 from ijkg.graph.core.rdfio import write_nquads
-from ijkg.graph.store import wire
+from ijkg.graph.store import union, wire
 from ijkg.graph.store.base import Pattern
-from ijkg.graph.store.changelog import Record
 from ijkg.graph.store.effects import update_effect
-from ijkg.graph.store.history import History, not_in_history
+from ijkg.graph.store.history import History, not_in_history, rewind
 from ijkg.graph.store.messages import (
     EffectReply,
     EffectRequest,
@@ -206,28 +205,26 @@ class Worker:
             return error_reply(_failure(exc)), b""
 
     def _query_at(self, request: QueryRequest, version: int) -> tuple[Message, bytes]:
-        """Answer on the graph as it was at ``version``: take back the records after it, newest
-        first, answer, and apply them again before replying, so that no later request ever sees
-        an older graph. The cost grows with the changes since ``version``, and counts against
-        the query's time limit (a worker stopped in the middle is replaced, as for any query)."""
+        """Answer on the graph as it was at ``version``: take back what the records after it
+        changed, answer, and put it back before replying, so that no later request ever sees an
+        older graph. The cost grows with the changes since ``version`` and counts against the
+        query's time limit (a worker stopped in the middle is replaced, as for any query)."""
         head = self.log.version
         if version == head:
             return self._query(request, head)
         if self.history is None or version > head or version < 0:
             first = head if self.history is None else self.history.first(head)
             raise not_in_history(version, first, head)
-        records = self.history.records(version, head)
-        undone: list[Record] = []
+        gone, back = rewind(self.history.records(version, head))
         try:
-            for record in reversed(records):
-                record.undo(self.store)
-                undone.append(record)
+            union.remove(self.store, gone)
+            union.add(self.store, back)
             return self._query(request, version)
         finally:
-            # Whatever happened (an error answer, a failure half-way through the rewind), the
-            # replica goes back to the head before it answers anything else.
-            for record in reversed(undone):
-                record.apply(self.store)
+            # Whatever the answer (an error too, or a failure half-way through the rewind: both
+            # steps are idempotent), the replica is back at the head before it answers anything.
+            union.remove(self.store, back)
+            union.add(self.store, gone)
 
     def _query(self, request: QueryRequest, version: int) -> tuple[Message, bytes]:
         results_fmt: ResultsFormat | None = (

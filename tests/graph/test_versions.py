@@ -4,17 +4,22 @@ was at any version, its history, and each version's patch."""
 from __future__ import annotations
 
 import re
+import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
+from anyio.from_thread import BlockingPortal
 
 from ijkg.graph.core import errors
+from ijkg.graph.core.settings import Settings
 from ijkg.graph.store.base import Delta, QueryLimits
-from ijkg.graph.store.changelog import ChangeLogWriter, log_path, recover
-from ijkg.graph.store.history import LogIndex
+from ijkg.graph.store.changelog import ChangeLogWriter, Record, log_path, recover
+from ijkg.graph.store.embedded import EmbeddedStore
+from ijkg.graph.store.history import LogIndex, rewind
+from ijkg.graph.store.shared import SharedEngine
 from tests.conftest import SyncStore
 
 G = ox.NamedNode("https://example.org/g")
@@ -256,3 +261,78 @@ def test_the_index_follows_the_log_across_snapshots_and_stops_at_a_gap(tmp_path:
         fresh.records(2, 4)
     index.close()
     fresh.close()
+
+
+@pytest.mark.slow
+@pytest.mark.embedded
+def test_processes_sharing_one_engine_read_the_same_versions(
+    portal: BlockingPortal, tmp_path: Path
+) -> None:
+    """As the service processes of ``ijkg serve --workers 2`` do: each has its own index of the
+    log and its own workers, and a version read through either gives the same answer."""
+    settings = Settings(data_dir=tmp_path / "shared", query_workers=1, fsync=False)
+    engine = SharedEngine.start(settings)
+    each = settings.model_copy(update={"engine_socket": engine.socket_path})
+    first = SyncStore(portal, portal.call(EmbeddedStore.open, each), each)
+    second = SyncStore(portal, portal.call(EmbeddedStore.open, each), each)
+    try:
+        some_history(first)
+        answers = {version: at(first, version) for version in range(6)}
+        assert {version: at(second, version) for version in range(6)} == answers
+        second.run(second.store.commit, Delta(removes=quads(2, start=30)))
+        first.run(first.store.commit, Delta(adds=quads(2, start=80)))
+        assert first.run(first.store.version_range) == second.run(second.store.version_range)
+        assert second.run(second.store.version_range) == (0, 7)
+        for version in range(8):
+            assert at(first, version) == at(second, version)
+        assert {version: at(second, version) for version in range(6)} == answers
+        assert first.run(first.store.history) == second.run(second.store.history)
+        assert first.run(first.store.patch, 6) == second.run(second.store.patch, 6)
+    finally:
+        first.close()
+        second.close()
+        engine.close()
+
+
+def test_rewinding_takes_back_the_net_change_of_the_records() -> None:
+    records = [
+        Record(1, [], [quad(1), quad(2)]),
+        Record(2, [quad(1)], [quad(3)]),
+        Record(3, [quad(3), quad(0)], [quad(1)]),
+    ]
+    # from version 3 back to 0: quad 1 and 2 go (1 was re-added), quad 0 comes back, 3 is gone
+    assert rewind(records) == ({quad(1), quad(2)}, {quad(0)})
+    assert rewind(records[1:]) == (set(), {quad(0)})  # back to 1: 1 went and came, 3 came and went
+    assert rewind(records[2:]) == ({quad(1)}, {quad(3), quad(0)})
+    assert rewind([]) == (set(), set())
+
+
+def test_records_of_an_older_store_have_no_time_and_are_counted(tmp_path: Path) -> None:
+    """A store written before records carried their time and counts: a snapshot at 2, then
+    records 3 and 4 in the first log format."""
+    data_dir = tmp_path / "store"
+    shutil.copytree(Path(__file__).with_name("data") / "ijkg1-store", data_dir)
+    index = LogIndex(data_dir)
+    assert index.first(4) == 2
+    records = index.records(2, 4)
+    infos = index.infos(0, 10, 4)
+    assert [info.version for info in infos] == [3, 4]
+    for info, record in zip(infos, records, strict=True):
+        assert (info.time, info.quads) == (None, None)
+        assert (info.removed, info.added) == (len(record.removes), len(record.adds))
+        assert info.removed + info.added > 0
+    assert index.record(4, 4).version == 4
+    with pytest.raises(errors.VersionNotFound, match="patches of versions 3 to 4"):
+        index.record(2, 4)
+    index.close()
+
+
+def test_a_graph_emptied_later_is_listed_at_the_versions_that_held_it(opener: Opener) -> None:
+    store = opener()
+    store.run(store.store.commit, Delta(adds=quads(2) + quads(2, graph=H)))
+    store.run(store.store.commit, Delta(removes=quads(2, graph=H)))
+    names = "SELECT ?g WHERE { GRAPH ?g { } } ORDER BY ?g"
+    assert at(store, 1, names) == [(G.value,), (H.value,)]
+    assert at(store, 2, names) == [(G.value,)]
+    assert at(store, 0, names) == []
+    assert at(store, 2, names) == [(G.value,)]
