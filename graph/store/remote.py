@@ -506,8 +506,6 @@ class SparqlStore(Store):
             removes,
             adds,
             meta,
-            removed=len(removes),
-            added=len(adds),
             quads=quads_after,
             time=records.now(),
         )
@@ -559,7 +557,7 @@ class SparqlStore(Store):
         if self._counted is not None and self._counted[0] == version:
             return self._counted[1]
         rows = await self._solutions(
-            f"SELECT ?q WHERE {{ GRAPH {_GRAPH} {{ ?rec {records.VERSION} {version} ; "
+            f"SELECT ?q WHERE {{ GRAPH {_GRAPH} {{ <{records.RECORD_PREFIX}{version}> "
             f"{records.QUADS} ?q }} }}"
         )
         if rows and rows[0]["q"] is not None:

@@ -25,7 +25,7 @@ versions after it can be listed, patched or rebuilt.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -87,22 +87,21 @@ def _string(value: str) -> str:
 
 def record_triples(
     version: int,
-    removes: Iterable[ox.Quad],
-    adds: Iterable[ox.Quad],
+    removes: Sequence[ox.Quad],
+    adds: Sequence[ox.Quad],
     meta: Mapping[str, Any] | None,
     *,
-    removed: int,
-    added: int,
     quads: int,
     time: str,
 ) -> str:
-    """The record of ``version`` as triples for an update template (inside the system graph)."""
+    """The record of ``version`` as triples for an update template (inside the system graph):
+    ``removes`` and ``adds`` are what really changed, ``quads`` the count after."""
     meta = meta or {}
     parts = [
         f"{VERSION} {version}",
         f'{_TIME} "{time}"^^<{_XSD}dateTime>',
-        f"{_REMOVED} {removed}",
-        f"{_ADDED} {added}",
+        f"{_REMOVED} {len(removes)}",
+        f"{_ADDED} {len(adds)}",
         f"{QUADS} {quads}",
         f"{_REMOVES} {_string(write_nquads(removes).decode('utf-8'))}",
         f"{_ADDS} {_string(write_nquads(adds).decode('utf-8'))}",

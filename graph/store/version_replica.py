@@ -120,8 +120,7 @@ class VersionReplica:
             elif version > self._version:
                 await self._catch_up(store)
             if version < self._first or version > self._version:
-                head = await self._remote_version() if version > self._version else self._version
-                raise not_in_history(version, self._first, head)
+                raise not_in_history(version, self._first, await self._remote_version())
             return store
 
     async def _build(self) -> EmbeddedStore:
@@ -138,7 +137,7 @@ class VersionReplica:
             shutil.rmtree(directory, ignore_errors=True)
             raise
         self._directory = directory
-        self._first, self._version = first, await store.version()
+        self._first, self._version = first, version
         return store
 
     def _replica_settings(self, directory: Path) -> Settings:
