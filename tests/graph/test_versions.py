@@ -4,6 +4,7 @@ was at any version, its history, and each version's patch."""
 from __future__ import annotations
 
 import re
+import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -304,3 +305,34 @@ def test_rewinding_takes_back_the_net_change_of_the_records() -> None:
     assert rewind(records[1:]) == (set(), {quad(0)})  # back to 1: 1 went and came, 3 came and went
     assert rewind(records[2:]) == ({quad(1)}, {quad(3), quad(0)})
     assert rewind([]) == (set(), set())
+
+
+def test_records_of_an_older_store_have_no_time_and_are_counted(tmp_path: Path) -> None:
+    """A store written before records carried their time and counts: a snapshot at 2, then
+    records 3 and 4 in the first log format."""
+    data_dir = tmp_path / "store"
+    shutil.copytree(Path(__file__).with_name("data") / "ijkg1-store", data_dir)
+    index = LogIndex(data_dir)
+    assert index.first(4) == 2
+    records = index.records(2, 4)
+    infos = index.infos(0, 10, 4)
+    assert [info.version for info in infos] == [3, 4]
+    for info, record in zip(infos, records, strict=True):
+        assert (info.time, info.quads) == (None, None)
+        assert (info.removed, info.added) == (len(record.removes), len(record.adds))
+        assert info.removed + info.added > 0
+    assert index.record(4, 4).version == 4
+    with pytest.raises(errors.VersionNotFound, match="patches of versions 3 to 4"):
+        index.record(2, 4)
+    index.close()
+
+
+def test_a_graph_emptied_later_is_listed_at_the_versions_that_held_it(opener: Opener) -> None:
+    store = opener()
+    store.run(store.store.commit, Delta(adds=quads(2) + quads(2, graph=H)))
+    store.run(store.store.commit, Delta(removes=quads(2, graph=H)))
+    names = "SELECT ?g WHERE { GRAPH ?g { } } ORDER BY ?g"
+    assert at(store, 1, names) == [(G.value,), (H.value,)]
+    assert at(store, 2, names) == [(G.value,)]
+    assert at(store, 0, names) == []
+    assert at(store, 2, names) == [(G.value,)]
