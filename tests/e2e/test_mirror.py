@@ -58,12 +58,10 @@ def update(server: Server, text: str) -> str:
     return change
 
 
-def add(server: Server, n: int) -> str:
-    return update(
-        server,
-        f'INSERT DATA {{ <{THING}/{n}> <{VALUE}> "value {n}" ; '
-        f'<{VALUE}> [ <{VALUE}> "inner {n}" ] }}',
-    )
+def add(server: Server, n: int, *, blank: bool = True) -> str:
+    """A merge: a thing with a value, and (unless not ``blank``) a blank node with another."""
+    inner = f'; <{VALUE}> [ <{VALUE}> "inner {n}" ]' if blank else ""
+    return update(server, f'INSERT DATA {{ <{THING}/{n}> <{VALUE}> "value {n}" {inner} }}')
 
 
 def remove(server: Server, n: int) -> str:
@@ -178,7 +176,9 @@ def test_a_mirror_equals_its_source_after_merges_reverts_and_restarts(
     source: list[Server], tmp_path: Path
 ) -> None:
     directory = tmp_path / "mirror"
-    changes = [add(source[0], n) for n in range(3)]
+    # (the changes reverted are without blank nodes: an external store refuses to revert one
+    # with them, taking its skolem IRIs for later writes)
+    changes = [add(source[0], n, blank=n != 1) for n in range(3)]
     remove(source[0], 0)  # blank nodes the mirror must find under the source's labels
     revert(source[0], changes[1])
 
@@ -191,14 +191,14 @@ def test_a_mirror_equals_its_source_after_merges_reverts_and_restarts(
     follower = Follower(source[0], directory)
     try:
         follower.wait_for(f"at version {version}; following")
-        changes.append(add(source[0], 3))
+        changes.append(add(source[0], 3, blank=False))
         revert(source[0], changes[-1])
         remove(source[0], 2)
         follower.wait_for(f"mirrored version {head_of(source[0])}")
         # the source restarts: the mirror reconnects and misses nothing
         source[0] = restart(source[0])
         add(source[0], 4)
-        changes.append(add(source[0], 5))
+        changes.append(add(source[0], 5, blank=False))
         follower.wait_for(f"mirrored version {head_of(source[0])}")
     finally:
         follower.stop()
@@ -256,6 +256,7 @@ def test_a_mirror_of_a_source_that_is_not_there(tmp_path: Path) -> None:
     assert not (tmp_path / "m" / "store.json").exists()
 
 
+@pytest.mark.embedded  # a store on disk whose older logs are gone
 def test_a_mirror_of_a_source_whose_history_starts_later_starts_from_its_dump(
     tmp_path: Path,
 ) -> None:
