@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Final
@@ -263,36 +264,95 @@ async def stream(
         raise _versions_not_found(f"the versions after {start}", first, head)
     headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
     return StreamingResponse(
-        _events(graph, _base(request), start),
+        _events(graph, version_watch(request, graph), _base(request), start),
         media_type="text/event-stream",
         headers=headers,
     )
 
 
-async def _events(graph: KnowledgeGraph, base: str, after: int) -> AsyncIterator[bytes]:
+class VersionWatch:
+    """One look at the store's version every ``POLL_S`` for all of a process's streams, however
+    many there are (on an external store a look is a round trip). It runs while a stream
+    watches, and wakes every stream waiting when the version moves."""
+
+    def __init__(self, graph: KnowledgeGraph) -> None:
+        self._graph = graph
+        self._version = -1
+        self._error: StoreError | None = None
+        self._moved = asyncio.Event()
+        self._streams = 0
+        self._task: asyncio.Task[None] | None = None
+
+    @contextlib.asynccontextmanager
+    async def watching(self) -> AsyncIterator[None]:
+        self._streams += 1
+        if self._task is None:
+            self._task = asyncio.create_task(self._look())
+        try:
+            yield
+        finally:
+            self._streams -= 1
+
+    async def _look(self) -> None:
+        try:
+            while self._streams:
+                try:
+                    version, self._error = await self._graph.feed.version(), None
+                except StoreError as exc:
+                    version, self._error = -1, exc
+                if version != self._version or self._error is not None:
+                    self._version = version
+                    moved, self._moved = self._moved, asyncio.Event()
+                    moved.set()
+                await asyncio.sleep(POLL_S)
+        finally:
+            self._task = None
+
+    async def past(self, version: int, wait_s: float) -> int:
+        """The store's version once it is past ``version``, or as it is after ``wait_s``.
+        Raises the ``StoreError`` of the last look, if it failed."""
+        if self._version <= version and self._error is None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._moved.wait(), wait_s)
+        if self._error is not None:
+            raise self._error
+        return self._version
+
+
+def version_watch(request: Request, graph: KnowledgeGraph) -> VersionWatch:
+    """The process's ``VersionWatch`` (made on first use)."""
+    watch: VersionWatch | None = getattr(request.app.state, "version_watch", None)
+    if watch is None:
+        watch = request.app.state.version_watch = VersionWatch(graph)
+    return watch
+
+
+async def _events(
+    graph: KnowledgeGraph, watch: VersionWatch, base: str, after: int
+) -> AsyncIterator[bytes]:
     """The stream after version ``after``, until the service shuts down or the store fails (the
     client reconnects where it was)."""
     last = after
     quiet = 0.0
     yield b"retry: 2000\n\n"
-    while not stopping():
-        try:
-            head = await graph.feed.version()
-            infos = await graph.feed.history(after=last, limit=_BATCH) if head > last else []
-        except StoreError:
-            return  # the client reconnects with its Last-Event-ID
-        for info in infos:
-            data = json.dumps(item(base, info), ensure_ascii=False)
-            yield f"id: {info.version}\ndata: {data}\n\n".encode()
-            last = info.version
-        if infos:
-            quiet = 0.0
-            continue
-        await asyncio.sleep(POLL_S)
-        quiet += POLL_S
-        if quiet >= HEARTBEAT_S:
-            yield b": still here\n\n"
-            quiet = 0.0
+    async with watch.watching():
+        while not stopping():
+            try:
+                head = await watch.past(last, POLL_S)
+                infos = await graph.feed.history(after=last, limit=_BATCH) if head > last else []
+            except StoreError:
+                return  # the client reconnects with its Last-Event-ID
+            for info in infos:
+                data = json.dumps(item(base, info), ensure_ascii=False)
+                yield f"id: {info.version}\ndata: {data}\n\n".encode()
+                last = info.version
+            if infos:
+                quiet = 0.0
+                continue
+            quiet += POLL_S
+            if quiet >= HEARTBEAT_S:
+                yield b": still here\n\n"
+                quiet = 0.0
 
 
 # --- patches -----------------------------------------------------------------------------------

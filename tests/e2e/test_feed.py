@@ -29,9 +29,11 @@ THING = "https://example.org/feed/thing"
 LABEL = "https://example.org/feed/value"
 
 
+ENV = {"IJKG_FSYNC": "false", "IJKG_WRITE_TOKENS": f"tester={TOKEN}"}
+
+
 def serve(root: Path) -> Server:
-    env = {"IJKG_FSYNC": "false", "IJKG_WRITE_TOKENS": f"tester={TOKEN}"}
-    return start_server(root / "store", root / "server.log", env)
+    return start_server(root / "store", root / "server.log", ENV)
 
 
 @pytest.fixture(scope="module")
@@ -340,4 +342,24 @@ def test_shutting_down_ends_the_streams(tmp_path: Path) -> None:
         assert listener.ended.wait(5)
     finally:
         listener.close()
+        stop_server(server)
+
+
+def test_a_quiet_stream_outlives_the_connection_deadlines(tmp_path: Path) -> None:
+    env = {"IJKG_HEADER_TIMEOUT_S": "1", "IJKG_SEND_TIMEOUT_S": "1"}
+    server = start_server(tmp_path / "store", tmp_path / "server.log", {**ENV, **env})
+    listeners = [Listener(server, **{"Last-Event-ID": "1"}) for _ in range(3)]
+    try:
+        time.sleep(3)  # past both deadlines, with nothing to send
+        write(server, 1)
+        for listener in listeners:
+            assert listener.wait_for(1) == [2]
+        deadline = time.monotonic() + 20
+        while listeners[0].comments == 0 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert listeners[0].comments >= 1  # the heartbeat
+        assert not any(listener.ended.is_set() for listener in listeners)
+    finally:
+        for listener in listeners:
+            listener.close()
         stop_server(server)
