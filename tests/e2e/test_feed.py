@@ -363,3 +363,18 @@ def test_a_quiet_stream_outlives_the_connection_deadlines(tmp_path: Path) -> Non
         for listener in listeners:
             listener.close()
         stop_server(server)
+
+
+def test_a_stream_hears_of_merges_made_through_any_service_process(tmp_path: Path) -> None:
+    server = start_server(tmp_path / "store", tmp_path / "server.log", ENV, workers=2)
+    try:
+        start = head(server)
+        listener = Listener(server, **{"Last-Event-ID": str(start)})
+        try:
+            for n in range(8):  # each on a new connection: some land on the other process
+                write(server, n)
+            assert listener.wait_for(8) == list(range(start + 1, start + 9))
+        finally:
+            listener.close()
+    finally:
+        stop_server(server)
