@@ -931,7 +931,13 @@ def mirror(
             main = asyncio.current_task()
             if main is not None:  # SIGTERM stops it as Ctrl-C does, the store closed cleanly
                 asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main.cancel)
-            job = Mirror(source, settings, progress=progress, following=following)
+            job = Mirror(
+                source,
+                settings,
+                progress=progress,
+                following=following,
+                notice=lambda text: err.print(text, highlight=False, markup=False),
+            )
             return await job.run(once=once)
 
         try:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from ijkg.graph.core.errors import VersionNotFound
+from ijkg.graph.core.errors import ResultTooLarge, VersionNotFound
 from ijkg.graph.io import dump as dumping
 from ijkg.graph.store.base import Patch, Store, VersionInfo
 
@@ -74,7 +74,13 @@ class ChangeFeed:
             self._dumps.move_to_end(version)
             return kept
         limits = self._store.internal_limits() if operator else None
-        made = await dumping.dump(self._store, version, limits)
+        try:
+            made = await dumping.dump(self._store, version, limits)
+        except ResultTooLarge as exc:
+            raise ResultTooLarge(
+                f"the graph at version {version} is larger than one answer may be ({exc}); the "
+                f"store's operator can write it with `ijkg export --version {version}`"
+            ) from None
         if len(made.gzipped) <= _KEPT_DUMP_BYTES:
             self._dumps[version] = made
             while len(self._dumps) > _KEPT_DUMPS:

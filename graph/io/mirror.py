@@ -78,7 +78,7 @@ class MirrorStep:
 class Mirror:
     """Keeps the embedded store in ``settings.data_dir`` in step with the service at ``source``.
     ``progress`` is told each version applied, ``following`` the version it starts following
-    the live stream at."""
+    the live stream at, and ``notice`` what a person watching should know (a lost connection)."""
 
     def __init__(
         self,
@@ -87,12 +87,14 @@ class Mirror:
         *,
         progress: Callable[[MirrorStep], None] | None = None,
         following: Callable[[int], None] | None = None,
+        notice: Callable[[str], None] | None = None,
         client: httpx.AsyncClient | None = None,
     ) -> None:
         self.source = source.rstrip("/")
         self.settings = settings.model_copy(update={"store": "embedded", "engine_socket": None})
         self.progress = progress or (lambda step: None)
         self.following = following or (lambda version: None)
+        self.notice = notice or log.info
         self._client = client or httpx.AsyncClient(base_url=self.source, timeout=_TIMEOUT_S)
         self._store: Store | None = None
 
@@ -264,7 +266,7 @@ class Mirror:
                         version += 1
                         self.progress(MirrorStep(version, announced, live=True))
             except (httpx.HTTPError, SourceUnreachable) as exc:
-                log.info("the source's stream dropped (%s); reconnecting in %.1f s", exc, wait)
+                self.notice(f"the source's stream stopped ({exc}); trying again in {wait:.1f} s")
             await asyncio.sleep(wait)
             wait = min(wait * 2, _RETRY_MOST_S)
 
