@@ -33,7 +33,7 @@ from ijkg.graph.core.settings import Settings
 from ijkg.graph.store import remote_history as records
 from ijkg.graph.store import union
 from ijkg.graph.store.base import Answer, Delta, Patch
-from ijkg.graph.store.changelog import encode_record, log_path, snapshot_path, write_snapshot
+from ijkg.graph.store.changelog import encode_record, log_path, seal_snapshot, snapshot_path
 from ijkg.graph.store.embedded import EmbeddedStore
 from ijkg.graph.store.history import not_in_history
 
@@ -61,14 +61,22 @@ def _meta(patch: Patch) -> dict[str, Any]:
 def write_history(directory: Path, head: list[ox.Quad], first: int, patches: list[Patch]) -> None:
     """The embedded store's files for a graph whose head is ``head`` and whose versions after
     ``first`` are ``patches`` (oldest first): the snapshot at ``first`` (the head with every
-    patch undone, newest first) and the log of the patches."""
-    work = ox.Store()
-    union.add(work, head)
+    patch undone, newest first; with the union in the default graph, as the engine keeps it) and
+    the log of the patches."""
+    graph = set(head)
     for patch in reversed(patches):
-        union.remove(work, patch.adds)
-        union.add(work, patch.removes)
-    write_snapshot(work, snapshot_path(directory, first))
-    del work
+        graph.difference_update(patch.adds)
+        graph.update(patch.removes)
+    target = snapshot_path(directory, first)
+    partial = target.with_name(target.name + ".partial")
+    with partial.open("wb") as snapshot:
+        for part in _chunks(list(graph)):
+            snapshot.write(write_nquads(part))
+        for part in _chunks(list(dict.fromkeys(union.in_default(q) for q in graph))):
+            snapshot.write(write_nquads(part))
+    del graph
+    seal_snapshot(partial)
+    partial.replace(target)
     with log_path(directory, first).open("wb") as log:
         for patch in patches:
             log.write(
@@ -79,6 +87,10 @@ def write_history(directory: Path, head: list[ox.Quad], first: int, patches: lis
                     _meta(patch),
                 )
             )
+
+
+def _chunks(quads: list[ox.Quad], size: int = 50_000) -> list[list[ox.Quad]]:
+    return [quads[start : start + size] for start in range(0, len(quads), size)]
 
 
 class VersionReplica:
