@@ -5,9 +5,11 @@ To answer a query as the graph was at an older version, a service process rebuil
 locally, once, on its first such query: it reads the head (every named graph's quads, bookkeeping
 left out, in one query so that they and the version agree), undoes the recorded patches down to
 the oldest recorded version ``first``, and writes what the embedded store keeps on disk — a sealed
-snapshot at ``first`` and a change log of the versions after it — into a private temporary
-directory. An ``EmbeddedStore`` opened on it recovers to the head with the whole history on disk,
-and answers queries at any version in it, in killable workers and with the same limits as any query.
+snapshot at ``first`` and a change log of the versions after it — into a directory of its own
+under ``IJKG_DATA_DIR/version-replicas`` (removed when the store closes, or by the next build on
+the host if the process died). An ``EmbeddedStore`` opened on it recovers to the head with the
+whole history on disk, and answers queries at any version in it, in killable workers and with
+the same limits as any query.
 Later versions are applied to it as they are asked for, each as one commit checked against the
 version before, so its version numbers stay those of the external store.
 
@@ -19,6 +21,7 @@ Blank nodes are skolem IRIs in the replica, as they are in the external store.
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import tempfile
 from collections.abc import Awaitable, Callable
@@ -93,6 +96,31 @@ def _chunks(quads: list[ox.Quad], size: int = 50_000) -> list[list[ox.Quad]]:
     return [quads[start : start + size] for start in range(0, len(quads), size)]
 
 
+#: Under the data directory (on disk, beside the host's shared state): the replicas' files.
+REPLICAS = "version-replicas"
+
+
+def _new_directory(parent: Path) -> Path:
+    """A private directory for this process's replica under ``parent``, named for the process;
+    those of processes that are gone (a crash leaves its replica behind) are removed first."""
+    parent.mkdir(parents=True, exist_ok=True)
+    for old in parent.iterdir():
+        pid = old.name.split("-")[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(old, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=f"{os.getpid()}-", dir=parent))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 class VersionReplica:
     """A local, versioned copy of an external store, built on first use (see the module)."""
 
@@ -139,7 +167,7 @@ class VersionReplica:
         version, head = await self._head()
         first = await records.first_version(self._solutions, version)
         patches = await records.patches(self._solutions, first, version)
-        directory = Path(tempfile.mkdtemp(prefix="ijkg-versions-"))
+        directory = _new_directory(self.settings.data_dir / REPLICAS)
         try:
             # Writing the files is CPU and disk work on the whole graph: off the event loop.
             await asyncio.to_thread(write_history, directory, head, first, patches)

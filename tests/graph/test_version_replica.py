@@ -4,6 +4,7 @@ from, and queries at a version on a real Oxigraph server that do not change as t
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from ijkg.graph.store.base import Delta, Patch, QueryLimits, VersionInfo
 from ijkg.graph.store.changelog import recover, snapshot_path
 from ijkg.graph.store.remote import SparqlStore
 from ijkg.graph.store.slots import SharedSlots
-from ijkg.graph.store.version_replica import write_history
+from ijkg.graph.store.version_replica import REPLICAS, write_history
 from tests.conftest import SyncStore
 from tests.oxigraph_server import OxigraphServer, start_oxigraph
 
@@ -188,3 +189,24 @@ def test_a_query_at_a_version_obeys_the_limits_of_any_query(
             store.run(lambda: store.store.query(slow, at_version=2, limits=limits))
     finally:
         store.close()
+
+
+@pytest.mark.slow
+def test_a_replica_s_files_are_removed_with_it_and_after_a_crash(
+    portal: BlockingPortal, oxigraph: OxigraphServer, tmp_path: Path
+) -> None:
+    replicas = tmp_path / REPLICAS
+    crashed = replicas / "4194305-left-behind"  # past the largest pid Linux hands out
+    (crashed / "snapshot").mkdir(parents=True)
+    running = replicas / f"{os.getppid()}-in-use"  # a process that is alive
+    running.mkdir()
+    store = remote(portal, oxigraph, tmp_path)
+    try:
+        store.run(store.store.commit, Delta(adds=(quad(1),)))
+        assert rows(answer(store, 0)) == []
+        ours = [p for p in replicas.iterdir() if p.name.startswith(f"{os.getpid()}-")]
+        assert len(ours) == 1 and list(ours[0].glob("changes-*.log"))
+        assert not crashed.exists() and running.exists()
+    finally:
+        store.close()
+    assert not ours[0].exists()
