@@ -155,6 +155,10 @@ class VersionReplica:
     async def _ready(self, version: int) -> EmbeddedStore:
         async with self._lock:
             store = self._store
+            if store is not None and store.known_down() is not None:
+                # Its engine died (killed, out of memory): a copy, so build it again.
+                await self.close()
+                store = None
             if store is None:
                 store = self._store = await self._build()
             elif version > self._version:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -210,3 +212,26 @@ def test_a_replica_s_files_are_removed_with_it_and_after_a_crash(
     finally:
         store.close()
     assert not ours[0].exists()
+
+
+@pytest.mark.slow
+def test_a_replica_whose_engine_died_is_built_again(
+    portal: BlockingPortal, oxigraph: OxigraphServer, tmp_path: Path
+) -> None:
+    store = remote(portal, oxigraph, tmp_path)
+    try:
+        store.run(store.store.commit, Delta(adds=(quad(1),)))
+        pinned = answer(store, 1)
+        replica = store.store._replica
+        assert replica is not None and replica._store is not None
+        engine = replica._store._engine
+        assert engine is not None
+        os.kill(engine.pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while replica._store.known_down() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert replica._store.known_down() is not None
+        assert answer(store, 1) == pinned
+        assert replica._store.known_down() is None
+    finally:
+        store.close()
