@@ -154,8 +154,10 @@ class LogIndex:
 
     # --- building ------------------------------------------------------------------------------
 
-    def _extend(self) -> None:
+    def _extend(self, *, anew: bool = False) -> None:
         """Index the records written since the last call (headers only)."""
+        if anew:
+            self._segments, self._last, self._read_to, self._gap = [], None, {}, False
         for path in log_files(self.data_dir).values():
             offset = self._read_to.get(path, 0)
             try:
@@ -173,6 +175,12 @@ class LogIndex:
                     except TornRecord:
                         break  # the engine is writing it: read on next time
                     except DamagedRecord:
+                        if offset and not anew:
+                            # Where this index stopped reading, a record it had read may have
+                            # been cut off again (a write whose fsync failed) and written anew:
+                            # index the files from their start once before calling it damage.
+                            self._extend(anew=True)
+                            return
                         # Unreadable from here on: the history before it cannot be reached from
                         # the head any more (recovery refuses damage in the logs it reads).
                         self._gap = True
@@ -181,7 +189,7 @@ class LogIndex:
                     if found is None:
                         break
                     self._add(found[0], path, position)
-                self._read_to[path] = position
+            self._read_to[path] = position
 
     def _add(self, version: int, path: Path, offset: int) -> None:
         last = self._last

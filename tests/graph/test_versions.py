@@ -14,9 +14,16 @@ import pytest
 from anyio.from_thread import BlockingPortal
 
 from ijkg.graph.core import errors
+from ijkg.graph.core.rdfio import write_nquads
 from ijkg.graph.core.settings import Settings
 from ijkg.graph.store.base import Delta, QueryLimits
-from ijkg.graph.store.changelog import ChangeLogWriter, Record, log_path, recover
+from ijkg.graph.store.changelog import (
+    ChangeLogWriter,
+    Record,
+    encode_record,
+    log_path,
+    recover,
+)
 from ijkg.graph.store.embedded import EmbeddedStore
 from ijkg.graph.store.history import LogIndex, rewind
 from ijkg.graph.store.shared import SharedEngine
@@ -336,3 +343,25 @@ def test_a_graph_emptied_later_is_listed_at_the_versions_that_held_it(opener: Op
     assert at(store, 2, names) == [(G.value,)]
     assert at(store, 0, names) == []
     assert at(store, 2, names) == [(G.value,)]
+
+
+def test_the_index_reads_anew_a_record_cut_off_and_written_again(tmp_path: Path) -> None:
+    """A write whose fsync failed is cut off, and the next commit takes its place (with another
+    length): an index that had read the first one still finds every version."""
+    log = ChangeLogWriter(tmp_path, recover(tmp_path, ox.Store()), fsync=False)
+    for i in range(3):
+        log.append([], [quad(i)])
+    log.close()
+    index = LogIndex(tmp_path)
+    assert index.first(3) == 0
+    path = log_path(tmp_path, 0)
+    data = path.read_bytes()
+    cut = data.rindex(b"IJKG2\r\x1a\n")
+    path.write_bytes(
+        data[:cut]
+        + encode_record(3, b"", write_nquads(quads(4, start=30)))
+        + encode_record(4, b"", write_nquads([quad(40)]))
+    )
+    assert index.first(4) == 0
+    assert [r.adds for r in index.records(2, 4)] == [list(quads(4, start=30)), [quad(40)]]
+    index.close()
