@@ -16,6 +16,7 @@ from anyio.from_thread import BlockingPortal
 from ijkg.graph.core import errors
 from ijkg.graph.core.rdfio import write_nquads
 from ijkg.graph.core.settings import Settings
+from ijkg.graph.store import union
 from ijkg.graph.store.base import Delta, QueryLimits
 from ijkg.graph.store.changelog import (
     ChangeLogWriter,
@@ -364,4 +365,30 @@ def test_the_index_reads_anew_a_record_cut_off_and_written_again(tmp_path: Path)
     )
     assert index.first(4) == 0
     assert [r.adds for r in index.records(2, 4)] == [list(quads(4, start=30)), [quad(40)]]
+    index.close()
+
+
+def test_damage_in_an_old_log_starts_the_history_after_it(tmp_path: Path) -> None:
+    """Recovery reads only the logs after the newest snapshot; damage in an older one leaves the
+    store working, and its history readable from after the damage."""
+    log = ChangeLogWriter(tmp_path, recover(tmp_path, ox.Store()), fsync=False)
+    store = ox.Store()
+    for i in range(1, 4):
+        log.append([], [quad(i)])
+        union.add(store, [quad(i)])
+    log.snapshot(store)
+    for i in range(4, 6):
+        log.append([], [quad(i)])
+    log.close()
+    old = log_path(tmp_path, 0)
+    data = bytearray(old.read_bytes())
+    second = data.index(b"IJKG2\r\x1a\n", 1)
+    data[second + 100] ^= 0x01  # inside record 2's frame or header
+    old.write_bytes(bytes(data))
+    assert recover(tmp_path, ox.Store()).version == 5
+    index = LogIndex(tmp_path)
+    assert index.first(5) == 3
+    assert [r.version for r in index.records(3, 5)] == [4, 5]
+    with pytest.raises(errors.VersionNotFound, match="versions 3 to 5 can be read"):
+        index.records(1, 5)
     index.close()
