@@ -3,8 +3,11 @@ was at any version, its history, and each version's patch."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -392,3 +395,60 @@ def test_damage_in_an_old_log_starts_the_history_after_it(tmp_path: Path) -> Non
     with pytest.raises(errors.VersionNotFound, match="versions 3 to 5 can be read"):
         index.records(1, 5)
     index.close()
+
+
+READER = """
+import asyncio, json, sys
+from pathlib import Path
+from ijkg.graph.core.settings import Settings
+from ijkg.graph.store.embedded import EmbeddedStore
+
+async def main():
+    settings = Settings(
+        data_dir=Path(sys.argv[1]), query_workers=1, fsync=False, engine_socket=sys.argv[2]
+    )
+    store = await EmbeddedStore.open(settings)
+    try:
+        first, head = await store.version_range()
+        answers = {}
+        for version in range(first, head + 1):
+            rows = await store.select(sys.argv[3], at_version=version)
+            answers[version] = sorted(sorted(str(v) for v in row.values()) for row in rows)
+        history = [info.version for info in await store.history()]
+        print(json.dumps({"range": [first, head], "answers": answers, "history": history}))
+    finally:
+        await store.close()
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.embedded
+def test_separate_processes_on_one_engine_read_the_same_versions(
+    portal: BlockingPortal, tmp_path: Path
+) -> None:
+    settings = Settings(data_dir=tmp_path / "shared", query_workers=1, fsync=False)
+    engine = SharedEngine.start(settings)
+    each = settings.model_copy(update={"engine_socket": engine.socket_path})
+    writer = SyncStore(portal, portal.call(EmbeddedStore.open, each), each)
+    try:
+        some_history(writer)
+        writer.run(writer.store.snapshot)
+        writer.run(writer.store.commit, Delta(removes=quads(2, start=30)))
+        args = [str(settings.data_dir), engine.socket_path, UNION]
+        readers = [
+            subprocess.Popen(
+                [sys.executable, "-c", READER, *args], stdout=subprocess.PIPE, text=True
+            )
+            for _ in range(2)
+        ]
+        outputs = [json.loads(reader.communicate(timeout=120)[0]) for reader in readers]
+        assert outputs[0] == outputs[1]
+        assert outputs[0]["range"] == [0, 6]
+        assert outputs[0]["history"] == [1, 2, 3, 4, 5, 6]
+        for version, rows in outputs[0]["answers"].items():
+            assert rows == sorted(sorted(row) for row in at(writer, int(version)))
+    finally:
+        writer.close()
+        engine.close()
