@@ -252,8 +252,9 @@ def report(data: dict[str, Any]) -> str:
             f"`{data['profile']}`: a py-spy flame graph of the engine and its query workers "
             "answering `count` at N-1000 in a loop for 15 s (`--profile`). Most of the time is "
             "the replica's writes (taking the net change out and putting it back, with the "
-            "union kept as a set: `union.remove`, `union.add`); reading and parsing the records "
-            "is the next part; the query itself is a sliver.",
+            "union kept as a set: `union.remove`, `union.add`); the records are read and parsed "
+            "once and kept for the next queries (`history.KEEP_QUADS`), and the query itself is "
+            "a sliver.",
             "",
         ]
     return "\n".join(lines)
