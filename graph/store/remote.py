@@ -552,8 +552,8 @@ class SparqlStore(Store):
 
     async def _quads_at(self, version: int) -> int:
         """The store's quads (bookkeeping excluded) at ``version``, the current one: from this
-        process's last commit, else from that version's record, else counted (once: the first
-        commit that keeps a record on a store written before records were kept)."""
+        process's last commit, else from that version's record, else counted (a store written
+        before records were kept, until its first commit that keeps one)."""
         if self._counted is not None and self._counted[0] == version:
             return self._counted[1]
         rows = await self._solutions(
@@ -658,7 +658,9 @@ class SparqlStore(Store):
 
     async def stats(self) -> StoreStats:
         version = await self.version()
-        quads = await self._count()
+        # From the version's record (a lookup, and the count at exactly that version), not a
+        # count of the whole store on every write and readiness probe.
+        quads = await self._quads_at(version)
         return StoreStats(
             kind="sparql",
             store_id=self._store_id,
