@@ -75,6 +75,7 @@ from ijkg.graph.store.base import (
     quad_pattern,
 )
 from ijkg.graph.store.effects import Effect, compute
+from ijkg.graph.store.lexical import canonical
 from ijkg.graph.store.results import write_boolean, write_solutions, write_triples
 from ijkg.graph.store.slots import SharedSlots
 from ijkg.graph.store.update_plan import PatternStep, check_syntax, plan_update
@@ -114,6 +115,11 @@ def skolem_quad(quad: ox.Quad) -> ox.Quad:
     return ox.Quad(
         skolem(quad.subject), quad.predicate, skolem(quad.object), skolem(quad.graph_name)
     )
+
+
+def _written(quads: list[ox.Quad]) -> list[ox.Quad]:
+    """Quads as a commit writes them: skolemised, typed literals in canonical form, each once."""
+    return list(dict.fromkeys(canonical([skolem_quad(q) for q in quads])))
 
 
 def _nt(term: Any) -> str:
@@ -489,13 +495,16 @@ class SparqlStore(Store):
             raise VersionConflict(expected_version, version)
         if any(isinstance(q.graph_name, ox.DefaultGraph) for q in delta.adds):
             raise QueryRefused("the default graph is the union of the named graphs; name a graph")
-        removes = list(dict.fromkeys(skolem_quad(q) for q in delta.removes if not _bookkeeping(q)))
-        adds = list(dict.fromkeys(skolem_quad(q) for q in delta.adds if not _bookkeeping(q)))
+        # In the form the store keeps (``lexical``), so that they compare with what it gives back.
+        removes = _written([q for q in delta.removes if not _bookkeeping(q)])
+        adds = _written([q for q in delta.adds if not _bookkeeping(q)])
         # What really changes (for exact history and counts): the version check below makes sure
-        # the graph does not move between this read and the write.
-        present = set(await self.match([quad_pattern(q) for q in removes + adds]))
+        # the graph does not move between this read and the write. A removed quad is recorded
+        # as the store gave it back.
+        found = await self.match([quad_pattern(q) for q in removes + adds])
+        present = dict(zip(canonical(found), found, strict=True))
         added = set(adds)
-        removes = [q for q in removes if q in present and q not in added]
+        removes = [present[q] for q in removes if q in present and q not in added]
         adds = [q for q in adds if q not in present]
         if not removes and not adds:
             return Commit(version, version, 0, 0)

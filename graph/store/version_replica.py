@@ -39,6 +39,7 @@ from ijkg.graph.store.base import Answer, Delta, Patch
 from ijkg.graph.store.changelog import encode_record, log_path, seal_snapshot, snapshot_path
 from ijkg.graph.store.embedded import EmbeddedStore
 from ijkg.graph.store.history import not_in_history
+from ijkg.graph.store.lexical import canonical
 
 #: The external store's head: its version and every quad of its named graphs, read together.
 Head = Callable[[], Awaitable[tuple[int, list[ox.Quad]]]]
@@ -66,10 +67,12 @@ def write_history(directory: Path, head: list[ox.Quad], first: int, patches: lis
     ``first`` are ``patches`` (oldest first): the snapshot at ``first`` (the head with every
     patch undone, newest first; with the union in the default graph, as the engine keeps it) and
     the log of the patches."""
-    graph = set(head)
+    # Compared as Oxigraph keeps them (``lexical``): a store of another make may give literals
+    # back in forms of its own.
+    graph = set(canonical(head))
     for patch in reversed(patches):
-        graph.difference_update(patch.adds)
-        graph.update(patch.removes)
+        graph.difference_update(canonical(patch.adds))
+        graph.update(canonical(patch.removes))
     target = snapshot_path(directory, first)
     partial = target.with_name(target.name + ".partial")
     with partial.open("wb") as snapshot:
