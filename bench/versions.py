@@ -12,7 +12,9 @@ graph or the whole history.
 Also reported: the change log's size (the history) against a snapshot's (the graph once), to
 show the history growing with the changes, not with the graph times the versions.
 
-    python -m bench.versions [--triples 10000] [--merges 1000] [--rounds 15]
+    python -m bench.versions [--triples 10000] [--merges 1000] [--rounds 15] [--profile SVG]
+
+(``--profile`` needs py-spy, ``pip install py-spy``: it is not one of the bench's extras.)
 
 writes ``bench/results/versions.md`` and ``versions.json`` (``--out``).
 """
