@@ -12,7 +12,9 @@ graph or the whole history.
 Also reported: the change log's size (the history) against a snapshot's (the graph once), to
 show the history growing with the changes, not with the graph times the versions.
 
-    python -m bench.versions [--triples 10000] [--merges 1000] [--rounds 15]
+    python -m bench.versions [--triples 10000] [--merges 1000] [--rounds 15] [--profile SVG]
+
+(``--profile`` needs py-spy, ``pip install py-spy``: it is not one of the bench's extras.)
 
 writes ``bench/results/versions.md`` and ``versions.json`` (``--out``).
 """
@@ -117,6 +119,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                         t0 = time.perf_counter()
                         await store.query(text, at_version=version)
                         timings[name][label].append(time.perf_counter() - t0)
+            if args.profile is not None and "N-1000" in versions:
+                await profile(store, texts["count"], versions["N-1000"], args.profile)
             await store.snapshot()
             logs = sum(p.stat().st_size for p in settings.data_dir.glob("changes-*.log"))
             newest = max(settings.data_dir.glob("snapshot-*.nq"), key=lambda p: p.name)
@@ -146,7 +150,55 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "snapshot_bytes": snapshot,
         "versions": versions,
         "results": results,
+        "profile": args.profile.name if args.profile is not None else None,
     }
+
+
+async def profile(store: Any, text: str, version: int, svg: Path) -> None:
+    """Record the engine and its query workers with py-spy while the query runs at ``version``
+    in a loop, as a flame graph in ``svg`` (paths of this machine scrubbed)."""
+    import shutil
+    import subprocess
+    import sys
+
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    seconds = 15
+    recorder = subprocess.Popen(
+        [
+            spy,
+            "record",
+            "--pid",
+            str(store._engine.pid),
+            "--subprocesses",
+            "--nonblocking",
+            "--rate",
+            "250",
+            "--duration",
+            str(seconds),
+            "--format",
+            "flamegraph",
+            "--output",
+            str(svg),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    while recorder.poll() is None:
+        await store.query(text, at_version=version)
+    text = svg.read_text()
+    text = text.replace(str(store.settings.data_dir), "DATA_DIR").replace(str(svg), svg.name)
+    svg.write_text(scrub(text))
+
+
+def scrub(text: str) -> str:
+    """``text`` without the paths of this machine (the checkout, the interpreter's prefixes)."""
+    import re
+    import sys
+
+    roots = {str(Path(__file__).resolve().parents[1]), sys.prefix, sys.base_prefix}
+    for root in sorted(roots, key=len, reverse=True):
+        text = text.replace(root + "/", "")
+    return re.sub(r"/(?:[\w.+-]+/)*(site-packages|lib/python3\.\d+)/", "", text)
 
 
 def _cpus() -> int:
@@ -197,6 +249,16 @@ def report(data: dict[str, Any]) -> str:
         "it grows with the changes, not with the graph times the versions).",
         "",
     ]
+    if data.get("profile"):
+        lines += [
+            f"`{data['profile']}`: a py-spy flame graph of the engine and its query workers "
+            "answering `count` at N-1000 in a loop for 15 s (`--profile`). Most of the time is "
+            "the replica's writes (taking the net change out and putting it back, with the "
+            "union kept as a set: `union.remove`, `union.add`); the records are read and parsed "
+            "once and kept for the next queries (`history.KEEP_QUADS`), and the query itself is "
+            "a sliver.",
+            "",
+        ]
     return "\n".join(lines)
 
 
@@ -206,6 +268,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--merges", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="also record a py-spy flame graph of queries at N-1000 to this SVG file",
+    )
     args = parser.parse_args(argv)
     data = asyncio.run(run(args))
     args.out.mkdir(parents=True, exist_ok=True)

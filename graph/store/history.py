@@ -21,6 +21,7 @@ from __future__ import annotations
 import bisect
 import threading
 from array import array
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -127,6 +128,11 @@ def no_patch(version: int, first: int, head: int) -> VersionNotFound:
     )
 
 
+#: The parsed records an index keeps, counted in quads (about 300 bytes each in memory): a
+#: worker asked for the same old version again reads no file, for the last changes.
+KEEP_QUADS = 20_000
+
+
 @dataclass
 class _Segment:
     """Records of consecutive versions in one log file: ``offsets[i]`` is where the record of
@@ -150,12 +156,18 @@ class LogIndex:
         self._read_to: dict[Path, int] = {}
         self._gap = False
         self._open: dict[Path, BinaryIO] = {}
+        self._kept: OrderedDict[int, Record] = OrderedDict()
+        self._kept_quads = 0
         self._lock = threading.Lock()
 
     # --- building ------------------------------------------------------------------------------
 
-    def _extend(self) -> None:
+    def _extend(self, *, anew: bool = False) -> None:
         """Index the records written since the last call (headers only)."""
+        if anew:
+            self._segments, self._last, self._read_to, self._gap = [], None, {}, False
+            self._kept.clear()
+            self._kept_quads = 0
         for path in log_files(self.data_dir).values():
             offset = self._read_to.get(path, 0)
             try:
@@ -173,6 +185,12 @@ class LogIndex:
                     except TornRecord:
                         break  # the engine is writing it: read on next time
                     except DamagedRecord:
+                        if offset and not anew:
+                            # Where this index stopped reading, a record it had read may have
+                            # been cut off again (a write whose fsync failed) and written anew:
+                            # index the files from their start once before calling it damage.
+                            self._extend(anew=True)
+                            return
                         # Unreadable from here on: the history before it cannot be reached from
                         # the head any more (recovery refuses damage in the logs it reads).
                         self._gap = True
@@ -181,7 +199,7 @@ class LogIndex:
                     if found is None:
                         break
                     self._add(found[0], path, position)
-                self._read_to[path] = position
+            self._read_to[path] = position
 
     def _add(self, version: int, path: Path, offset: int) -> None:
         last = self._last
@@ -222,6 +240,22 @@ class LogIndex:
         return stream
 
     def _read(self, version: int) -> Record:
+        kept = self._kept.get(version)
+        if kept is not None:
+            self._kept.move_to_end(version)
+            return kept
+        record = self._read_from_file(version)
+        size = len(record.removes) + len(record.adds)
+        if size <= KEEP_QUADS:
+            # Kept parsed for the next query at a nearby version (records are never changed).
+            self._kept[version] = record
+            self._kept_quads += size
+            while self._kept_quads > KEEP_QUADS:
+                _, dropped = self._kept.popitem(last=False)
+                self._kept_quads -= len(dropped.removes) + len(dropped.adds)
+        return record
+
+    def _read_from_file(self, version: int) -> Record:
         path, offset = self._where(version)
         stream = self._stream(path)
         stream.seek(offset)

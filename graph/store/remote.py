@@ -75,6 +75,7 @@ from ijkg.graph.store.base import (
     quad_pattern,
 )
 from ijkg.graph.store.effects import Effect, compute
+from ijkg.graph.store.lexical import canonical
 from ijkg.graph.store.results import write_boolean, write_solutions, write_triples
 from ijkg.graph.store.slots import SharedSlots
 from ijkg.graph.store.update_plan import PatternStep, check_syntax, plan_update
@@ -114,6 +115,11 @@ def skolem_quad(quad: ox.Quad) -> ox.Quad:
     return ox.Quad(
         skolem(quad.subject), quad.predicate, skolem(quad.object), skolem(quad.graph_name)
     )
+
+
+def _written(quads: list[ox.Quad]) -> list[ox.Quad]:
+    """Quads as a commit writes them: skolemised, typed literals in canonical form, each once."""
+    return list(dict.fromkeys(canonical([skolem_quad(q) for q in quads])))
 
 
 def _nt(term: Any) -> str:
@@ -489,13 +495,16 @@ class SparqlStore(Store):
             raise VersionConflict(expected_version, version)
         if any(isinstance(q.graph_name, ox.DefaultGraph) for q in delta.adds):
             raise QueryRefused("the default graph is the union of the named graphs; name a graph")
-        removes = list(dict.fromkeys(skolem_quad(q) for q in delta.removes if not _bookkeeping(q)))
-        adds = list(dict.fromkeys(skolem_quad(q) for q in delta.adds if not _bookkeeping(q)))
+        # In the form the store keeps (``lexical``), so that they compare with what it gives back.
+        removes = _written([q for q in delta.removes if not _bookkeeping(q)])
+        adds = _written([q for q in delta.adds if not _bookkeeping(q)])
         # What really changes (for exact history and counts): the version check below makes sure
-        # the graph does not move between this read and the write.
-        present = set(await self.match([quad_pattern(q) for q in removes + adds]))
+        # the graph does not move between this read and the write. A removed quad is recorded
+        # as the store gave it back.
+        found = await self.match([quad_pattern(q) for q in removes + adds])
+        present = dict(zip(canonical(found), found, strict=True))
         added = set(adds)
-        removes = [q for q in removes if q in present and q not in added]
+        removes = [present[q] for q in removes if q in present and q not in added]
         adds = [q for q in adds if q not in present]
         if not removes and not adds:
             return Commit(version, version, 0, 0)
@@ -552,8 +561,8 @@ class SparqlStore(Store):
 
     async def _quads_at(self, version: int) -> int:
         """The store's quads (bookkeeping excluded) at ``version``, the current one: from this
-        process's last commit, else from that version's record, else counted (once: the first
-        commit that keeps a record on a store written before records were kept)."""
+        process's last commit, else from that version's record, else counted (a store written
+        before records were kept, until its first commit that keeps one)."""
         if self._counted is not None and self._counted[0] == version:
             return self._counted[1]
         rows = await self._solutions(
@@ -658,7 +667,9 @@ class SparqlStore(Store):
 
     async def stats(self) -> StoreStats:
         version = await self.version()
-        quads = await self._count()
+        # From the version's record (a lookup, and the count at exactly that version), not a
+        # count of the whole store on every write and readiness probe.
+        quads = await self._quads_at(version)
         return StoreStats(
             kind="sparql",
             store_id=self._store_id,

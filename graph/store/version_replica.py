@@ -5,9 +5,11 @@ To answer a query as the graph was at an older version, a service process rebuil
 locally, once, on its first such query: it reads the head (every named graph's quads, bookkeeping
 left out, in one query so that they and the version agree), undoes the recorded patches down to
 the oldest recorded version ``first``, and writes what the embedded store keeps on disk — a sealed
-snapshot at ``first`` and a change log of the versions after it — into a private temporary
-directory. An ``EmbeddedStore`` opened on it recovers to the head with the whole history on disk,
-and answers queries at any version in it, in killable workers and with the same limits as any query.
+snapshot at ``first`` and a change log of the versions after it — into a directory of its own
+under ``IJKG_DATA_DIR/version-replicas`` (removed when the store closes, or by the next build on
+the host if the process died). An ``EmbeddedStore`` opened on it recovers to the head with the
+whole history on disk, and answers queries at any version in it, in killable workers and with
+the same limits as any query.
 Later versions are applied to it as they are asked for, each as one commit checked against the
 version before, so its version numbers stay those of the external store.
 
@@ -19,6 +21,7 @@ Blank nodes are skolem IRIs in the replica, as they are in the external store.
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import tempfile
 from collections.abc import Awaitable, Callable
@@ -33,9 +36,10 @@ from ijkg.graph.core.settings import Settings
 from ijkg.graph.store import remote_history as records
 from ijkg.graph.store import union
 from ijkg.graph.store.base import Answer, Delta, Patch
-from ijkg.graph.store.changelog import encode_record, log_path, snapshot_path, write_snapshot
+from ijkg.graph.store.changelog import encode_record, log_path, seal_snapshot, snapshot_path
 from ijkg.graph.store.embedded import EmbeddedStore
 from ijkg.graph.store.history import not_in_history
+from ijkg.graph.store.lexical import canonical
 
 #: The external store's head: its version and every quad of its named graphs, read together.
 Head = Callable[[], Awaitable[tuple[int, list[ox.Quad]]]]
@@ -61,14 +65,24 @@ def _meta(patch: Patch) -> dict[str, Any]:
 def write_history(directory: Path, head: list[ox.Quad], first: int, patches: list[Patch]) -> None:
     """The embedded store's files for a graph whose head is ``head`` and whose versions after
     ``first`` are ``patches`` (oldest first): the snapshot at ``first`` (the head with every
-    patch undone, newest first) and the log of the patches."""
-    work = ox.Store()
-    union.add(work, head)
+    patch undone, newest first; with the union in the default graph, as the engine keeps it) and
+    the log of the patches."""
+    # Compared as Oxigraph keeps them (``lexical``): a store of another make may give literals
+    # back in forms of its own.
+    graph = set(canonical(head))
     for patch in reversed(patches):
-        union.remove(work, patch.adds)
-        union.add(work, patch.removes)
-    write_snapshot(work, snapshot_path(directory, first))
-    del work
+        graph.difference_update(canonical(patch.adds))
+        graph.update(canonical(patch.removes))
+    target = snapshot_path(directory, first)
+    partial = target.with_name(target.name + ".partial")
+    with partial.open("wb") as snapshot:
+        for part in _chunks(list(graph)):
+            snapshot.write(write_nquads(part))
+        for part in _chunks(list(dict.fromkeys(union.in_default(q) for q in graph))):
+            snapshot.write(write_nquads(part))
+    del graph
+    seal_snapshot(partial)
+    partial.replace(target)
     with log_path(directory, first).open("wb") as log:
         for patch in patches:
             log.write(
@@ -79,6 +93,35 @@ def write_history(directory: Path, head: list[ox.Quad], first: int, patches: lis
                     _meta(patch),
                 )
             )
+
+
+def _chunks(quads: list[ox.Quad], size: int = 50_000) -> list[list[ox.Quad]]:
+    return [quads[start : start + size] for start in range(0, len(quads), size)]
+
+
+#: Under the data directory (on disk, beside the host's shared state): the replicas' files.
+REPLICAS = "version-replicas"
+
+
+def _new_directory(parent: Path) -> Path:
+    """A private directory for this process's replica under ``parent``, named for the process;
+    those of processes that are gone (a crash leaves its replica behind) are removed first."""
+    parent.mkdir(parents=True, exist_ok=True)
+    for old in parent.iterdir():
+        pid = old.name.split("-")[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(old, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=f"{os.getpid()}-", dir=parent))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class VersionReplica:
@@ -115,6 +158,10 @@ class VersionReplica:
     async def _ready(self, version: int) -> EmbeddedStore:
         async with self._lock:
             store = self._store
+            if store is not None and store.known_down() is not None:
+                # Its engine died (killed, out of memory): a copy, so build it again.
+                await self.close()
+                store = None
             if store is None:
                 store = self._store = await self._build()
             elif version > self._version:
@@ -127,7 +174,7 @@ class VersionReplica:
         version, head = await self._head()
         first = await records.first_version(self._solutions, version)
         patches = await records.patches(self._solutions, first, version)
-        directory = Path(tempfile.mkdtemp(prefix="ijkg-versions-"))
+        directory = _new_directory(self.settings.data_dir / REPLICAS)
         try:
             # Writing the files is CPU and disk work on the whole graph: off the event loop.
             await asyncio.to_thread(write_history, directory, head, first, patches)

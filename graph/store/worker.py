@@ -215,10 +215,15 @@ class Worker:
         if self.history is None or version > head or version < 0:
             first = head if self.history is None else self.history.first(head)
             raise not_in_history(version, first, head)
-        gone, back = rewind(self.history.records(version, head))
+        gone: set[ox.Quad] = set()
+        back: set[ox.Quad] = set()
         try:
-            union.remove(self.store, gone)
-            union.add(self.store, back)
+            # Under the query's memory budget too: a rewind too large for it fails this query
+            # only (or ends this worker, which is replaced).
+            with self._budget(request.memory_mb):
+                gone, back = rewind(self.history.records(version, head))
+                union.remove(self.store, gone)
+                union.add(self.store, back)
             return self._query(request, version)
         finally:
             # Whatever the answer (an error too, or a failure half-way through the rewind: both

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from anyio.from_thread import BlockingPortal
 
+from ijkg.graph.core.namespaces import SYSTEM_GRAPH
 from ijkg.graph.io.backup import named_quads
 from ijkg.graph.store.remote import SparqlStore
 from ijkg.graph.store.remote_history import RECORD_PREFIX
@@ -22,7 +23,7 @@ from tests.conftest import (
     stop_server,
     store_settings,
 )
-from tests.e2e.test_curator import TOKEN, WRITE_TOKENS, agreement
+from tests.e2e.test_curator import ADMIN, ADMIN_TOKENS, TOKEN, WRITE_TOKENS, agreement
 
 pytestmark = [
     pytest.mark.slow,
@@ -35,7 +36,11 @@ def writable(tmp_path: Path) -> Iterator[Server]:
     server = start_server(
         tmp_path / "store",
         tmp_path / "server.log",
-        {"IJKG_WRITE_TOKENS": WRITE_TOKENS, "IJKG_FSYNC": "false"},
+        {
+            "IJKG_WRITE_TOKENS": WRITE_TOKENS,
+            "IJKG_ADMIN_TOKENS": ADMIN_TOKENS,
+            "IJKG_FSYNC": "false",
+        },
     )
     yield server
     stop_server(server)
@@ -94,5 +99,32 @@ def test_merges_and_reverts_leave_exact_records(
         assert exported.returncode == 0, exported.stderr
         assert RECORD_PREFIX not in exported.stdout
         assert exported.stdout.count("\n") == store.run(store.store.stats).quads
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize(
+    "update",
+    [
+        f"DELETE WHERE {{ GRAPH <{SYSTEM_GRAPH}> {{ <{RECORD_PREFIX}1> ?p ?o }} }}",
+        f"INSERT DATA {{ GRAPH <{SYSTEM_GRAPH}> {{ <{RECORD_PREFIX}99> <{SYSTEM_GRAPH}#reason> "
+        '"forged" } }',
+        f"CLEAR GRAPH <{SYSTEM_GRAPH}>",
+    ],
+)
+def test_no_one_writes_the_records(writable: Server, portal: BlockingPortal, update: str) -> None:
+    settings = store_settings(writable.data_dir)
+    store = SyncStore(portal, portal.call(SparqlStore.open, settings), settings)
+    try:
+        before = store.run(store.store.patch, 1)
+        with writable.client() as client:
+            refused = client.post(
+                "/update",
+                content=update,
+                headers={**ADMIN, "Content-Type": "application/sparql-update"},
+            )
+            assert refused.status_code == 403, refused.text
+        assert store.run(store.store.patch, 1) == before
+        assert store.run(store.store.version_range) == (0, before.info.version)
     finally:
         store.close()

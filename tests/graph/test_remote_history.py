@@ -268,3 +268,37 @@ def test_a_commit_that_loses_the_race_records_nothing(
     finally:
         racing.close()
         rival.close()
+
+
+def test_literals_are_recorded_as_the_store_keeps_them(
+    portal: BlockingPortal, oxigraph: OxigraphServer, tmp_path: Path
+) -> None:
+    xsd = "http://www.w3.org/2001/XMLSchema#"
+
+    def typed(value: str, datatype: str, i: int = 0) -> ox.Quad:
+        return ox.Quad(
+            ox.NamedNode(f"https://example.org/t{i}"),
+            P,
+            ox.Literal(value, datatype=ox.NamedNode(xsd + datatype)),
+            G,
+        )
+
+    # The store gives these back as "…00.68Z" and "7": written so, they are the same quads.
+    when = typed("2026-01-01T00:00:00.680Z", "dateTime")
+    seven = typed("007", "integer", 1)
+    store = remote(portal, oxigraph, tmp_path)
+    try:
+        store.run(store.store.commit, Delta(adds=(when, seven)))
+        held = state(store)
+        [added] = [p.adds for p in [store.run(store.store.patch, 1)]]
+        assert set(added) == held
+        assert {q.object.value for q in added} == {"2026-01-01T00:00:00.68Z", "7"}
+        # Adding it again in another form changes nothing; removing it in any form removes it.
+        again = store.run(store.store.commit, Delta(adds=(typed("+7", "integer", 1),)))
+        assert (again.added, again.version_after) == (0, 1)
+        gone = store.run(store.store.commit, Delta(removes=(when, typed("7", "integer", 1))))
+        assert (gone.removed, gone.version_after) == (2, 2)
+        assert state(store) == set()
+        assert set(store.run(store.store.patch, 2).removes) == held
+    finally:
+        store.close()

@@ -4,6 +4,9 @@ from, and queries at a version on a real Oxigraph server that do not change as t
 from __future__ import annotations
 
 import json
+import os
+import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +21,7 @@ from ijkg.graph.store.base import Delta, Patch, QueryLimits, VersionInfo
 from ijkg.graph.store.changelog import recover, snapshot_path
 from ijkg.graph.store.remote import SparqlStore
 from ijkg.graph.store.slots import SharedSlots
-from ijkg.graph.store.version_replica import write_history
+from ijkg.graph.store.version_replica import REPLICAS, write_history
 from tests.conftest import SyncStore
 from tests.oxigraph_server import OxigraphServer, start_oxigraph
 
@@ -186,5 +189,49 @@ def test_a_query_at_a_version_obeys_the_limits_of_any_query(
         limits = QueryLimits(timeout_s=0.5, memory_mb=512, max_rows=10, max_bytes=1 << 20)
         with pytest.raises(errors.QueryTimeout):
             store.run(lambda: store.store.query(slow, at_version=2, limits=limits))
+    finally:
+        store.close()
+
+
+@pytest.mark.slow
+def test_a_replica_s_files_are_removed_with_it_and_after_a_crash(
+    portal: BlockingPortal, oxigraph: OxigraphServer, tmp_path: Path
+) -> None:
+    replicas = tmp_path / REPLICAS
+    crashed = replicas / "4194305-left-behind"  # past the largest pid Linux hands out
+    (crashed / "snapshot").mkdir(parents=True)
+    running = replicas / f"{os.getppid()}-in-use"  # a process that is alive
+    running.mkdir()
+    store = remote(portal, oxigraph, tmp_path)
+    try:
+        store.run(store.store.commit, Delta(adds=(quad(1),)))
+        assert rows(answer(store, 0)) == []
+        ours = [p for p in replicas.iterdir() if p.name.startswith(f"{os.getpid()}-")]
+        assert len(ours) == 1 and list(ours[0].glob("changes-*.log"))
+        assert not crashed.exists() and running.exists()
+    finally:
+        store.close()
+    assert not ours[0].exists()
+
+
+@pytest.mark.slow
+def test_a_replica_whose_engine_died_is_built_again(
+    portal: BlockingPortal, oxigraph: OxigraphServer, tmp_path: Path
+) -> None:
+    store = remote(portal, oxigraph, tmp_path)
+    try:
+        store.run(store.store.commit, Delta(adds=(quad(1),)))
+        pinned = answer(store, 1)
+        replica = store.store._replica
+        assert replica is not None and replica._store is not None
+        engine = replica._store._engine
+        assert engine is not None
+        os.kill(engine.pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while replica._store.known_down() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert replica._store.known_down() is not None
+        assert answer(store, 1) == pinned
+        assert replica._store.known_down() is None
     finally:
         store.close()

@@ -3,8 +3,11 @@ was at any version, its history, and each version's patch."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -14,9 +17,17 @@ import pytest
 from anyio.from_thread import BlockingPortal
 
 from ijkg.graph.core import errors
+from ijkg.graph.core.rdfio import write_nquads
 from ijkg.graph.core.settings import Settings
+from ijkg.graph.store import union
 from ijkg.graph.store.base import Delta, QueryLimits
-from ijkg.graph.store.changelog import ChangeLogWriter, Record, log_path, recover
+from ijkg.graph.store.changelog import (
+    ChangeLogWriter,
+    Record,
+    encode_record,
+    log_path,
+    recover,
+)
 from ijkg.graph.store.embedded import EmbeddedStore
 from ijkg.graph.store.history import LogIndex, rewind
 from ijkg.graph.store.shared import SharedEngine
@@ -336,3 +347,108 @@ def test_a_graph_emptied_later_is_listed_at_the_versions_that_held_it(opener: Op
     assert at(store, 2, names) == [(G.value,)]
     assert at(store, 0, names) == []
     assert at(store, 2, names) == [(G.value,)]
+
+
+def test_the_index_reads_anew_a_record_cut_off_and_written_again(tmp_path: Path) -> None:
+    """A write whose fsync failed is cut off, and the next commit takes its place (with another
+    length): an index that had read the first one still finds every version."""
+    log = ChangeLogWriter(tmp_path, recover(tmp_path, ox.Store()), fsync=False)
+    for i in range(3):
+        log.append([], [quad(i)])
+    log.close()
+    index = LogIndex(tmp_path)
+    assert index.first(3) == 0
+    path = log_path(tmp_path, 0)
+    data = path.read_bytes()
+    cut = data.rindex(b"IJKG2\r\x1a\n")
+    path.write_bytes(
+        data[:cut]
+        + encode_record(3, b"", write_nquads(quads(4, start=30)))
+        + encode_record(4, b"", write_nquads([quad(40)]))
+    )
+    assert index.first(4) == 0
+    assert [r.adds for r in index.records(2, 4)] == [list(quads(4, start=30)), [quad(40)]]
+    index.close()
+
+
+def test_damage_in_an_old_log_starts_the_history_after_it(tmp_path: Path) -> None:
+    """Recovery reads only the logs after the newest snapshot; damage in an older one leaves the
+    store working, and its history readable from after the damage."""
+    log = ChangeLogWriter(tmp_path, recover(tmp_path, ox.Store()), fsync=False)
+    store = ox.Store()
+    for i in range(1, 4):
+        log.append([], [quad(i)])
+        union.add(store, [quad(i)])
+    log.snapshot(store)
+    for i in range(4, 6):
+        log.append([], [quad(i)])
+    log.close()
+    old = log_path(tmp_path, 0)
+    data = bytearray(old.read_bytes())
+    second = data.index(b"IJKG2\r\x1a\n", 1)
+    data[second + 100] ^= 0x01  # inside record 2's frame or header
+    old.write_bytes(bytes(data))
+    assert recover(tmp_path, ox.Store()).version == 5
+    index = LogIndex(tmp_path)
+    assert index.first(5) == 3
+    assert [r.version for r in index.records(3, 5)] == [4, 5]
+    with pytest.raises(errors.VersionNotFound, match="versions 3 to 5 can be read"):
+        index.records(1, 5)
+    index.close()
+
+
+READER = """
+import asyncio, json, sys
+from pathlib import Path
+from ijkg.graph.core.settings import Settings
+from ijkg.graph.store.embedded import EmbeddedStore
+
+async def main():
+    settings = Settings(
+        data_dir=Path(sys.argv[1]), query_workers=1, fsync=False, engine_socket=sys.argv[2]
+    )
+    store = await EmbeddedStore.open(settings)
+    try:
+        first, head = await store.version_range()
+        answers = {}
+        for version in range(first, head + 1):
+            rows = await store.select(sys.argv[3], at_version=version)
+            answers[version] = sorted(sorted(str(v) for v in row.values()) for row in rows)
+        history = [info.version for info in await store.history()]
+        print(json.dumps({"range": [first, head], "answers": answers, "history": history}))
+    finally:
+        await store.close()
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.embedded
+def test_separate_processes_on_one_engine_read_the_same_versions(
+    portal: BlockingPortal, tmp_path: Path
+) -> None:
+    settings = Settings(data_dir=tmp_path / "shared", query_workers=1, fsync=False)
+    engine = SharedEngine.start(settings)
+    each = settings.model_copy(update={"engine_socket": engine.socket_path})
+    writer = SyncStore(portal, portal.call(EmbeddedStore.open, each), each)
+    try:
+        some_history(writer)
+        writer.run(writer.store.snapshot)
+        writer.run(writer.store.commit, Delta(removes=quads(2, start=30)))
+        args = [str(settings.data_dir), engine.socket_path, UNION]
+        readers = [
+            subprocess.Popen(
+                [sys.executable, "-c", READER, *args], stdout=subprocess.PIPE, text=True
+            )
+            for _ in range(2)
+        ]
+        outputs = [json.loads(reader.communicate(timeout=120)[0]) for reader in readers]
+        assert outputs[0] == outputs[1]
+        assert outputs[0]["range"] == [0, 6]
+        assert outputs[0]["history"] == [1, 2, 3, 4, 5, 6]
+        for version, rows in outputs[0]["answers"].items():
+            assert rows == sorted(sorted(row) for row in at(writer, int(version)))
+    finally:
+        writer.close()
+        engine.close()
