@@ -144,6 +144,21 @@ async def version_quads(store: Store, version: int, limits: QueryLimits | None) 
     return quads
 
 
+def store_nquads(quads: list[ox.Quad]) -> bytes:
+    """``quads`` as N-Quads with blank nodes and skolem IRIs as the store holds them, lines
+    sorted: the form a copy that goes on to apply the store's patches (which name blank nodes
+    the store's way) starts from."""
+    text = ox.serialize(quads, format=ox.RdfFormat.N_QUADS) or b""
+    return b"".join(sorted(set(text.splitlines(keepends=True))))
+
+
+async def store_dump(store: Store, version: int, limits: QueryLimits | None = None) -> Dump:
+    """The graph at ``version`` as ``store_nquads``, gzipped like a dump. Its digests are of
+    these bytes, not the published ones (``dump``): the canonical form of its quads is."""
+    quads = await version_quads(store, version, limits)
+    return await asyncio.to_thread(lambda: pack(version, store_nquads(quads)))
+
+
 async def dump(store: Store, version: int, limits: QueryLimits | None = None) -> Dump:
     """The dump of the graph at ``version`` (see the module's docstring). Canonicalising is CPU
     work on the whole graph: it runs in a thread, off the caller's event loop."""

@@ -63,6 +63,15 @@ class ChangeFeed:
             )
         return await self._store.patch(version)
 
+    async def store_dump(self, version: int) -> dumping.Dump:
+        """The graph at ``version`` with blank nodes as the store knows them (``store_nquads``),
+        for a mirror that starts there and applies the patches after it; the limits of any
+        query, and nothing kept."""
+        first, head = await self.range()
+        if not first <= version <= head:
+            raise not_found(version, first, head)
+        return await dumping.store_dump(self._store, version)
+
     async def dump(self, version: int, *, operator: bool = False) -> dumping.Dump:
         """The dump of the graph at ``version``. A client's dump is one query with the limits of
         any query; the operator's (``ijkg export``) has the store's generous internal ones."""

@@ -9,9 +9,8 @@ and checks the commit did exactly what the patch says (each removed quad was the
 was not): a mirror that differs from its source is said so, not carried on.
 
 Patches carry blank nodes as the source's store knows them, so a mirror replayed from version 0
-holds the very same quads. A dump gives blank nodes canonical labels instead: a mirror started
-from one can follow every patch that does not remove a blank node of the dump, and stops with
-``MirrorFailed`` at the first that does.
+holds the very same quads; one started from a dump asks for it with the store's own labels too
+(``labels=store``), and checks it against the published, canonical dump.
 
 Following: the source's live stream (``/changes/feed/stream``) names each new version; the mirror
 reconnects with ``Last-Event-ID`` set to its own version whenever the connection drops (the source
@@ -165,14 +164,16 @@ class Mirror:
         return self._store
 
     async def _seed(self, data_dir: Path, version: int) -> None:
-        """Write the source's dump of ``version`` as the new store's snapshot at that version
-        (and the empty log that follows it), so that the store opens at the source's number."""
-        answer = await self._get(f"/version/{version}/dump")
-        digest = hashlib.sha256(answer.content).hexdigest()
-        published = (await self._get(f"/version/{version}/dump.sha256")).text.split()
-        if not published or published[0] != digest:
-            raise MirrorFailed(f"the dump of version {version} does not match its SHA-256")
+        """Write the source's graph at ``version`` as the new store's snapshot at that version
+        (and the empty log that follows it), so that the store opens at the source's number.
+        Its blank nodes are named as the source's store names them, so the patches after it
+        apply; its quads must canonicalise to the source's published dump."""
+        answer = await self._get(f"/version/{version}/dump", labels="store")
         quads = await asyncio.to_thread(_unzip_quads, answer.content)
+        published = (await self._get(f"/version/{version}/dump.sha256")).text.splitlines()
+        canonical = await asyncio.to_thread(dumping.canonical_nquads, quads)
+        if len(published) < 2 or published[1].split()[0] != hashlib.sha256(canonical).hexdigest():
+            raise MirrorFailed(f"the graph of version {version} does not match its published dump")
         await asyncio.to_thread(write_seed, data_dir, version, quads)
         self._record(version)
 

@@ -22,7 +22,7 @@ import base64
 import contextlib
 import json
 from collections.abc import AsyncIterator
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, Final, Literal
 
 from fastapi import APIRouter, Header, Query, Request
 from starlette.responses import Response, StreamingResponse
@@ -416,7 +416,19 @@ def _b64(hex_digest: str) -> str:
         503: {"description": "The dump passed the query time limit, or too many queries run"},
     },
 )
-async def dump(request: Request, graph: GraphDep, version: str) -> Response:
+async def dump(
+    request: Request,
+    graph: GraphDep,
+    version: str,
+    labels: Annotated[
+        Literal["canonical", "store"],
+        Query(
+            description="canonical (the default: the published bytes), or store: blank nodes "
+            "named as the store names them in its patches, for a copy that applies them next "
+            "(`ijkg mirror`); its quads canonicalise to the published dump."
+        ),
+    ] = "canonical",
+) -> Response:
     """Every quad of every named graph at version N as N-Quads — blank nodes with canonical
     (RDFC-1.0) labels, lines sorted — gzipped with no name and no time: the same bytes from any
     store and on every request, so two people can compare what they hold by its SHA-256 (the
@@ -424,7 +436,10 @@ async def dump(request: Request, graph: GraphDep, version: str) -> Response:
     limits of any query. Immutable. Example: `curl -O -J http://127.0.0.1:8000/version/2/dump`"""
     number = parse_version(version)
     with client_slots(request).hold(client_address(request)):
-        made = await graph.feed.dump(number)
+        if labels == "store":
+            made = await graph.feed.store_dump(number)
+        else:
+            made = await graph.feed.dump(number)
     etag = f'"sha256-{made.gzip_sha256}"'
     digest = _b64(made.gzip_sha256)
     headers = {

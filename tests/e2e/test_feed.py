@@ -18,6 +18,7 @@ import pyoxigraph as ox
 import pytest
 
 from ijkg.graph.core.namespaces import GENID
+from ijkg.graph.io.dump import canonical_nquads
 from tests.conftest import Server, start_server, stop_server
 
 pytestmark = pytest.mark.slow  # real servers
@@ -378,3 +379,19 @@ def test_a_stream_hears_of_merges_made_through_any_service_process(tmp_path: Pat
             listener.close()
     finally:
         stop_server(server)
+
+
+def test_a_dump_with_the_store_s_labels_canonicalises_to_the_published_one(
+    source: Server,
+) -> None:
+    write(source, 20, blank=True)
+    version = head(source)
+    with source.client() as client:
+        published = client.get(f"/version/{version}/dump.sha256").text.splitlines()[1].split()[0]
+        raw = client.get(f"/version/{version}/dump", params={"labels": "store"})
+        assert raw.status_code == 200
+        text = gzip.decompress(raw.content)
+        assert b"_:c14n" not in text
+        quads = list(ox.parse(input=text, format=ox.RdfFormat.N_QUADS))
+        assert hashlib.sha256(canonical_nquads(quads)).hexdigest() == published
+        assert client.get(f"/version/{version}/dump", params={"labels": "x"}).status_code == 400
