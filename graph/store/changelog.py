@@ -7,7 +7,9 @@ directory:
   ``# ijkg-snapshot sha256=<hex> bytes=<n>``): written to a temporary name, fsynced, renamed, so a
   snapshot file exists only when it is complete, and a damaged one is recognised. (Snapshots from
   before the trailer, ``snapshot-<V>.nq``, are still read, unchecked.)
-- ``changes-<V>.log`` — the records of versions V+1, V+2, ... in order.
+- ``changes-<V>.log`` — the records of versions V+1, V+2, ... in order. Every log is kept, also
+  those a later snapshot made unnecessary for recovery: they are the graph's history (the graph as
+  it was at any version, see ``history``), which so grows with the changes, not with the graph.
 
 A record is one commit, in a fixed binary frame::
 
@@ -185,6 +187,39 @@ def read_record(stream: BinaryIO, *, parse: bool = True) -> Record | None:
     if not 0 <= rm_len <= payload_len:
         raise DamagedRecord("the record's header does not fit its payload")
     return _record(version, payload, rm_len, meta, parse)
+
+
+def read_record_header(stream: BinaryIO, size: int) -> tuple[int, dict[str, Any]] | None:
+    """The version and metadata of the next record, its frame and header checked but its payload
+    skipped (checked when the record is read whole): ``None`` at the end of the stream. ``size`` is
+    the stream's length, to tell a record still being written (``TornRecord``). Raises as
+    ``read_record`` does; the stream is left just after the record."""
+    position = stream.tell()
+    start = stream.read(len(_MAGIC))
+    if not start:
+        return None
+    if start != _MAGIC:
+        stream.seek(position)
+        record = read_record(stream, parse=False)
+        return None if record is None else (record.version, record.meta)
+    frame = start + _read_exactly(stream, _FRAME.size - len(start))
+    (crc,) = _CRC.unpack(_read_exactly(stream, _CRC.size))
+    if zlib.crc32(frame) != crc:
+        raise DamagedRecord("the record's frame fails its checksum")
+    _, header_len, payload_len, header_sha, _ = _FRAME.unpack(frame)
+    raw_header = _read_exactly(stream, header_len)
+    if hashlib.sha256(raw_header).digest() != header_sha:
+        raise DamagedRecord("the record's header fails its checksum")
+    end = stream.tell() + payload_len
+    if end > size:
+        raise TornRecord(f"the file ends {end - size:,} bytes short of the record's end")
+    try:
+        header = json.loads(raw_header)
+        version, meta = int(header["v"]), header["meta"]
+    except (ValueError, KeyError, TypeError):
+        raise DamagedRecord("the record's header is not readable") from None
+    stream.seek(end)
+    return version, meta if isinstance(meta, dict) else {}
 
 
 def _read_v1(start: bytes, stream: BinaryIO, parse: bool) -> Record:
@@ -520,9 +555,8 @@ class ChangeLogWriter:
     def snapshot(self, store: ox.Store) -> Path:
         """Write a snapshot of ``store`` at the current version and start a new log after it.
 
-        Once the new snapshot is safely on disk, snapshots and logs older than the previous
-        snapshot are removed (readers that still have an old log open keep reading it: unlinked
-        files stay readable while open).
+        Once the new snapshot is safely on disk, snapshots older than the previous snapshot are
+        removed. Every log is kept: the logs are the graph's history (see ``history``).
 
         A snapshot that cannot be written (disk full, read-only directory) raises ``OSError`` and
         changes nothing: the partial file is removed and records keep going to the current log.
@@ -552,8 +586,8 @@ class ChangeLogWriter:
             self.path = new_log
             self._file = new_file
         _fsync_dir(self.data_dir)
-        # One generation back is kept — the previous snapshot and every log since it — so that
-        # a snapshot found damaged later can be rebuilt (``ijkg repair``) without losing anything.
+        # One snapshot generation back is kept, so that a snapshot found damaged later can be
+        # rebuilt (``ijkg repair``) without losing anything; the logs all stay (the history).
         snapshots = snapshot_files(self.data_dir)
         older = [v for v in snapshots if v < self.version]
         keep_from = max(older) if older else 0
@@ -561,9 +595,6 @@ class ChangeLogWriter:
             for path in paths:
                 if old < keep_from or (old == self.version and path != target):
                     path.unlink(missing_ok=True)
-        for old, path in log_files(self.data_dir).items():
-            if old < keep_from:
-                path.unlink(missing_ok=True)
         return target
 
     def close(self) -> None:

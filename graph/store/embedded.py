@@ -38,7 +38,6 @@ from ijkg.graph.core.errors import (
     QueryTimeout,
     StoreError,
     StoreUnavailable,
-    VersionsUnsupported,
 )
 from ijkg.graph.core.formats import NTRIPLES, RESULTS_JSON, RdfSyntax, ResultsFormat
 from ijkg.graph.core.rdfio import read_nquads, write_nquads
@@ -49,12 +48,15 @@ from ijkg.graph.store.base import (
     Commit,
     Dataset,
     Delta,
+    Patch,
     Pattern,
     QueryLimits,
     Store,
     StoreStats,
+    VersionInfo,
 )
 from ijkg.graph.store.engine import VERSION, VERSION_FILE
+from ijkg.graph.store.history import LogIndex, not_in_history, version_info
 from ijkg.graph.store.messages import (
     CommitRequest,
     Committed,
@@ -139,6 +141,8 @@ class EmbeddedStore(Store):
         self._version = 0
         self._store_id = ""
         self._closed = False
+        # The change log by version, for the history (built on first use, grows with the log).
+        self._history = LogIndex(settings.data_dir)
         self._spawning: set[asyncio.Task[None]] = set()
         self.recovery: dict[str, Any] = {}
         #: Query workers killed, by why (read by the service's metrics through ``stats``).
@@ -276,6 +280,7 @@ class EmbeddedStore(Store):
         await asyncio.gather(*self._accepting, *self._spawning, return_exceptions=True)
         await asyncio.gather(*(w.wait_closed() for w in self._connections), return_exceptions=True)
         self._connections.clear()
+        self._history.close()
         shutil.rmtree(self._socket_dir, ignore_errors=True)
 
     # --- the engine's control channel ----------------------------------------------------------
@@ -446,8 +451,10 @@ class EmbeddedStore(Store):
         prefixes: bool = False,
         at_version: int | None = None,
     ) -> Answer:
-        if at_version is not None:
-            raise VersionsUnsupported("reading an older version is not built yet")
+        head = self._seen_version()
+        if at_version is not None and not 0 <= at_version <= head:
+            first, head = await self.version_range()
+            raise not_in_history(at_version, first, head)
         limits = limits or self.limits
         request = query_request(
             sparql,
@@ -457,7 +464,8 @@ class EmbeddedStore(Store):
             base_iri=base_iri,
             limits=limits,
             prefixes=prefixes,
-            min_version=self._seen_version(),
+            min_version=head,
+            at_version=at_version,
         )
         reply, body = await self._ask_worker(request, limits.timeout_s)
         return query_answer(reply, body)
@@ -507,6 +515,26 @@ class EmbeddedStore(Store):
 
     async def version(self) -> int:
         return self._seen_version()
+
+    # --- versions: read from the change log, off the event loop --------------------------------
+
+    async def version_range(self) -> tuple[int, int]:
+        head = self._seen_version()
+        return await asyncio.to_thread(self._history.first, head), head
+
+    async def history(self, *, after: int = 0, limit: int = 100) -> list[VersionInfo]:
+        if limit <= 0:
+            return []
+        return await asyncio.to_thread(self._history.infos, after, limit, self._seen_version())
+
+    async def patch(self, version: int) -> Patch:
+        head = self._seen_version()
+        record = await asyncio.to_thread(self._history.record, version, head)
+        return Patch(
+            info=version_info(version, record.meta, record),
+            removes=tuple(record.removes),
+            adds=tuple(record.adds),
+        )
 
     def _seen_version(self) -> int:
         """The newest version this process knows of: its own last commit, or, on a shared
@@ -610,6 +638,7 @@ def query_request(
     limits: QueryLimits,
     prefixes: bool,
     min_version: int,
+    at_version: int | None = None,
 ) -> QueryRequest:
     """The worker request that runs a query (see ``Worker.handle``)."""
     return QueryRequest(
@@ -624,6 +653,7 @@ def query_request(
         memory_mb=limits.memory_mb,
         min_version=min_version,
         prefixes=prefixes,
+        at_version=at_version,
     )
 
 

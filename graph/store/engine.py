@@ -43,6 +43,7 @@ from ijkg.graph.store.changelog import (
     Record,
     recover,
 )
+from ijkg.graph.store.history import LogIndex, stamped
 from ijkg.graph.store.messages import (
     CommitRequest,
     Committed,
@@ -192,8 +193,11 @@ class Engine:
             return error_reply(StoreError(str(exc)))
         if not removes and not adds:
             return Committed(self.log.version, 0, 0)
+        # An exact change: the removed quads were there, the added ones were not.
+        quads_after = self.quads + len(adds) - len(removes)
+        meta = stamped(request.meta, removed=len(removes), added=len(adds), quads=quads_after)
         try:
-            version = self.log.append(removes, adds, request.meta)
+            version = self.log.append(removes, adds, meta)
         except OSError as exc:
             # Nothing was written (the log cut the partial record off): the store is unchanged.
             self.write_error = _io_error(exc)
@@ -204,7 +208,7 @@ class Engine:
             return error_reply(StoreError(str(exc)))
         self.write_error = None
         self.union_triples += Record(version, removes, adds).apply(self.store)
-        self.quads += len(adds) - len(removes)  # an exact change: removes were there, adds not
+        self.quads = quads_after
         self.publish_version()
         if self.log.size > max(self.snapshot_bytes, self._snapshot_retry_at):
             self._snapshot()
@@ -245,7 +249,11 @@ class Engine:
             # Off the network unless federation is on (the endpoint refuses SERVICE as well).
             isolated = False if self.network else leave_network()
             _in_a_thread_of_its_own(
-                lambda: serve(Worker(self.store, reader), socket_path, isolated=isolated)
+                lambda: serve(
+                    Worker(self.store, reader, history=LogIndex(self.data_dir)),
+                    socket_path,
+                    isolated=isolated,
+                )
             )
         except BaseException as exc:  # the child must exit whatever happens
             print(f"ijkg query worker {os.getpid()}: {exc!r}", file=sys.stderr)

@@ -30,7 +30,6 @@ from ijkg.graph.core.errors import (
     StoreError,
     StoreUnavailable,
     VersionConflict,
-    VersionsUnsupported,
 )
 from ijkg.graph.core.formats import NTRIPLES, RESULTS_JSON, RdfSyntax, ResultsFormat
 from ijkg.graph.core.settings import Settings
@@ -40,10 +39,12 @@ from ijkg.graph.store.base import (
     Commit,
     Dataset,
     Delta,
+    Patch,
     Pattern,
     QueryLimits,
     Store,
     StoreStats,
+    VersionInfo,
 )
 from ijkg.graph.store.changelog import Record
 from ijkg.graph.store.embedded import (
@@ -54,6 +55,7 @@ from ijkg.graph.store.embedded import (
     query_answer,
     query_request,
 )
+from ijkg.graph.store.history import MemoryHistory, no_patch, not_in_history, stamped, version_info
 from ijkg.graph.store.messages import MatchRequest, Message
 from ijkg.graph.store.worker import Worker
 
@@ -76,9 +78,13 @@ class MemoryStore(Store):
         self.limits = QueryLimits.from_settings(settings)
         self._store = ox.Store()
         self._current = _Current()
-        self._worker = Worker(self._store, self._current, memory_budget=False)
+        self._history = MemoryHistory()
+        self._worker = Worker(
+            self._store, self._current, memory_budget=False, history=self._history
+        )
         self._store_id = uuid.uuid4().hex[:12]
         self._union_triples = 0
+        self._quads = 0
         self._closed = False
 
     @classmethod
@@ -103,8 +109,9 @@ class MemoryStore(Store):
         prefixes: bool = False,
         at_version: int | None = None,
     ) -> Answer:
-        if at_version is not None:
-            raise VersionsUnsupported("reading an older version is not built yet")
+        head = self._current.version
+        if at_version is not None and not 0 <= at_version <= head:
+            raise not_in_history(at_version, 0, head)
         request = query_request(
             sparql,
             results=results,
@@ -113,7 +120,8 @@ class MemoryStore(Store):
             base_iri=base_iri,
             limits=limits or self.limits,
             prefixes=prefixes,
-            min_version=self._current.version,
+            min_version=head,
+            at_version=at_version,
         )
         return query_answer(*self._ask(request))
 
@@ -168,10 +176,33 @@ class MemoryStore(Store):
         if not removes and not adds:
             return Commit(version_before=before, version_after=before, removed=0, added=0)
         after = before + 1
-        self._union_triples += Record(after, removes, adds, dict(meta or {})).apply(self._store)
+        quads = self._quads + len(adds) - len(removes)
+        meta = stamped(meta, removed=len(removes), added=len(adds), quads=quads)
+        record = Record(after, removes, adds, meta)
+        self._union_triples += record.apply(self._store)
+        self._history.kept.append(record)
+        self._quads = quads
         self._current.version = after
         return Commit(
             version_before=before, version_after=after, removed=len(removes), added=len(adds)
+        )
+
+    async def version_range(self) -> tuple[int, int]:
+        return 0, self._current.version
+
+    async def history(self, *, after: int = 0, limit: int = 100) -> list[VersionInfo]:
+        kept = self._history.kept[max(after, 0) : max(after, 0) + max(limit, 0)]
+        return [version_info(record.version, record.meta) for record in kept]
+
+    async def patch(self, version: int) -> Patch:
+        head = self._current.version
+        if not 0 < version <= head:
+            raise no_patch(version, 0, head)
+        record = self._history.kept[version - 1]
+        return Patch(
+            info=version_info(version, record.meta),
+            removes=tuple(record.removes),
+            adds=tuple(record.adds),
         )
 
     async def stats(self) -> StoreStats:
@@ -179,7 +210,7 @@ class MemoryStore(Store):
             kind="memory",
             store_id=self._store_id,
             version=self._current.version,
-            quads=len(self._store) - self._union_triples,
+            quads=self._quads,
             details={"in_process": True},
         )
 

@@ -50,6 +50,7 @@ from ijkg.graph.core.errors import (
     UnsupportedFormat,
     ValidationAborted,
     VersionConflict,
+    VersionNotFound,
 )
 from ijkg.graph.core.ingest import PoisonTerm
 from ijkg.graph.store.base import Form
@@ -169,6 +170,8 @@ class QueryRequest(Message):
     memory_mb: int
     min_version: int
     prefixes: bool = False
+    #: Answer on the graph as it was at this version (``None``: the head).
+    at_version: int | None = None
 
 
 @dataclass(frozen=True)
@@ -374,6 +377,12 @@ ERRORS: tuple[ErrorKind, ...] = (
         VersionConflict,
         {"expected": int, "actual": int},
         lambda _message, d: VersionConflict(d["expected"], d["actual"]),
+    ),
+    ErrorKind(
+        "version_not_found",
+        VersionNotFound,
+        {"first": int, "head": int},
+        lambda message, d: VersionNotFound(message, first=d["first"], head=d["head"]),
     ),
     ErrorKind("protocol", ProtocolError),
     ErrorKind("query", QueryError),

@@ -90,8 +90,11 @@ def remove(store: ox.Store, quads: Iterable[ox.Quad]) -> int:
             is_named(q)
             for q in store.quads_for_pattern(quad.subject, quad.predicate, quad.object, None)
         )
-        if not still and in_default(quad) in store:
-            store.remove(in_default(quad))
+        if still:
+            continue
+        copy = in_default(quad)  # made once: building a quad is a good part of the cost here
+        if copy in store:
+            store.remove(copy)
             lost += 1
     for graph in emptied:
         if next(iter(store.quads_for_pattern(None, None, None, graph)), None) is None:

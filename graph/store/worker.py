@@ -28,6 +28,7 @@ from ijkg.graph.core.errors import (
     QueryRefused,
     QuerySyntaxError,
     ResultTooLarge,
+    VersionNotFound,
 )
 from ijkg.graph.core.formats import (
     RdfSyntax,
@@ -37,9 +38,10 @@ from ijkg.graph.core.formats import (
 )
 from ijkg.graph.core.namespaces import PREFIXES
 from ijkg.graph.core.rdfio import write_nquads
-from ijkg.graph.store import wire
+from ijkg.graph.store import union, wire
 from ijkg.graph.store.base import Pattern
 from ijkg.graph.store.effects import update_effect
+from ijkg.graph.store.history import History, not_in_history, rewind
 from ijkg.graph.store.messages import (
     EffectReply,
     EffectRequest,
@@ -149,12 +151,21 @@ class Worker:
     """Answers requests from the service on one socket, one at a time.
 
     ``memory_budget=False`` leaves the per-request memory cap (``RLIMIT_AS``) off: the cap is set
-    on the whole process, which only a worker process of its own can afford."""
+    on the whole process, which only a worker process of its own can afford. ``history`` is where
+    a query at an older version finds the records it takes back (``None``: head only)."""
 
-    def __init__(self, store: ox.Store, log: Replica, *, memory_budget: bool = True) -> None:
+    def __init__(
+        self,
+        store: ox.Store,
+        log: Replica,
+        *,
+        memory_budget: bool = True,
+        history: History | None = None,
+    ) -> None:
         self.store = store
         self.log = log
         self.memory_budget = memory_budget
+        self.history = history
         # Opened once (by the process that answers: a worker is made after the fork): opening
         # it for every request cost more than a point lookup itself.
         self._statm = os.open("/proc/self/statm", os.O_RDONLY) if memory_budget else -1
@@ -171,7 +182,9 @@ class Worker:
         self.log.catch_up(self.store, request.min_version)
         try:
             if isinstance(request, QueryRequest):
-                return self._query(request)
+                if request.at_version is not None:
+                    return self._query_at(request, request.at_version)
+                return self._query(request, self.log.version)
             if isinstance(request, VersionRequest):
                 return VersionReply(self.log.version), b""
             if isinstance(request, EffectRequest):
@@ -187,10 +200,38 @@ class Worker:
             ValueError,
             TypeError,
             RuntimeError,
+            VersionNotFound,
         ) as exc:
             return error_reply(_failure(exc)), b""
 
-    def _query(self, request: QueryRequest) -> tuple[Message, bytes]:
+    def _query_at(self, request: QueryRequest, version: int) -> tuple[Message, bytes]:
+        """Answer on the graph as it was at ``version``: take back what the records after it
+        changed, answer, and put it back before replying, so that no later request ever sees an
+        older graph. The cost grows with the changes since ``version`` and counts against the
+        query's time limit (a worker stopped in the middle is replaced, as for any query)."""
+        head = self.log.version
+        if version == head:
+            return self._query(request, head)
+        if self.history is None or version > head or version < 0:
+            first = head if self.history is None else self.history.first(head)
+            raise not_in_history(version, first, head)
+        gone: set[ox.Quad] = set()
+        back: set[ox.Quad] = set()
+        try:
+            # Under the query's memory budget too: a rewind too large for it fails this query
+            # only (or ends this worker, which is replaced).
+            with self._budget(request.memory_mb):
+                gone, back = rewind(self.history.records(version, head))
+                union.remove(self.store, gone)
+                union.add(self.store, back)
+            return self._query(request, version)
+        finally:
+            # Whatever the answer (an error too, or a failure half-way through the rewind: both
+            # steps are idempotent), the replica is back at the head before it answers anything.
+            union.remove(self.store, back)
+            union.add(self.store, gone)
+
+    def _query(self, request: QueryRequest, version: int) -> tuple[Message, bytes]:
         results_fmt: ResultsFormat | None = (
             results_format_for(request.results) if request.results else None
         )
@@ -209,7 +250,6 @@ class Worker:
             kwargs["named_graphs"] = _graphs(named) if named is not None else []
         if request.prefixes:
             kwargs["prefixes"] = PREFIXES
-        version = self.log.version
         with self._budget(request.memory_mb):
             result = self.store.query(request.sparql, **kwargs)
             if isinstance(result, ox.QuerySolutions):
@@ -259,7 +299,7 @@ def _failure(exc: BaseException) -> IjkgError:
     if isinstance(exc, SyntaxError):  # pyoxigraph's, with the location in its message
         line, column = syntax_location(str(exc))
         return QuerySyntaxError(str(exc), line, column)
-    if isinstance(exc, QuerySyntaxError | QueryRefused | ResultTooLarge):
+    if isinstance(exc, QuerySyntaxError | QueryRefused | ResultTooLarge | VersionNotFound):
         return exc
     if isinstance(exc, MemoryError):
         return QueryAborted("the request needed more memory than one may use")

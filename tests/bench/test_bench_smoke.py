@@ -153,3 +153,24 @@ def test_the_soak_runs_end_to_end_and_loses_nothing(tmp_path: Path) -> None:
     assert result["errors"] == 0, result
     assert result["writes"]["acknowledged"] > 0 and result["writes"]["lost"] == [], result
     assert "acknowledged writes found afterwards" in (out / "soak.md").read_text()
+
+
+def test_the_versions_bench_runs_end_to_end_and_its_answers_differ_by_version(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "versions"
+    command = [
+        sys.executable, "-m", "bench.versions", "--triples", "1500", "--merges", "120",
+        "--rounds", "1", "--out", str(out),
+    ]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=240, check=False
+    )
+    assert done.returncode == 0, (done.stdout[-3000:], done.stderr[-3000:])
+    result = json.loads((out / "versions.json").read_text())
+    assert result["versions"] == {"N": 121, "N-1": 120, "N-100": 21}
+    rows = result["results"]["notes"]
+    # one note per merge, the query lists 50 of them: fewer at the version after 20 merges
+    assert [rows[label]["rows"] for label in ("N", "N-1", "N-100")] == [50, 50, 20]
+    assert "| count |" in (out / "versions.md").read_text()

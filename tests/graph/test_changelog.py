@@ -91,7 +91,9 @@ def test_a_complete_record_with_a_bad_checksum_stops_recovery_and_stays_on_disk(
     assert path.read_bytes() == bytes(data)
 
 
-def test_snapshot_then_recovery_uses_it_and_drops_old_files(tmp_path: Path) -> None:
+def test_snapshot_then_recovery_uses_it_drops_old_snapshots_and_keeps_every_log(
+    tmp_path: Path,
+) -> None:
     log, store = writer(tmp_path)
     for i in range(5):
         log.append([], [quad(i)])
@@ -99,11 +101,12 @@ def test_snapshot_then_recovery_uses_it_and_drops_old_files(tmp_path: Path) -> N
     log.snapshot(store)  # version 5
     log.append([], [quad(7)])
     union.add(store, [quad(7)])
-    log.snapshot(store)  # version 6: the generation before it (snapshot 5, log 5) stays
+    log.snapshot(store)  # version 6: the snapshot before it (5) stays, and every log (the history)
     log.append([quad(0), quad(7)], [quad(9)])
     log.close()
     names = sorted(p.name for p in tmp_path.iterdir())
     assert names == [
+        "changes-000000000000.log",
         "changes-000000000005.log",
         "changes-000000000006.log",
         "snapshot-000000000005.sealed.nq",
@@ -137,7 +140,7 @@ def test_a_reader_follows_the_log_across_a_snapshot(tmp_path: Path) -> None:
     reader = ChangeLogReader(tmp_path, 1, log.path, log.size)
     log.append([], [quad(2)])
     union.add(primary, [quad(2)])
-    log.snapshot(primary)  # the old log is unlinked; the reader still has it open
+    log.snapshot(primary)  # a new log starts after the snapshot
     log.append([], [quad(3)])
     assert reader.catch_up(replica, 3) == 3
     assert contents(replica) == {quad(1), quad(2), quad(3)}

@@ -5,6 +5,7 @@ class with the same message."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import inspect
 import io
 import json
@@ -118,6 +119,7 @@ SAMPLES: list[Message] = [
     Spawned((101, 102)),
     WorkerHello(pid=7, version=3, isolated=True),
     QUERY,
+    dataclasses.replace(QUERY, at_version=2),
     MatchRequest(min_version=1),
     EFFECT,
     VersionRequest(min_version=0),
@@ -285,9 +287,20 @@ ERROR_SAMPLES: list[errors.IjkgError] = [
     errors.TooLarge("more than 10 quads"),
     errors.Forbidden("the graph is protected"),
     errors.ValidationAborted("the validation failed: no"),
+    errors.VersionNotFound("version 7 is not in this graph's history", first=0, head=5),
 ]
 
-_ATTRIBUTES = ("expected", "actual", "line", "column", "form", "available", "source")
+_ATTRIBUTES = (
+    "expected",
+    "actual",
+    "line",
+    "column",
+    "form",
+    "available",
+    "source",
+    "first",
+    "head",
+)
 
 
 def test_there_is_a_sample_of_every_error_kind() -> None:
@@ -340,6 +353,7 @@ NEVER_SENT: dict[type[errors.IjkgError], str] = {
     errors.NotFound: "raised by the service",
     errors.GraphNotFound: "raised by the service when a named graph holds nothing",
     errors.Conflict: "raised by the service",
+    errors.VersionsUnsupported: "raised by a store that keeps no history, in the service",
 }
 
 
