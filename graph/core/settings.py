@@ -114,6 +114,12 @@ class Settings(BaseSettings):
         description="mirror: ijkg keeps the union of the named graphs in the store's default "
         "graph; native: the store's default graph already is that union, as a set.",
     )
+    version_replica: bool = Field(
+        True,
+        description="With an external store: answer queries at an older version from a local "
+        "copy of the graph and its history, built in each service process on the first such "
+        "query (memory: one more copy of the graph per process). Off: such queries are refused.",
+    )
     data_dir: Path = Field(
         default_factory=_default_data_dir,
         description="Directory of the embedded store (snapshot, change log); with an external "

@@ -12,6 +12,9 @@ What a remote store cannot do, and how ijkg makes up for it:
   ``VersionConflict``). Atomic is not isolated (Oxigraph on disk lets two concurrent requests pass
   the same check), so the workers of one host also hold a shared write lock (``slots``) for the
   length of a commit; two tokens read back mean a writer elsewhere got in, and are an error.
+- **No history.** The same update request that makes a version records its exact patch in the
+  system graph (``remote_history``), so the versions can be listed and their patches read; a
+  query at an older version runs on a local replica rebuilt from them (``version_replica``).
 - **A union default graph that is a bag or missing.** Like the embedded engine, ijkg keeps the union
   of the named graphs in the store's real default graph (``IJKG_SPARQL_UNION=mirror``, the default).
   A store whose default graph already is the union, as a set (Fuseki with ``unionDefaultGraph``),
@@ -56,22 +59,27 @@ from ijkg.graph.core.namespaces import GENID, SYSTEM_GRAPH
 from ijkg.graph.core.settings import Settings
 from ijkg.graph.sparql.shape_reads import Unbounded, sparql_path, triple_patterns
 from ijkg.graph.sparql.text import query_form
+from ijkg.graph.store import remote_history as records
 from ijkg.graph.store import union
 from ijkg.graph.store.base import (
     Answer,
     Commit,
     Dataset,
     Delta,
+    Patch,
     Pattern,
     QueryLimits,
     Store,
     StoreStats,
+    VersionInfo,
     quad_pattern,
 )
 from ijkg.graph.store.effects import Effect, compute
+from ijkg.graph.store.lexical import canonical
 from ijkg.graph.store.results import write_boolean, write_solutions, write_triples
 from ijkg.graph.store.slots import SharedSlots
 from ijkg.graph.store.update_plan import PatternStep, check_syntax, plan_update
+from ijkg.graph.store.version_replica import VersionReplica
 
 SYS = SYSTEM_GRAPH + "#"
 _META_NODE = ox.NamedNode(SYS + "store")
@@ -87,10 +95,13 @@ _WRITER_WAIT_S = 120.0  # as long as one commit's update request may take
 
 
 def _bookkeeping(quad: ox.Quad) -> bool:
-    """Whether ``quad`` is this store's own version record (kept in the system graph, as the
-    store has nowhere else to keep it): never exported, and never written but by ``commit``
-    itself (a backup of another store carries that store's record, which means nothing here)."""
-    return quad.subject == _META_NODE and quad.graph_name == _SYSTEM_NODE
+    """Whether ``quad`` is this store's own version triple or one of its version records (kept
+    in the system graph, as the store has nowhere else to keep them): never exported, and never
+    written but by ``commit`` itself (a backup of another store carries that store's record,
+    which means nothing here)."""
+    return quad.graph_name == _SYSTEM_NODE and (
+        quad.subject == _META_NODE or records.is_record(quad.subject)
+    )
 
 
 def skolem(term: Any) -> Any:
@@ -104,6 +115,11 @@ def skolem_quad(quad: ox.Quad) -> ox.Quad:
     return ox.Quad(
         skolem(quad.subject), quad.predicate, skolem(quad.object), skolem(quad.graph_name)
     )
+
+
+def _written(quads: list[ox.Quad]) -> list[ox.Quad]:
+    """Quads as a commit writes them: skolemised, typed literals in canonical form, each once."""
+    return list(dict.fromkeys(canonical([skolem_quad(q) for q in quads])))
 
 
 def _nt(term: Any) -> str:
@@ -159,6 +175,8 @@ class SparqlStore(Store):
             ),
         )
         self._store_id = ""
+        self._counted: tuple[int, int] | None = None  # (version, quads) after this one's commit
+        self._replica: VersionReplica | None = None
 
     @classmethod
     async def open(cls, settings: Settings) -> SparqlStore:
@@ -172,7 +190,48 @@ class SparqlStore(Store):
         return store
 
     async def close(self) -> None:
-        await self._client.aclose()
+        try:
+            if self._replica is not None:
+                await self._replica.close()
+        finally:
+            await self._client.aclose()
+
+    def _replica_for_versions(self) -> VersionReplica:
+        """The local replica that answers queries at a version (made on first use)."""
+        if not self.settings.version_replica:
+            raise VersionsUnsupported(
+                "this service answers queries at the current version only "
+                "(IJKG_VERSION_REPLICA is off)"
+            )
+        if self._replica is None:
+            self._replica = VersionReplica(
+                self.settings,
+                head=self._head,
+                version=self.version,
+                solutions=self._solutions,
+                slot=self._slots.hold,
+            )
+        return self._replica
+
+    async def _head(self) -> tuple[int, list[ox.Quad]]:
+        """The version and every quad of the named graphs, bookkeeping left out, in one query
+        (one query reads one state of the store, so the two agree)."""
+        rows = await self._solutions(
+            "SELECT ?s ?p ?o ?g ?v WHERE { "
+            f"{{ GRAPH ?g {{ ?s ?p ?o }} FILTER(?g != {_GRAPH} || !(?s = {_META} || "
+            f'STRSTARTS(STR(?s), "{records.RECORD_PREFIX}"))) }} '
+            f"UNION {{ GRAPH {_GRAPH} {{ {_META} {_VERSION} ?v }} }} }}"
+        )
+        version: int | None = None
+        quads = []
+        for row in rows:
+            if row["v"] is not None:
+                version = int(row["v"].value)
+            else:
+                quads.append(ox.Quad(row["s"], row["p"], row["o"], row["g"]))
+        if version is None:
+            raise StoreUnavailable("the SPARQL store has no ijkg version; was it reset?")
+        return version, quads
 
     # --- HTTP ------------------------------------------------------------------------------------
 
@@ -292,7 +351,16 @@ class SparqlStore(Store):
         at_version: int | None = None,
     ) -> Answer:
         if at_version is not None:
-            raise VersionsUnsupported("reading an older version is not built yet")
+            return await self._replica_for_versions().query(
+                sparql,
+                at_version=at_version,
+                results=results,
+                rdf=rdf,
+                dataset=dataset,
+                base_iri=base_iri,
+                limits=limits,
+                prefixes=prefixes,
+            )
         limits = limits or self.limits
         added_lines = 0  # lines put in front of the caller's query, for syntax error positions
         if prefixes:
@@ -417,25 +485,39 @@ class SparqlStore(Store):
         meta: dict[str, Any] | None = None,
     ) -> Commit:
         async with self._writer.hold():
-            return await self._commit(delta, expected_version)
+            return await self._commit(delta, expected_version, meta)
 
-    async def _commit(self, delta: Delta, expected_version: int | None) -> Commit:
+    async def _commit(
+        self, delta: Delta, expected_version: int | None, meta: dict[str, Any] | None
+    ) -> Commit:
         version = await self.version()
         if expected_version is not None and expected_version != version:
             raise VersionConflict(expected_version, version)
         if any(isinstance(q.graph_name, ox.DefaultGraph) for q in delta.adds):
             raise QueryRefused("the default graph is the union of the named graphs; name a graph")
-        removes = list(dict.fromkeys(skolem_quad(q) for q in delta.removes if not _bookkeeping(q)))
-        adds = list(dict.fromkeys(skolem_quad(q) for q in delta.adds if not _bookkeeping(q)))
+        # In the form the store keeps (``lexical``), so that they compare with what it gives back.
+        removes = _written([q for q in delta.removes if not _bookkeeping(q)])
+        adds = _written([q for q in delta.adds if not _bookkeeping(q)])
         # What really changes (for exact history and counts): the version check below makes sure
-        # the graph does not move between this read and the write.
-        present = set(await self.match([quad_pattern(q) for q in removes + adds]))
+        # the graph does not move between this read and the write. A removed quad is recorded
+        # as the store gave it back.
+        found = await self.match([quad_pattern(q) for q in removes + adds])
+        present = dict(zip(canonical(found), found, strict=True))
         added = set(adds)
-        removes = [q for q in removes if q in present and q not in added]
+        removes = [present[q] for q in removes if q in present and q not in added]
         adds = [q for q in adds if q not in present]
         if not removes and not adds:
             return Commit(version, version, 0, 0)
         token = secrets.token_hex(12)
+        quads_after = await self._quads_at(version) + len(adds) - len(removes)
+        record = records.record_triples(
+            version + 1,
+            removes,
+            adds,
+            meta,
+            quads=quads_after,
+            time=records.now(),
+        )
         guard = f"GRAPH {_GRAPH} {{ {_META} {_VERSION} {version} }}"
         operations = []
         if removes:
@@ -454,7 +536,7 @@ class SparqlStore(Store):
         operations.append(
             f"DELETE {{ GRAPH {_GRAPH} {{ {_META} {_VERSION} {version} ; {_TOKEN} ?old }} }} "
             f"INSERT {{ GRAPH {_GRAPH} {{ {_META} {_VERSION} {version + 1} ; "
-            f'{_TOKEN} "{token}" }} }} '
+            f'{_TOKEN} "{token}" .\n{record} }} }} '
             f"WHERE {{ GRAPH {_GRAPH} {{ {_META} {_VERSION} {version} ; {_TOKEN} ?old }} }}"
         )
         await self._update(" ;\n".join(operations))
@@ -474,7 +556,49 @@ class SparqlStore(Store):
         if not landed or str(landed[0]["t"].value) != token:
             actual = int(landed[0]["v"].value) if landed else version
             raise VersionConflict(version, actual)
+        self._counted = (version + 1, quads_after)
         return Commit(version, version + 1, len(removes), len(adds))
+
+    async def _quads_at(self, version: int) -> int:
+        """The store's quads (bookkeeping excluded) at ``version``, the current one: from this
+        process's last commit, else from that version's record, else counted (a store written
+        before records were kept, until its first commit that keeps one)."""
+        if self._counted is not None and self._counted[0] == version:
+            return self._counted[1]
+        rows = await self._solutions(
+            f"SELECT ?q WHERE {{ GRAPH {_GRAPH} {{ <{records.RECORD_PREFIX}{version}> "
+            f"{records.QUADS} ?q }} }}"
+        )
+        if rows and rows[0]["q"] is not None:
+            return int(rows[0]["q"].value)
+        return await self._count()
+
+    async def _count(self) -> int:
+        """The quads a backup holds: every named graph's, less the store's bookkeeping."""
+        rows = list(
+            await self._solutions(
+                "SELECT ?n ?record WHERE { "
+                "{ SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } } "
+                "{ SELECT (COUNT(*) AS ?record) WHERE { "
+                f"GRAPH {_GRAPH} {{ ?s ?p ?o FILTER(?s = {_META} || "
+                f'STRSTARTS(STR(?s), "{records.RECORD_PREFIX}")) }} }} }} }}'
+            )
+        )
+        return int(rows[0]["n"].value) - int(rows[0]["record"].value) if rows else 0
+
+    # --- versions --------------------------------------------------------------------------------
+
+    async def version_range(self) -> tuple[int, int]:
+        head = await self.version()
+        return await records.first_version(self._solutions, head), head
+
+    async def history(self, *, after: int = 0, limit: int = 100) -> list[VersionInfo]:
+        first, head = await self.version_range()
+        return await records.history(self._solutions, first, head, after=after, limit=limit)
+
+    async def patch(self, version: int) -> Patch:
+        first, head = await self.version_range()
+        return await records.patch(self._solutions, version, first, head)
 
     async def update_effect(
         self,
@@ -543,16 +667,9 @@ class SparqlStore(Store):
 
     async def stats(self) -> StoreStats:
         version = await self.version()
-        # The quads a backup holds: every named graph's, less the store's own version record.
-        rows = list(
-            await self._solutions(
-                "SELECT ?n ?record WHERE { "
-                "{ SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } } "
-                "{ SELECT (COUNT(*) AS ?record) WHERE { "
-                f"GRAPH {_GRAPH} {{ {_META} ?p ?o }} }} }} }}"
-            )
-        )
-        quads = int(rows[0]["n"].value) - int(rows[0]["record"].value) if rows else 0
+        # From the version's record (a lookup, and the count at exactly that version), not a
+        # count of the whole store on every write and readiness probe.
+        quads = await self._quads_at(version)
         return StoreStats(
             kind="sparql",
             store_id=self._store_id,
