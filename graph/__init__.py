@@ -50,6 +50,8 @@ if TYPE_CHECKING:
         ValidationOverloaded,
         ValidationTimeout,
         VersionConflict,
+        VersionNotFound,
+        VersionsUnsupported,
     )
     from ijkg.graph.core.formats import (
         FORMAT_NAMES,
@@ -73,7 +75,15 @@ if TYPE_CHECKING:
         results_format_for,
         results_format_of,
     )
-    from ijkg.graph.core.namespaces import ID_BASE, IJKG, ONTOLOGY_IRI, PREFIXES
+    from ijkg.graph.core.namespaces import (
+        ID_BASE,
+        IJKG,
+        ONTOLOGY_IRI,
+        PREFIXES,
+        VERSION_BASE,
+        parse_version,
+        version_iri,
+    )
     from ijkg.graph.core.rdfio import find_line, write_nquads
     from ijkg.graph.core.reports import ValidationReport, ValidationResult
     from ijkg.graph.core.settings import Settings
@@ -85,6 +95,7 @@ if TYPE_CHECKING:
     from ijkg.graph.curation.validation_pool import Part
     from ijkg.graph.endpoint.description import ServiceLimits
     from ijkg.graph.endpoint.endpoint import SparqlEndpoint
+    from ijkg.graph.endpoint.versions import Versions, commit_time
     from ijkg.graph.facade import (
         GraphMetrics,
         KnowledgeGraph,
@@ -94,9 +105,12 @@ if TYPE_CHECKING:
         repair_store,
         shared_store,
     )
+    from ijkg.graph.io.feed import ChangeFeed
     from ijkg.graph.io.loading import read_rdf_file
+    from ijkg.graph.io.mirror import Mirror, MirrorFailed, MirrorStep
+    from ijkg.graph.io.patches import RDF_PATCH, patch_json, rdf_patch
     from ijkg.graph.linked.reader import Entity, GraphDocument, LinkedData
-    from ijkg.graph.store.base import Dataset, Delta, StoreStats
+    from ijkg.graph.store.base import Dataset, Delta, StoreStats, VersionInfo
     from ijkg.graph.store.changelog import ChangeLogCorrupt
 
 #: Public name -> the module that defines it (the imports above and ``__all__`` say the same,
@@ -129,6 +143,8 @@ _PUBLIC: dict[str, str] = {
     "ValidationOverloaded": "ijkg.graph.core.errors",
     "ValidationTimeout": "ijkg.graph.core.errors",
     "VersionConflict": "ijkg.graph.core.errors",
+    "VersionNotFound": "ijkg.graph.core.errors",
+    "VersionsUnsupported": "ijkg.graph.core.errors",
     "FORMAT_NAMES": "ijkg.graph.core.formats",
     "JSONLD": "ijkg.graph.core.formats",
     "NTRIPLES": "ijkg.graph.core.formats",
@@ -153,6 +169,9 @@ _PUBLIC: dict[str, str] = {
     "IJKG": "ijkg.graph.core.namespaces",
     "ONTOLOGY_IRI": "ijkg.graph.core.namespaces",
     "PREFIXES": "ijkg.graph.core.namespaces",
+    "VERSION_BASE": "ijkg.graph.core.namespaces",
+    "parse_version": "ijkg.graph.core.namespaces",
+    "version_iri": "ijkg.graph.core.namespaces",
     "find_line": "ijkg.graph.core.rdfio",
     "write_nquads": "ijkg.graph.core.rdfio",
     "ValidationReport": "ijkg.graph.core.reports",
@@ -172,6 +191,8 @@ _PUBLIC: dict[str, str] = {
     "Part": "ijkg.graph.curation.validation_pool",
     "ServiceLimits": "ijkg.graph.endpoint.description",
     "SparqlEndpoint": "ijkg.graph.endpoint.endpoint",
+    "Versions": "ijkg.graph.endpoint.versions",
+    "commit_time": "ijkg.graph.endpoint.versions",
     "GraphMetrics": "ijkg.graph.facade",
     "KnowledgeGraph": "ijkg.graph.facade",
     "plan_repair": "ijkg.graph.facade",
@@ -179,13 +200,21 @@ _PUBLIC: dict[str, str] = {
     "holds_store": "ijkg.graph.facade",
     "repair_store": "ijkg.graph.facade",
     "shared_store": "ijkg.graph.facade",
+    "ChangeFeed": "ijkg.graph.io.feed",
     "read_rdf_file": "ijkg.graph.io.loading",
+    "Mirror": "ijkg.graph.io.mirror",
+    "MirrorFailed": "ijkg.graph.io.mirror",
+    "MirrorStep": "ijkg.graph.io.mirror",
+    "RDF_PATCH": "ijkg.graph.io.patches",
+    "patch_json": "ijkg.graph.io.patches",
+    "rdf_patch": "ijkg.graph.io.patches",
     "Entity": "ijkg.graph.linked.reader",
     "GraphDocument": "ijkg.graph.linked.reader",
     "LinkedData": "ijkg.graph.linked.reader",
     "Dataset": "ijkg.graph.store.base",
     "Delta": "ijkg.graph.store.base",
     "StoreStats": "ijkg.graph.store.base",
+    "VersionInfo": "ijkg.graph.store.base",
     "ChangeLogCorrupt": "ijkg.graph.store.changelog",
 }
 
@@ -199,15 +228,18 @@ __all__ = [
     "PREFIXES",
     "RDFXML",
     "RDF_MEDIA_ALIASES",
+    "RDF_PATCH",
     "RDF_SYNTAXES",
     "RESULTS_FORMATS",
     "RESULTS_JSON",
     "RESULTS_MEDIA_ALIASES",
     "TURTLE",
+    "VERSION_BASE",
     "BadMetadata",
     "BadRequest",
     "Change",
     "ChangeDiff",
+    "ChangeFeed",
     "ChangeLogCorrupt",
     "ChangeTooLarge",
     "Conflict",
@@ -222,6 +254,9 @@ __all__ = [
     "KnowledgeGraph",
     "LinkedData",
     "Loaded",
+    "Mirror",
+    "MirrorFailed",
+    "MirrorStep",
     "NotAcceptable",
     "NotFound",
     "Part",
@@ -255,16 +290,24 @@ __all__ = [
     "ValidationResult",
     "ValidationTimeout",
     "VersionConflict",
+    "VersionInfo",
+    "VersionNotFound",
+    "Versions",
+    "VersionsUnsupported",
     "Writer",
     "Written",
     "bare_media_type",
+    "commit_time",
     "content_type",
     "find_line",
     "formats_named",
     "from_sparql_json",
     "holds_store",
+    "parse_version",
+    "patch_json",
     "plan_repair",
     "preflight",
+    "rdf_patch",
     "rdf_syntax_for_media_type",
     "rdf_syntax_for_name",
     "rdf_syntax_of",
@@ -274,6 +317,7 @@ __all__ = [
     "results_format_for",
     "results_format_of",
     "shared_store",
+    "version_iri",
     "write_nquads",
 ]
 

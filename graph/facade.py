@@ -31,8 +31,10 @@ from ijkg.graph.curation.curation import Curation
 from ijkg.graph.curation.gate import Gate
 from ijkg.graph.curation.validation_pool import ValidationPool
 from ijkg.graph.endpoint.endpoint import SparqlEndpoint
+from ijkg.graph.endpoint.versions import Versions
 from ijkg.graph.io import backup
 from ijkg.graph.io.bootstrap import ensure_bundle
+from ijkg.graph.io.feed import ChangeFeed
 from ijkg.graph.linked.reader import LinkedData
 from ijkg.graph.store import open_store, storage
 from ijkg.graph.store import repair as repairing
@@ -87,10 +89,14 @@ class KnowledgeGraph:
         self._gate = gate
         #: Queries, the service description, reads of named graphs.
         self.sparql = SparqlEndpoint(settings, store)
+        #: The graph's versions: their range, their list, the one in force at a moment.
+        self.versions = Versions(store)
         #: Entities, lists, search and the vocabulary, for apps and pages.
         self.linked = LinkedData(settings, store)
         #: Every write: proposals and their workflow, updates, the graph store, validation.
         self.curation = Curation(settings, store, gate, validation_pool=validation_pool)
+        #: The versions as a feed of changes: each one's patch, and dumps of the graph at one.
+        self.feed = ChangeFeed(store)
 
     @classmethod
     async def open(

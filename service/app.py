@@ -18,11 +18,13 @@ from ijkg.service.routes import (
     changes,
     docs,
     entities,
+    feed,
     graph_store,
     health,
     pages,
     sparql,
     update,
+    versions,
 )
 
 log = logging.getLogger("ijkg")
@@ -71,11 +73,14 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(sparql.router)
     app.include_router(update.router)
     app.include_router(graph_store.router)
+    # Before the changes' routes: /changes/feed is not a change named "feed".
+    app.include_router(feed.router)
     app.include_router(changes.router)
     # Linked data: the entities, the JSON API, the pages for people.
     app.include_router(entities.router)
     app.include_router(api.router)
     app.include_router(pages.router)
     app.include_router(docs.router)
+    app.include_router(versions.router)
     openapi.install(app)
     return app

@@ -14,10 +14,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import getpass
+import gzip
 import inspect
 import json
 import os
 import re
+import signal
 import sys
 from collections.abc import Awaitable, Callable
 from importlib.metadata import PackageNotFoundError, version
@@ -51,6 +53,9 @@ from ijkg.graph import (
     IjkgError,
     KnowledgeGraph,
     Loaded,
+    Mirror,
+    MirrorFailed,
+    MirrorStep,
     QueryError,
     QuerySyntaxError,
     RdfSyntax,
@@ -673,13 +678,29 @@ def export(
     graph: Annotated[
         list[str] | None, typer.Option("--graph", "-g", help="Only these named graphs.")
     ] = None,
+    at_version: Annotated[
+        int | None,
+        typer.Option(
+            "--version",
+            min=0,
+            help="The whole graph at this version instead, as the service's dump "
+            "(GET /version/N/dump): canonical N-Quads, lines sorted; gzipped when --output "
+            "ends in .gz, the very bytes the service serves.",
+        ),
+    ] = None,
     data_dir: DataDir = None,
 ) -> None:
     """Write every named graph (or the ones given) as N-Quads: a complete backup.
 
     The backup holds the data, the ontology, the shapes and the history of changes; `ijkg
-    restore` reads it back.
+    restore` reads it back. With --version N: the graph as it was at version N, as a dump with a
+    stable byte order and its SHA-256, the same whichever store holds the graph.
     """
+    if at_version is not None:
+        if graph:
+            raise _fail("--version writes the whole graph: leave out --graph", 2)
+        _export_version(at_version, output, data_dir)
+        return
     settings = _store(data_dir, "export")
     try:
         data = _with_graph(settings, lambda knowledge: knowledge.export(graph))
@@ -693,6 +714,33 @@ def export(
         output.write_bytes(data)
         quads = data.count(b"\n")
         err.print(f"wrote {_count(quads, 'quad')} to {output}", highlight=False, markup=False)
+
+
+def _export_version(at_version: int, output: Path | None, data_dir: Path | None) -> None:
+    settings = _store(data_dir, "export")
+    try:
+        made = _with_graph(
+            settings,
+            lambda knowledge: knowledge.feed.dump(at_version, operator=True),
+            load_bundle=False,
+        )
+    except StoreError as exc:
+        raise _fail(str(exc), 2) from None
+    except IjkgError as exc:
+        raise _fail(str(exc), 1) from None
+    gzipped = output is not None and output.suffix == ".gz"
+    data = made.gzipped if gzipped else gzip.decompress(made.gzipped)
+    if output is None:
+        sys.stdout.buffer.write(data)
+    else:
+        output.write_bytes(data)
+    where = "stdout" if output is None else str(output)
+    err.print(
+        f"wrote {_count(made.quads, 'quad')} of version {made.version} to {where}; SHA-256 of "
+        f"the N-Quads {made.nquads_sha256}, of the gzip file {made.gzip_sha256}",
+        highlight=False,
+        markup=False,
+    )
 
 
 @app.command()
@@ -825,6 +873,86 @@ def repair(
         highlight=False,
         markup=False,
         soft_wrap=True,
+    )
+
+
+@app.command()
+def mirror(
+    directory: Annotated[Path, typer.Argument(help="The mirror's store directory.")],
+    source: Annotated[
+        str, typer.Option("--from", help="The service to mirror, e.g. http://127.0.0.1:8000.")
+    ],
+    once: Annotated[
+        bool, typer.Option("--once", help="Catch up with the source, then exit.")
+    ] = False,
+) -> None:
+    """Keep a local store in DIRECTORY in step with a running service, from its feed.
+
+    A new mirror starts at the oldest version the source keeps (from its dump, or from version
+    0), then applies each version's patch in order, under the source's version numbers; then it
+    follows the source's live stream of changes until stopped (Ctrl-C), reconnecting when the
+    source restarts. Nothing else may write to a mirror: one that moved stops with an error.
+    Query it with `ijkg query --data-dir DIRECTORY` (or serve it) while the mirror is stopped.
+    """
+    settings = _settings(directory, store="embedded")
+    if holds_store(directory):
+        try:
+            preflight(directory)
+        except StoreError as exc:
+            raise _fail(str(exc), 2) from None
+    err.print(f"ijkg mirror: {source} into {directory.absolute()}", highlight=False, markup=False)
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        "versions",
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("catching up", total=None)
+
+        def progress(step: MirrorStep) -> None:
+            if step.live:
+                bar.stop()
+                err.print(f"mirrored version {step.version}", highlight=False, markup=False)
+            else:
+                bar.update(task, completed=step.version, total=step.head)
+
+        def following(version: int) -> None:
+            bar.stop()
+            err.print(
+                f"at version {version}; following {source} (Ctrl-C stops)",
+                highlight=False,
+                markup=False,
+            )
+
+        async def run() -> int:
+            main = asyncio.current_task()
+            if main is not None:  # SIGTERM stops it as Ctrl-C does, the store closed cleanly
+                asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main.cancel)
+            job = Mirror(
+                source,
+                settings,
+                progress=progress,
+                following=following,
+                notice=lambda text: err.print(text, highlight=False, markup=False),
+            )
+            return await job.run(once=once)
+
+        try:
+            version = asyncio.run(run())
+        except (KeyboardInterrupt, asyncio.CancelledError):
+            err.print("ijkg mirror: stopped", highlight=False, markup=False)
+            return
+        except MirrorFailed as exc:
+            raise _fail(str(exc), 1) from None
+        except StoreError as exc:
+            raise _fail(str(exc), 2) from None
+    out.print(
+        f"the mirror in {directory} is at version {version}, as {source} is",
+        highlight=False,
+        markup=False,
     )
 
 

@@ -99,13 +99,20 @@ def not_modified_since(if_modified_since: str | None, modified: float) -> bool:
     return since >= math.ceil(modified)
 
 
+#: How long an answer at a fixed graph version may be reused: it never changes (a year, the
+#: customary "for ever" of RFC 9111).
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
 @dataclass(frozen=True)
 class Validators:
-    """The validators and caching headers of one answer."""
+    """The validators and caching headers of one answer; ``immutable`` for an answer at a fixed
+    graph version, whose bytes never change."""
 
     etag: str | None
     last_modified: float | None
     vary: str = "Accept"
+    immutable: bool = False
 
     def headers(self) -> dict[str, str]:
         out = {"Vary": self.vary}
@@ -114,7 +121,8 @@ class Validators:
             out["Cache-Control"] = "no-store"
             return out
         out["ETag"] = self.etag
-        out["Cache-Control"] = "no-cache"  # reusable, but only after revalidation
+        # Reusable, but only after revalidation, unless the answer is of a fixed version.
+        out["Cache-Control"] = IMMUTABLE if self.immutable else "no-cache"
         if self.last_modified is not None:
             out["Last-Modified"] = http_date(self.last_modified)
         return out

@@ -119,6 +119,11 @@ class EntityJson(BaseModel):
     )
     links: dict[str, str] = Field(description="This entity in every representation.")
     version: int = Field(description="The graph version the answer was read at.")
+    current: str | None = Field(
+        None,
+        description="With version= or Accept-Datetime: where the entity is now (the answer is "
+        "of an older version).",
+    )
     quantity: Quantity | None = None
     statements: list[StatementJson] | None = Field(
         None, description="With ?include=evidence: the evidence of every reified statement."

@@ -51,6 +51,8 @@ from ijkg.graph import (
     ValidationReport,
     ValidationTimeout,
     VersionConflict,
+    VersionNotFound,
+    VersionsUnsupported,
 )
 from ijkg.service.auth import AuthError
 from ijkg.service.bodies import BodyTimeout
@@ -193,6 +195,8 @@ KINDS: dict[type[IjkgError], Kind] = {
     VersionConflict: Kind(
         409, "version-conflict", "The graph changed", members=("expected", "actual")
     ),
+    VersionNotFound: Kind(404, "version-not-found", "No such version", members=("first", "head")),
+    VersionsUnsupported: Kind(501, "versions-unsupported", "Versions not kept"),
     NotFound: Kind(404, "not-found", "Not found"),
     Conflict: Kind(409, "conflict", "Conflict"),
     TooLarge: Kind(413, "too-large", "Too large"),

@@ -79,6 +79,7 @@ if TYPE_CHECKING:
         def eof_received(self) -> None: ...
         def send_400_response(self, msg: str) -> None: ...
         def on_response_complete(self) -> None: ...
+        def shutdown(self) -> None: ...
 else:
     _Uvicorn = object
 
@@ -100,6 +101,14 @@ _OPEN: Counter[str] = Counter()
 _INVALID = "Invalid HTTP request received."
 #: The head cap when the server is not given one: h11's own default.
 _DEFAULT_MAX_HEAD = 16 * 1024
+#: Set when the server begins to shut down (it asks every connection to finish): answers that
+#: would never end by themselves (a live stream) end then, or the shutdown would wait for them.
+_STOPPING = [False]
+
+
+def stopping() -> bool:
+    """Whether this process's server is shutting down."""
+    return _STOPPING[0]
 
 
 @functools.cache
@@ -274,6 +283,10 @@ class _Guards(_Uvicorn):
             self._arm()
         else:
             self._disarm()
+
+    def shutdown(self) -> None:
+        _STOPPING[0] = True
+        super().shutdown()
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self._linger is not None:

@@ -142,6 +142,9 @@ def render_query_page(*, endpoint: str, static: str, limits: ServiceLimits) -> s
         "entityPath": "/id/",
         "examples": [asdict(example) for example in examples()],
         "limits": limits.as_json(),
+        # The version picker: where the versions are listed, and how many of the newest.
+        "versionsPath": "/versions",
+        "versionsListed": 50,
     }
     return render(
         "sparql-query.html",

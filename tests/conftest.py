@@ -245,11 +245,13 @@ def start_server(
     *,
     workers: int = 1,
     through_shell: bool = False,
+    port: int | None = None,
 ) -> Server:
     """``ijkg serve`` on ``data_dir``, up and answering; one service process unless asked for
     more (tests read one process's state: its metrics, its worker pids). ``through_shell``: the
-    process is a shell that started the command in the background and waits for it."""
-    port = free_port()
+    process is a shell that started the command in the background and waits for it. ``port``:
+    this one (a server restarted where its clients know it) rather than a free one."""
+    port = port or free_port()
     full_env = {**os.environ, **external_settings(data_dir), **(env or {})}
     command = [
         sys.executable,

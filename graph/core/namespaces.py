@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from typing import Final
 
+from ijkg.graph.core.errors import BadRequest
+
 ONTOLOGY_IRI: Final = "https://w3id.org/ijkg/ontology"
 IJKG: Final = "https://w3id.org/ijkg/ontology#"
 ID_BASE: Final = "https://w3id.org/ijkg/id/"
 GRAPH_BASE: Final = "https://w3id.org/ijkg/graph/"
+#: The graph's versions: ``{VERSION_BASE}{N}`` is version N (served at ``/version/{N}``).
+VERSION_BASE: Final = "https://w3id.org/ijkg/version/"
 
 # Named graphs of the bundled content. Every other graph is curator data.
 ONTOLOGY_GRAPH: Final = GRAPH_BASE + "ontology"
@@ -63,3 +67,28 @@ def graph_iri(slug: str) -> str:
     'https://w3id.org/ijkg/graph/context'
     """
     return GRAPH_BASE + slug
+
+
+def version_iri(version: int) -> str:
+    """The IRI of a version of the graph (the service answers it at ``/version/N``).
+
+    >>> version_iri(42)
+    'https://w3id.org/ijkg/version/42'
+    """
+    return f"{VERSION_BASE}{version}"
+
+
+def parse_version(text: str) -> int:
+    """A version number as a client wrote it; ``BadRequest`` unless it is a whole number (no
+    sign, no spaces, at most 18 digits).
+
+    >>> parse_version("42")
+    42
+    >>> parse_version("4.2")
+    Traceback (most recent call last):
+    ...
+    ijkg.graph.core.errors.BadRequest: a version is a whole number (0, 1, 2 ...), not '4.2'
+    """
+    if not text.isascii() or not text.isdigit() or len(text) > 18:
+        raise BadRequest(f"a version is a whole number (0, 1, 2 ...), not {text[:40]!r}")
+    return int(text)

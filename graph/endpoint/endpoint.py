@@ -18,12 +18,15 @@ from ijkg.graph.core.errors import (
     QueryTooLarge,
     ResultTooLarge,
     StoreError,
+    VersionsUnsupported,
 )
 from ijkg.graph.core.formats import RdfSyntax, ResultsFormat
 from ijkg.graph.core.settings import Settings
 from ijkg.graph.endpoint.answer_cache import UNCACHED_FUNCTIONS, AnswerCache, Key
 from ijkg.graph.endpoint.description import GraphCatalogue, ServiceLimits, describe_service
 from ijkg.graph.endpoint.query import CheckedQuery, QueryPolicy, check_query, run_query
+from ijkg.graph.endpoint.versions import serialize
+from ijkg.graph.endpoint.void import stated, void_triples
 from ijkg.graph.store.base import Answer, Dataset, Store
 
 #: How a query ended, by the error it ended with (the first that matches); ``ok`` without one.
@@ -112,23 +115,34 @@ class SparqlEndpoint:
         rdf: RdfSyntax | None,
         dataset: Dataset | None = None,
         base_iri: str | None = None,
+        at_version: int | None = None,
     ) -> Answer:
         """Run ``query`` (checked first unless ``check`` did it) under the limits; the answer
-        serialised in ``results`` (SELECT/ASK) or ``rdf`` (CONSTRUCT/DESCRIBE)."""
+        serialised in ``results`` (SELECT/ASK) or ``rdf`` (CONSTRUCT/DESCRIBE). ``at_version``
+        runs it on the graph as it was at that version (``VersionNotFound`` outside the range
+        the store keeps), under the same limits."""
         checked = query if isinstance(query, CheckedQuery) else self.check(query)
         counters = self.counters
         cache = self.cache
         key = self._cache_key(checked, results, rdf, dataset, base_iri)
         if cache is not None and key is not None:
             # The version read is local (no round trip); a hit needs no query worker.
-            kept = cache.get(key, await self._store.version())
+            # An answer at a fixed version never goes stale: it is kept under that version.
+            current = await self._store.version() if at_version is None else at_version
+            kept = cache.get((*key, at_version), current)
             if kept is not None:
                 counters.ended(None)
                 return kept
         counters.running += 1
         try:
             answer = await run_query(
-                self._store, checked, results=results, rdf=rdf, dataset=dataset, base_iri=base_iri
+                self._store,
+                checked,
+                results=results,
+                rdf=rdf,
+                dataset=dataset,
+                base_iri=base_iri,
+                at_version=at_version,
             )
         except BaseException as exc:
             counters.ended(exc)
@@ -137,7 +151,7 @@ class SparqlEndpoint:
             counters.running -= 1
         counters.ended(None)
         if cache is not None and key is not None:
-            cache.put(key, _key_bytes(key), answer)
+            cache.put((*key, at_version), _key_bytes(key), answer)
         return answer
 
     def _cache_key(
@@ -170,6 +184,17 @@ class SparqlEndpoint:
         return await describe_service(
             self._store, self._catalogue, endpoint=endpoint, limits=self.limits, syntax=syntax
         )
+
+    async def void(self, *, base: str, syntax: RdfSyntax) -> bytes:
+        """The dataset description (VoID and DCAT) of the service at ``base`` in ``syntax``."""
+        contents = await self._catalogue.contents(self._store)
+        try:
+            first: int | None
+            first, head = await self._store.version_range()
+        except VersionsUnsupported:
+            first, head = None, await self._store.version()
+        triples = void_triples(base, contents, await stated(self._store), first=first, head=head)
+        return serialize(triples, syntax)
 
     async def read_graph(self, graph: str | None, syntax: RdfSyntax) -> Answer:
         """A named graph (``None``: the default graph, the union of all) in ``syntax``, for the

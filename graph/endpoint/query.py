@@ -113,16 +113,24 @@ async def run_query(
     dataset: Dataset | None = None,
     limits: QueryLimits | None = None,
     base_iri: str | None = None,
+    at_version: int | None = None,
 ) -> Answer:
-    """Run one checked query; see ``Store.query`` for the errors. A syntax error comes back
-    explained (``ijkg.graph.sparql.syntax_help``): where, what was expected, and a hint."""
+    """Run one checked query (``at_version``: on the graph as it was then); see
+    ``Store.query`` for the errors. A syntax error comes back explained
+    (``ijkg.graph.sparql.syntax_help``): where, what was expected, and a hint."""
     if dataset is not None:
         check_dataset(dataset)
     if (dataset is None or dataset.is_union) and query.names_dataset:
         dataset = Dataset(from_query=True)
     try:
         return await store.query(
-            query.text, results=results, rdf=rdf, dataset=dataset, limits=limits, base_iri=base_iri
+            query.text,
+            results=results,
+            rdf=rdf,
+            dataset=dataset,
+            limits=limits,
+            base_iri=base_iri,
+            at_version=at_version,
         )
     except QuerySyntaxError as exc:
         raise explain(query.text, exc) from None

@@ -237,7 +237,9 @@ def _rows(body: bytes) -> list[dict[str, Any]]:
     return rows
 
 
-async def _links(store: Store, iri: str, incoming_limit: int) -> tuple[list[dict[str, Any]], int]:
+async def _links(
+    store: Store, iri: str, incoming_limit: int, at_version: int | None = None
+) -> tuple[list[dict[str, Any]], int]:
     entity = sparql_iri(iri)
     answer = await store.query(
         f"""SELECT ?dir ?p ?o WHERE {{
@@ -248,11 +250,14 @@ async def _links(store: Store, iri: str, incoming_limit: int) -> tuple[list[dict
                  BIND("in" AS ?dir) }}
             }}""",
         limits=store.internal_limits(),
+        at_version=at_version,
     )
     return _rows(answer.body), answer.version
 
 
-async def _claim_triples(store: Store, iri: str) -> list[dict[str, Any]]:
+async def _claim_triples(
+    store: Store, iri: str, at_version: int | None = None
+) -> list[dict[str, Any]]:
     entity = sparql_iri(iri)
     answer = await store.query(
         f"""PREFIX rdf: <{RDF}> PREFIX ijkg: <{IJKG}> PREFIX oa: <{OA}>
@@ -267,6 +272,7 @@ async def _claim_triples(store: Store, iri: str) -> list[dict[str, Any]]:
               FILTER({_NOT_BLANK})
             }}""",
         limits=store.internal_limits(),
+        at_version=at_version,
     )
     return _rows(answer.body)
 
@@ -274,7 +280,9 @@ async def _claim_triples(store: Store, iri: str) -> list[dict[str, Any]]:
 HISTORY_LIMIT: Final = 200
 
 
-async def history(store: Store, iri: str, limit: int = HISTORY_LIMIT) -> list[Resource]:
+async def history(
+    store: Store, iri: str, limit: int = HISTORY_LIMIT, at_version: int | None = None
+) -> list[Resource]:
     """The merges that touched ``iri``, newest first, from the service's changes graph only:
     what other graphs say about a merge (or that an entity was changed by one) is not history."""
     entity = sparql_iri(iri)
@@ -286,6 +294,7 @@ async def history(store: Store, iri: str, limit: int = HISTORY_LIMIT) -> list[Re
               OPTIONAL {{ ?merge prov:endedAtTime ?ended }} }} }}
             ORDER BY DESC(?ended) LIMIT {int(limit)}""",
         limits=store.internal_limits(),
+        at_version=at_version,
     )
     merges: dict[str, Resource] = {}
     for row in _rows(answer.body):
@@ -299,27 +308,54 @@ async def history(store: Store, iri: str, limit: int = HISTORY_LIMIT) -> list[Re
     return list(merges.values())
 
 
-async def summaries(store: Store, iris: set[str]) -> dict[str, Resource]:
+async def _subject_triples(
+    store: Store, iris: list[str], at_version: int | None
+) -> list[tuple[str, str, Node]]:
+    """Every triple whose subject is one of ``iris`` (IRIs objects and literals only), in any
+    graph, with repeats: one direct lookup (``Store.match``) of the current graph, or a query
+    of the graph at ``at_version`` (a lookup reads only the current graph)."""
+    if at_version is None:
+        quads = await store.match([(ox.NamedNode(i), None, None, None) for i in iris])
+        return [
+            (q.subject.value, q.predicate.value, to_rdflib(q.object))
+            for q in quads
+            if q.predicate.value in _SUMMARY_SET
+            and isinstance(q.subject, ox.NamedNode)
+            and isinstance(q.object, ox.NamedNode | ox.Literal)
+        ]
+    subjects = " ".join(sparql_iri(i) for i in iris)
+    predicates = " ".join(sparql_iri(p) for p in sorted(_SUMMARY_SET))
+    answer = await store.query(
+        f"SELECT ?s ?p ?o WHERE {{ VALUES ?s {{ {subjects} }} VALUES ?p {{ {predicates} }} "
+        "?s ?p ?o FILTER(!isBlank(?o)) }",
+        limits=store.internal_limits(),
+        at_version=at_version,
+    )
+    return [
+        (row["s"]["value"], row["p"]["value"], from_sparql_json(row["o"]))
+        for row in _rows(answer.body)
+    ]
+
+
+async def summaries(
+    store: Store, iris: set[str], at_version: int | None = None
+) -> dict[str, Resource]:
     """Types, labels and link facts (``SUMMARY_PROPERTIES``) of ``iris``: one direct lookup of
-    their triples (``Store.match``, in any graph: each triple once), no query to plan."""
+    their triples (in any graph: each triple once), no query to plan."""
     safe = sorted(i for i in iris if _safe(i))
     found: dict[str, Resource] = {i: Resource(i) for i in safe}
     if not safe:
         return found
-    quads = await store.match([(ox.NamedNode(i), None, None, None) for i in safe])
-    seen: set[ox.Triple] = set()
-    for quad in quads:
-        predicate = quad.predicate.value
-        if predicate not in _SUMMARY_SET or not isinstance(quad.subject, ox.NamedNode):
+    seen: set[tuple[str, str, Node]] = set()
+    for subject, predicate, obj in await _subject_triples(store, safe, at_version):
+        if predicate not in _SUMMARY_SET or (subject, predicate, obj) in seen:
             continue
-        if not isinstance(quad.object, ox.NamedNode | ox.Literal) or quad.triple in seen:
+        if isinstance(obj, URIRef) and str(obj).startswith(GENID):
             continue
-        if isinstance(quad.object, ox.NamedNode) and quad.object.value.startswith(GENID):
-            continue
-        seen.add(quad.triple)
-        node = found.get(quad.subject.value)
+        seen.add((subject, predicate, obj))
+        node = found.get(subject)
         if node is not None:
-            node.facts.setdefault(predicate, []).append(to_rdflib(quad.object))
+            node.facts.setdefault(predicate, []).append(obj)
     for node in found.values():
         for values in node.facts.values():
             values.sort(key=str)
@@ -402,19 +438,25 @@ def _claim_order(claim: ClaimInfo) -> tuple[int, str]:
 
 
 async def describe(
-    store: Store, iri: str, *, incoming_limit: int = INCOMING_LIMIT, with_claims: bool = True
+    store: Store,
+    iri: str,
+    *,
+    incoming_limit: int = INCOMING_LIMIT,
+    with_claims: bool = True,
+    at_version: int | None = None,
 ) -> EntityDescription:
-    """What the graph says about ``iri``; ``NotFound`` when it is in no triple."""
+    """What the graph says about ``iri`` (``at_version``: as it was then); ``NotFound`` when
+    it is in no triple."""
     if with_claims:
         # One query at a time, not three at once: each waiting query counts against
         # IJKG_MAX_CONCURRENT_QUERIES, so a fan-out of three would turn sixteen clients into
         # forty-eight queries and refuse some (503), and a service process has one or two
         # query workers to run them anyway.
-        link_rows, version = await _links(store, iri, incoming_limit)
-        claim_rows = await _claim_triples(store, iri)
-        merges = await history(store, iri)
+        link_rows, version = await _links(store, iri, incoming_limit, at_version)
+        claim_rows = await _claim_triples(store, iri, at_version)
+        merges = await history(store, iri, at_version=at_version)
     else:
-        link_rows, version = await _links(store, iri, incoming_limit)
+        link_rows, version = await _links(store, iri, incoming_limit, at_version)
         claim_rows, merges = [], []
     outgoing: list[tuple[str, Node]] = []
     incoming: list[tuple[str, str]] = []
@@ -440,7 +482,7 @@ async def describe(
         if isinstance(claim.object, URIRef):
             mentioned.add(str(claim.object))
     mentioned.discard(iri)
-    neighbours = await summaries(store, mentioned)
+    neighbours = await summaries(store, mentioned, at_version)
     # The currencies and units of linked amounts, for their labels.
     second = {
         v
@@ -449,7 +491,7 @@ async def describe(
         for v in node.iris(p)
     } - set(neighbours)
     if second:
-        neighbours.update(await summaries(store, second))
+        neighbours.update(await summaries(store, second, at_version))
     return EntityDescription(
         iri=iri,
         version=version,

@@ -151,28 +151,29 @@ class LinkedData:
         """The IRI ``/id/{kind}/{slug}`` names; ``NotFound`` when it cannot name an entity."""
         return entity_path_iri(kind, slug)
 
-    async def entity(self, iri: str) -> Entity:
-        """What the graph says about ``iri``; ``NotFound`` when it is in no triple."""
-        version = await self._store.version()
+    async def entity(self, iri: str, *, at_version: int | None = None) -> Entity:
+        """What the graph says about ``iri`` (``at_version``: as it was at that version, which
+        the caller checked); ``NotFound`` when it is in no triple."""
+        version = await self._store.version() if at_version is None else at_version
         cached = self._entities.get(iri, version)
         if cached is None:
-            cached = await self._read_once(iri, version)
+            cached = await self._read_once(iri, version, at_version)
         return Entity(cached, await self.vocabulary(), self._entities)
 
-    async def _read_once(self, iri: str, version: int) -> CachedEntity:
+    async def _read_once(self, iri: str, version: int, at_version: int | None) -> CachedEntity:
         """Describe ``iri`` once for all the requests that ask for it at ``version`` meanwhile
         (a burst of requests for an entity not yet cached reads it once, not once each)."""
         key = (iri, version)
         reading = self._reading.get(key)
         if reading is None:
-            reading = asyncio.ensure_future(self._describe(iri))
+            reading = asyncio.ensure_future(self._describe(iri, at_version))
             self._reading[key] = reading
             reading.add_done_callback(lambda done: self._read(key, done))
         # Shielded: a request that goes away does not cancel the read the others wait for.
         return await asyncio.shield(reading)
 
-    async def _describe(self, iri: str) -> CachedEntity:
-        return self._entities.put(await describe(self._store, iri))
+    async def _describe(self, iri: str, at_version: int | None) -> CachedEntity:
+        return self._entities.put(await describe(self._store, iri, at_version=at_version))
 
     def _read(self, key: tuple[str, int], done: asyncio.Future[CachedEntity]) -> None:
         self._reading.pop(key, None)

@@ -25,6 +25,13 @@ from ijkg.service.linked import (
     query_string,
     render,
 )
+from ijkg.service.memento import (
+    memento_headers,
+    pinned_version,
+    versioned_fresh,
+    versioned_validators,
+    with_version,
+)
 from ijkg.service.models import (
     EXAMPLE_ENTITY,
     ApiIndexJson,
@@ -34,7 +41,14 @@ from ijkg.service.models import (
     SchemasJson,
     SearchJson,
 )
-from ijkg.service.routes.entities import IncludeQuery, base_url, included, json_body
+from ijkg.service.routes.entities import (
+    IncludeQuery,
+    VersionQuery,
+    as_of,
+    base_url,
+    included,
+    json_body,
+)
 
 router = APIRouter(prefix="/api", tags=["api"])
 
@@ -195,6 +209,7 @@ async def entity_as_json(
     graph: GraphDep,
     clock: ClockDep,
     include: IncludeQuery = None,
+    version: VersionQuery = None,
 ) -> Response:
     """The same as `/id/{kind}/{slug}` with `Accept: application/json`: properties with typed
     values, linked entities both ways, and with `include=evidence` the sources and exact
@@ -203,13 +218,17 @@ async def entity_as_json(
     wanted = included(include)
     key = (iri, JSON, ",".join(wanted), "api")
     tags = conditional(graph, clock)
-    fresh = await tags.fresh(request, *key)
+    path = f"/api/entities/{kind}/{slug}"
+    pinned = await pinned_version(request, graph, version)
+    memento = memento_headers(with_version(path, request.query_params.multi_items(), None), pinned)
+    fresh = await versioned_fresh(tags, pinned, request, *key)
     if fresh is not None:
-        return fresh
-    found = await graph.linked.entity(iri)
-    body = json_body(found, base_url(request), wanted)
-    validators = await tags.validators(found.version, *key)
-    return Response(body, media_type=JSON, headers=validators.headers())
+        return Response(status_code=304, headers={**fresh.headers(), **memento})
+    found = await graph.linked.entity(iri, at_version=pinned.version if pinned else None)
+    base = base_url(request)
+    body = as_of(json_body(found, base, wanted), pinned, base + path)
+    validators = await versioned_validators(tags, pinned, found.version, *key)
+    return Response(body, media_type=JSON, headers={**validators.headers(), **memento})
 
 
 @router.get(

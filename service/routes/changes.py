@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Final, Literal
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
@@ -29,13 +29,14 @@ from ijkg.service.clients import client_address, client_slots
 from ijkg.service.deps import GraphDep, SettingsDep
 from ijkg.service.etags import expected_version
 from ijkg.service.linked import query_string
+from ijkg.service.memento import refuse_version_on_write
 from ijkg.service.models import ChangeDetail, ChangeOut, ReportOut, WhoAmIOut, WrittenOut
 from ijkg.service.negotiation import negotiate
 from ijkg.service.problems import wants_page
 from ijkg.service.rdf_bodies import is_rdf
 from ijkg.service.workspace import change_page, changes_page, entity_filter
 
-router = APIRouter(tags=["changes"])
+router = APIRouter(tags=["changes"], dependencies=[Depends(refuse_version_on_write)])
 
 
 # --- models (for OpenAPI and for reading JSON bodies) -------------------------------------------

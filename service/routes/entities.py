@@ -6,10 +6,14 @@ on: a page for people (``text/html``), plain JSON for apps (``application/json``
 and RDF/XML; ``?format=`` overrides ``Accept``. Every answer carries ``Vary: Accept``, a weak
 ``ETag`` of the graph version and representation, ``Last-Modified``, and ``Link`` headers to the
 other representations; a conditional request for a current copy gets ``304``.
+
+``version=N`` (or ``Accept-Datetime``) gives the entity as it was at version N of the graph, with
+the Memento headers (``service.memento``) and, on the page and in the JSON, a link to it now.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Query, Request
@@ -27,6 +31,14 @@ from ijkg.service.linked import (
     json_bytes,
     page,
     render,
+)
+from ijkg.service.memento import (
+    Pinned,
+    memento_headers,
+    pinned_version,
+    versioned_fresh,
+    versioned_validators,
+    with_version,
 )
 from ijkg.service.models import EXAMPLE_ENTITY, EntityJson
 from ijkg.service.svg import neighbourhood_svg
@@ -80,12 +92,29 @@ def json_body(found: Entity, base: str, include: tuple[str, ...]) -> bytes:
     return found.rendered((JSON, base, ",".join(include)), make)
 
 
+def as_of(body: bytes, pinned: Pinned | None, current: str) -> bytes:
+    """The JSON of an entity at a pinned version says where it is now (``current``)."""
+    if pinned is None:
+        return body
+    data = json.loads(body)
+    data["current"] = current
+    return json.dumps(data, ensure_ascii=False, indent=1).encode()
+
+
 FormatQuery = Annotated[
     str | None,
     Query(
         description="Representation, overriding Accept: html, json, jsonld, turtle, ntriples, "
         "rdfxml (or a media type).",
         examples=["turtle"],
+    ),
+]
+VersionQuery = Annotated[
+    str | None,
+    Query(
+        description="The entity as it was at this version of the graph (see /versions); "
+        "Accept-Datetime picks one by date.",
+        examples=["42"],
     ),
 ]
 IncludeQuery = Annotated[
@@ -121,7 +150,8 @@ _RDF_CONTENT: Final[dict[str, dict[str, Any]]] = {
             },
         },
         304: {"description": "The graph has not changed since the ETag or date sent"},
-        404: {"description": "No such entity (problem details)"},
+        400: {"description": "A malformed version or Accept-Datetime"},
+        404: {"description": "No such entity, or no such version (problem details)"},
         406: {"description": "None of the accepted media types is available (with the list)"},
     },
 )
@@ -133,6 +163,7 @@ async def entity(
     clock: ClockDep,
     format: FormatQuery = None,
     include: IncludeQuery = None,
+    version: VersionQuery = None,
 ) -> Response:
     """The entity `https://w3id.org/ijkg/id/{kind}/{slug}`: its properties (typed values and
     links), what links to it, and the evidence for what is said about it.
@@ -145,13 +176,16 @@ async def entity(
     wanted = included(include) if media_type == JSON else ()
     key = (iri, media_type, ",".join(wanted))
     tags = conditional(graph, clock)
-    fresh = await tags.fresh(request, *key)
-    if fresh is not None:
-        return fresh
-    found = await graph.linked.entity(iri)
-    validators = await tags.validators(found.version, *key)
     path = f"/id/{kind}/{slug}"
-    headers = {**validators.headers(), "Link": alternates(path)}
+    pinned = await pinned_version(request, graph, version)
+    memento = memento_headers(with_version(path, request.query_params.multi_items(), None), pinned)
+    links = {"Link": ", ".join(filter(None, (alternates(path), memento.pop("Link", None))))}
+    fresh = await versioned_fresh(tags, pinned, request, *key)
+    if fresh is not None:
+        return Response(status_code=304, headers={**fresh.headers(), **memento, **links})
+    found = await graph.linked.entity(iri, at_version=pinned.version if pinned else None)
+    validators = await versioned_validators(tags, pinned, found.version, *key)
+    headers = {**validators.headers(), **memento, **links}
     if media_type == HTML:
         view = found.view()
         body = render(
@@ -160,13 +194,14 @@ async def entity(
             svg=neighbourhood_svg(view["picture"]),
             path=path,
             formats=[(k, m) for m, k in _FORMAT_KEYS.items() if m != HTML],
+            as_of=pinned.version if pinned else None,
         )
         response = page(body, validators)
-        response.headers["Link"] = alternates(path)
+        response.headers.update({**memento, **links})
         return response
     base = base_url(request)
     if media_type == JSON:
-        body_bytes = json_body(found, base, wanted)
+        body_bytes = as_of(json_body(found, base, wanted), pinned, base + path)
     else:
 
         def rdf() -> bytes:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import pyoxigraph as ox
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from starlette.responses import Response
 
 from ijkg.graph import (
@@ -28,10 +28,11 @@ from ijkg.service.bodies import read_body
 from ijkg.service.change_json import written_out
 from ijkg.service.deps import GraphDep, SettingsDep
 from ijkg.service.etags import expected_version, graph_etag
+from ijkg.service.memento import refuse_version_on_write
 from ijkg.service.models import WrittenOut
 from ijkg.service.negotiation import negotiate
 
-router = APIRouter(tags=["graph store"])
+router = APIRouter(tags=["graph store"], dependencies=[Depends(refuse_version_on_write)])
 
 
 class BadGraphRequest(BadRequest):

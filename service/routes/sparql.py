@@ -11,6 +11,10 @@ by negotiation), or the query page for a browser that asks for HTML.
 
 Answers carry a weak ``ETag`` and ``Last-Modified`` from the graph's version, so caches revalidate
 and get ``304 Not Modified`` while the graph has not changed.
+
+``version=N`` (or ``Accept-Datetime``, the Memento way) runs the query on the graph as it was at
+version N: the answer a researcher cites, the same bytes whatever merges came after, so it is
+cacheable for ever (``service.memento``).
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ from ijkg.service.bodies import read_body
 from ijkg.service.clients import client_address, client_slots
 from ijkg.service.conditional import Validators, VersionClock, answer_etag
 from ijkg.service.deps import get_clock, get_graph, get_settings
+from ijkg.service.memento import VARY, Pinned, memento_headers, pinned_version, with_version
 from ijkg.service.negotiation import CACHED_HEADER_CHARS, negotiate, prefers
 from ijkg.service.query_page import CONTENT_SECURITY_POLICY, render_query_page
 
@@ -72,6 +77,8 @@ class ProtocolRequest:
     default_graph_uris: tuple[str, ...]
     named_graph_uris: tuple[str, ...]
     formats: tuple[str, ...]
+    #: ``version=`` as given (checked when the query is answered).
+    version: str | None = None
 
     @property
     def dataset(self) -> Dataset:
@@ -139,7 +146,19 @@ async def protocol_request(request: Request, max_bytes: int) -> ProtocolRequest:
         default_graph_uris=tuple(params.get("default-graph-uri", [])),
         named_graph_uris=tuple(params.get("named-graph-uri", [])),
         formats=formats,
+        version=_single(params, "version"),
     )
+
+
+def original_url(operation: ProtocolRequest, path: str) -> str:
+    """The query as a GET URL without a version: the Memento original resource of its answers
+    (a form or direct POST of the same query names the same resource)."""
+    assert operation.query is not None  # noqa: S101 - the caller checked
+    params = [("query", operation.query)]
+    params += [("default-graph-uri", iri) for iri in operation.default_graph_uris]
+    params += [("named-graph-uri", iri) for iri in operation.named_graph_uris]
+    params += [("format", name) for name in operation.formats]
+    return with_version(path, params, None)
 
 
 def choose_formats(
@@ -247,8 +266,13 @@ async def service_description(
 
 
 async def answer_query(
-    request: Request, operation: ProtocolRequest, graph: KnowledgeGraph, clock: VersionClock
+    request: Request,
+    operation: ProtocolRequest,
+    graph: KnowledgeGraph,
+    clock: VersionClock,
+    pinned: Pinned | None = None,
 ) -> Response:
+    """The answer to ``operation``, on the current graph or, ``pinned``, at a version."""
     assert operation.query is not None  # noqa: S101 - the caller checked
     results, rdf = choose_formats(request.headers.get("accept"), operation.formats)
     if results is None and rdf is None:
@@ -269,15 +293,27 @@ async def answer_query(
     checked = graph.sparql.check(operation.query)
     volatile = checked.volatile
     store_id = await graph.store_id()
+    memento = memento_headers(original_url(operation, request.url.path), pinned)
+
+    def validators(version: int) -> Validators:
+        if pinned is None:
+            return Validators(answer_etag(store_id, version, *key), clock.modified(version), VARY)
+        moment = pinned.moment
+        return Validators(
+            answer_etag(store_id, version, *key),
+            moment.timestamp() if moment is not None else None,
+            VARY,
+            immutable=True,
+        )
+
     if not volatile and (
         "if-none-match" in request.headers or "if-modified-since" in request.headers
     ):
-        version = await graph.version()
-        current = Validators(answer_etag(store_id, version, *key), clock.modified(version))
+        current = validators(pinned.version if pinned is not None else await graph.version())
         if current.fresh_for(
             request.headers.get("if-none-match"), request.headers.get("if-modified-since")
         ):
-            return current.not_modified()
+            return Response(status_code=304, headers={**current.headers(), **memento})
     try:
         answer = await graph.sparql.query(
             checked,
@@ -285,6 +321,7 @@ async def answer_query(
             rdf=rdf,
             dataset=operation.dataset,
             base_iri=endpoint_url(request),
+            at_version=pinned.version if pinned is not None else None,
         )
     except NotAcceptable as exc:
         if exc.form == "graph":
@@ -301,10 +338,13 @@ async def answer_query(
             exc.form,
             RESULTS_MEDIA_TYPES,
         ) from None
-    etag = None if volatile else answer_etag(store_id, answer.version, *key)
-    validators = Validators(etag, clock.modified(answer.version))
+    kept = validators(answer.version)
+    if volatile:
+        kept = Validators(None, kept.last_modified, VARY)
     return Response(
-        answer.body, media_type=content_type(answer.media_type), headers=validators.headers()
+        answer.body,
+        media_type=content_type(answer.media_type),
+        headers={**kept.headers(), **memento},
     )
 
 
@@ -325,7 +365,12 @@ _SPARQL_ROUTE: dict[str, Any] = dict(
         304: {"description": "The graph has not changed since the ETag or date sent"},
         400: {
             "description": "Malformed query (with line and column), refused feature (SERVICE, "
-            "file: graph names), or a malformed protocol request"
+            "file: graph names), a malformed version or Accept-Datetime, or a malformed "
+            "protocol request"
+        },
+        404: {
+            "description": "No such version, or an Accept-Datetime before the first one (with "
+            "the range of versions there are)"
         },
         406: {"description": "No acceptable format for this kind of answer (with the list)"},
         413: {"description": "Query text over its size or nesting limit"},
@@ -347,6 +392,11 @@ async def sparql(request: Request) -> Response:
     SELECT and ASK answer in SPARQL JSON, XML, CSV or TSV; CONSTRUCT and DESCRIBE in Turtle,
     N-Triples, JSON-LD, RDF/XML, TriG or N-Quads — by `Accept` (q-values and wildcards honoured) or
     by `format=` (`json`, `xml`, `csv`, `tsv`, `turtle`, `json-ld` or a media type).
+
+    `version=N` runs the query on the graph exactly as it was at version N (see `/versions`):
+    the answer to cite, unchanged by any later merge, served with `Cache-Control: immutable`.
+    `Accept-Datetime` (Memento, RFC 7089) picks the version in force at that moment; answers
+    carry `Memento-Datetime` and `Link` headers to the original, its TimeMap and the memento.
 
     Without a query: the SPARQL 1.1 Service Description (Turtle by default), or the query page for
     a browser. Every query runs under hard limits (time, memory, rows, bytes, concurrency; see the
@@ -378,7 +428,9 @@ async def sparql(request: Request) -> Response:
         # A browser following a link to a query: the page, with the query in the editor.
         return query_page(request, limits)
     with client_slots(request).hold(client_address(request)):
-        return await answer_query(request, operation, graph, clock)
+        # The version is looked up under the client's slot too: it asks the store.
+        pinned = await pinned_version(request, graph, operation.version)
+        return await answer_query(request, operation, graph, clock, pinned)
 
 
 def openapi_description(settings: ServiceLimits) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import parse_qs
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Depends, Header, Request
 from starlette.responses import Response
 
 from ijkg.graph import QueryRefused, UnsupportedFormat, bare_media_type
@@ -19,9 +19,10 @@ from ijkg.service.bodies import read_body
 from ijkg.service.change_json import written_out
 from ijkg.service.deps import GraphDep, SettingsDep
 from ijkg.service.etags import expected_version
+from ijkg.service.memento import refuse_version_on_write
 from ijkg.service.models import WrittenOut
 
-router = APIRouter(tags=["sparql"])
+router = APIRouter(tags=["sparql"], dependencies=[Depends(refuse_version_on_write)])
 
 FORM = "application/x-www-form-urlencoded"
 SPARQL_UPDATE = "application/sparql-update"

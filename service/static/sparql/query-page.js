@@ -140,6 +140,119 @@
     list.appendChild(item);
   });
 
+  // Versions: the picker sends version=N with every query of the open tab (the graph exactly as
+  // it was then); "Copy citable link" gives the query's URL at the version its answer came from
+  // (pinned, or the head it ran on, read from the answer's ETag), which gives the same answer
+  // for ever.
+  var picker = document.getElementById("ijkg-version");
+  var citeButton = document.getElementById("ijkg-cite");
+  var citable = document.getElementById("ijkg-citable-link");
+  var pageVersion = new URL(window.location.href).searchParams.get("version");
+
+  function pinTab(tab) {
+    if (!tab) return;
+    var version = picker.value;
+    tab.setRequestConfig({ args: version ? [{ name: "version", value: version }] : [] });
+  }
+
+  function addVersion(version, label) {
+    var option = document.createElement("option");
+    option.value = String(version);
+    option.textContent = label;
+    picker.appendChild(option);
+    return option;
+  }
+
+  function fetchJson(url) {
+    return fetch(url, { headers: { Accept: "application/json" } }).then(function (answer) {
+      return answer.ok ? answer.json() : null;
+    });
+  }
+
+  var versionsLoaded = fetchJson(config.versionsPath + "?limit=1").then(function (range) {
+    if (!range) return null;
+    var after = Math.max(range.first, range.head - config.versionsListed);
+    return fetchJson(config.versionsPath + "?after=" + after + "&limit=" + config.versionsListed).then(
+      function (page) {
+        var listed = page ? page.versions.slice().reverse() : [];
+        listed.forEach(function (v) {
+          var when = v.time ? " (" + v.time.slice(0, 16).replace("T", " ") + ")" : "";
+          addVersion(v.version, "version " + v.version + when);
+        });
+        return range;
+      }
+    );
+  });
+  versionsLoaded.then(function () {
+    if (pageVersion !== null) {
+      var known = Array.prototype.some.call(picker.options, function (o) {
+        return o.value === pageVersion;
+      });
+      if (!known) addVersion(pageVersion, "version " + pageVersion);
+      picker.value = pageVersion;
+    }
+    pinTab(yasgui.getTab());
+  });
+  picker.addEventListener("change", function () {
+    pinTab(yasgui.getTab());
+  });
+  yasgui.on("tabSelect", function (instance, tabId) {
+    window.setTimeout(function () {
+      pinTab(yasgui.getTab(tabId));
+    }, 0);
+  });
+
+  function citableLink(query, version) {
+    var url = new URL(endpoint);
+    url.search = new URLSearchParams({ query: query, version: String(version) }).toString();
+    return url.href;
+  }
+
+  function answerVersion(response) {
+    var tag = response.headers.get("ETag") || "";
+    var match = /-(\d+)-[0-9a-f]+"$/.exec(tag);
+    if (match) return Promise.resolve(Number(match[1]));
+    if (picker.value) return Promise.resolve(Number(picker.value));
+    // An answer without a tag (NOW(), RAND() ...): the head now.
+    return fetchJson(config.versionsPath + "?limit=1").then(function (range) {
+      return range ? range.head : null;
+    });
+  }
+
+  // The editor sends queries with fetch: each answer from the endpoint says its version.
+  var realFetch = window.fetch.bind(window);
+  window.fetch = function (input, init) {
+    var url = typeof input === "string" ? input : input.url;
+    var query = yasgui.getTab() ? yasgui.getTab().getQuery() : "";
+    return realFetch(input, init).then(function (response) {
+      if (url.split("?")[0] === endpoint && response.ok) {
+        answerVersion(response).then(function (version) {
+          if (version === null) return;
+          citable.value = citableLink(query, version);
+          citable.dataset.version = String(version);
+          citeButton.disabled = false;
+        });
+      }
+      return response;
+    });
+  };
+
+  citeButton.addEventListener("click", function () {
+    citable.select();
+    if (navigator.clipboard) {
+      navigator.clipboard.writeText(citable.value).catch(function () {
+        document.execCommand("copy");
+      });
+    } else {
+      document.execCommand("copy");
+    }
+  });
+
   // For scripts and tests: the editor and a way to open an example.
-  window.ijkgQueryPage = { yasgui: yasgui, openExample: openExample, config: config };
+  window.ijkgQueryPage = {
+    yasgui: yasgui,
+    openExample: openExample,
+    config: config,
+    versionsLoaded: versionsLoaded,
+  };
 })();
