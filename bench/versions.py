@@ -207,6 +207,23 @@ def _cpus() -> int:
     return len(os.sched_getaffinity(0))
 
 
+def table(data: dict[str, Any], labels: list[str]) -> list[str]:
+    """The Markdown table of query times at each version and their ratios to the head."""
+    lines = [
+        "| query | "
+        + " | ".join(f"{label} ms" for label in labels)
+        + " | "
+        + " | ".join(f"{label} / N" for label in labels[1:])
+        + " |",
+        "| --- | " + " | ".join("---:" for _ in labels[1:] + labels) + " |",
+    ]
+    for name, by in data["results"].items():
+        cells = [f"{by[label]['median_ms']:.2f}" for label in labels]
+        ratios = [f"{by[label]['ratio_to_head']:.2f}" for label in labels[1:]]
+        lines.append(f"| {name} | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")
+    return lines
+
+
 def report(data: dict[str, Any]) -> str:
     labels = list(data["versions"])
     lines = [
@@ -220,21 +237,8 @@ def report(data: dict[str, Any]) -> str:
         f"({data['machine']['cpus']} CPUs, Python {data['machine']['python']}). "
         "`python -m bench.versions` reruns it.",
         "",
-        "| query | "
-        + " | ".join(f"{label} ms" for label in labels)
-        + " | "
-        + " | ".join(f"{label} / N" for label in labels[1:])
-        + " |",
-        "| --- | "
-        + " | ".join("---:" for _ in labels)
-        + " | "
-        + " | ".join("---:" for _ in labels[1:])
-        + " |",
+        *table(data, labels),
     ]
-    for name, by in data["results"].items():
-        cells = [f"{by[label]['median_ms']:.2f}" for label in labels]
-        ratios = [f"{by[label]['ratio_to_head']:.2f}" for label in labels[1:]]
-        lines.append(f"| {name} | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")
     history = data["log_bytes"] / data["snapshot_bytes"]
     lines += [
         "",

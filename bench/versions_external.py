@@ -34,7 +34,7 @@ import pyoxigraph as ox
 
 from bench.synthetic import Manifest, generate
 from bench.systems import HOST, free_port, tool
-from bench.versions import QUERIES, _cpus, merge_quads
+from bench.versions import QUERIES, _cpus, merge_quads, table
 
 
 def _serve() -> tuple[subprocess.Popen[bytes], str]:
@@ -179,21 +179,8 @@ def report(data: dict[str, Any]) -> str:
         f"in one run on one machine ({data['machine']['cpus']} CPUs). "
         "`python -m bench.versions_external` reruns it.",
         "",
-        "| query | "
-        + " | ".join(f"{label} ms" for label in labels)
-        + " | "
-        + " | ".join(f"{label} / N" for label in labels[1:])
-        + " |",
-        "| --- | "
-        + " | ".join("---:" for _ in labels)
-        + " | "
-        + " | ".join("---:" for _ in labels[1:])
-        + " |",
+        *table(data, labels),
     ]
-    for name, by in data["results"].items():
-        cells = [f"{by[label]['median_ms']:.2f}" for label in labels]
-        ratios = [f"{by[label]['ratio_to_head']:.2f}" for label in labels[1:]]
-        lines.append(f"| {name} | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")
     lines += [
         "",
         f"After ten more merges, a query at the new head's version took "

@@ -210,20 +210,29 @@ def change_iri(slug: str) -> str:
     return f"{ID_BASE}change/{slug}"
 
 
+class Triples(list[ox.Triple]):
+    """Triples written one statement at a time, the predicate as IRI text."""
+
+    def add(
+        self,
+        s: ox.NamedNode | ox.BlankNode,
+        p: str,
+        o: ox.NamedNode | ox.BlankNode | ox.Literal,
+    ) -> None:
+        self.append(ox.Triple(s, ox.NamedNode(p), o))
+
+
+def integer(value: int) -> ox.Literal:
+    return ox.Literal(str(value), datatype=ox.NamedNode(_XSD + "integer"))
+
+
 def version_triples(version: int, info: VersionInfo | None) -> list[ox.Triple]:
     """One version as PROV/DCTERMS/VoID: what it is a version of, when the commit that made it
     happened, the version before it, the change that made it and how many quads it added and
     removed, and the quads it holds."""
     node = ox.NamedNode(version_iri(version))
-    out: list[ox.Triple] = []
-
-    def add(
-        s: ox.NamedNode | ox.BlankNode, p: str, o: ox.NamedNode | ox.BlankNode | ox.Literal
-    ) -> None:
-        out.append(ox.Triple(s, ox.NamedNode(p), o))
-
-    def integer(value: int) -> ox.Literal:
-        return ox.Literal(str(value), datatype=ox.NamedNode(_XSD + "integer"))
+    out = Triples()
+    add = out.add
 
     add(node, _RDF_TYPE, ox.NamedNode(_PROV + "Entity"))
     add(node, _RDF_TYPE, ox.NamedNode(_VOID + "Dataset"))

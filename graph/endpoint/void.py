@@ -15,7 +15,7 @@ import pyoxigraph as ox
 
 from ijkg.graph.core.namespaces import IJKG, ONTOLOGY_IRI, PREFIXES, version_iri
 from ijkg.graph.endpoint.description import Contents
-from ijkg.graph.endpoint.versions import DATASET_IRI, TITLE
+from ijkg.graph.endpoint.versions import DATASET_IRI, TITLE, Triples, integer
 from ijkg.graph.store.base import Store
 
 _VOID: Final = "http://rdfs.org/ns/void#"
@@ -23,7 +23,6 @@ _DCAT: Final = "http://www.w3.org/ns/dcat#"
 _SD: Final = "http://www.w3.org/ns/sparql-service-description#"
 _DCTERMS: Final = PREFIXES["dcterms"]
 _RDFS: Final = PREFIXES["rdfs"]
-_XSD: Final = PREFIXES["xsd"]
 _RDF_TYPE: Final = PREFIXES["rdf"] + "type"
 #: Sources listed at most (a graph with many sources names them in the graph itself).
 MAX_SOURCES: Final = 200
@@ -63,16 +62,9 @@ def void_triples(
 ) -> list[ox.Triple]:
     """The description, for a service at ``base``; ``first`` is ``None`` when the store keeps
     no versions (no dumps nor versions to point at then)."""
-    out: list[ox.Triple] = []
+    out = Triples()
+    add = out.add
     dataset = ox.NamedNode(DATASET_IRI)
-
-    def add(
-        s: ox.NamedNode | ox.BlankNode, p: str, o: ox.NamedNode | ox.BlankNode | ox.Literal
-    ) -> None:
-        out.append(ox.Triple(s, ox.NamedNode(p), o))
-
-    def integer(value: int) -> ox.Literal:
-        return ox.Literal(str(value), datatype=ox.NamedNode(_XSD + "integer"))
 
     add(dataset, _RDF_TYPE, ox.NamedNode(_VOID + "Dataset"))
     add(dataset, _RDF_TYPE, ox.NamedNode(_DCAT + "Dataset"))

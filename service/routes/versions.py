@@ -156,7 +156,7 @@ async def versions(
 
 
 @router.get(
-    "/version/{number}",
+    "/version/{version}",
     summary="One version of the graph, with a citation",
     response_class=Response,
     responses={
@@ -165,14 +165,14 @@ async def versions(
         404: {"description": "No such version (with the range there is)"},
     },
 )
-async def version(
-    number: str, request: Request, graph: GraphDep, format: FormatQuery = None
+async def version_page(
+    version: str, request: Request, graph: GraphDep, format: FormatQuery = None
 ) -> Response:
     """Version N of the graph (its IRI is `https://w3id.org/ijkg/version/N`): when and by what
     change it was made, its size, a citation a researcher can paste, and links to the whole
     graph at N (dump), what changed (patch) and a query at N."""
     media_type = choose_media_type(request.headers.get("accept"), format, VERSION_TYPES)
-    wanted = parse_version(number)
+    wanted = parse_version(version)
     info = await graph.versions.info(wanted)
     if media_type in RDF_TYPES:
         return _rdf([(wanted, info)], media_type)

@@ -138,6 +138,24 @@ def test_a_write_in_one_process_is_read_in_the_other_at_once(two: Server) -> Non
     assert crossed  # some reads were answered by the other process
 
 
+def test_a_version_reads_the_same_through_either_process(two: Server) -> None:
+    """Each process rewinds its own query workers to the version asked for; both give the graph
+    as it was, whoever made the commits after it."""
+    set_label(two, "as cited")
+    with two.client() as client:
+        cited = int(client.get("/health/ready").json()["store"]["version"])
+    for n in range(3):
+        set_label(two, f"later {n}")
+    query = f"SELECT ?l WHERE {{ <{SUBJECT}> <{LABEL}> ?l }}"
+    answers: dict[int, list[str]] = {}
+    while len(answers) < 2:
+        pid, answer = answered_by(two, "/sparql", query=query, version=str(cited))
+        assert answer.status_code == 200, answer.text
+        answers[pid] = [b["l"]["value"] for b in answer.json()["results"]["bindings"]]
+    assert list(answers.values()) == [["as cited"], ["as cited"]], answers
+    assert label(two)[1] == ["later 2"]  # and the head is the head again, in either
+
+
 def cache_hits(server: Server) -> dict[int, float]:
     """Answer-cache hits of each process, by pid, from its ``/metrics``."""
     hits: dict[int, float] = {}
