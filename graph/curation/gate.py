@@ -264,8 +264,11 @@ class AfterChange:
     def __init__(self, store: Store, delta: Delta, ontology_store: ox.Store | None = None) -> None:
         self.store = store
         self.ontology_store = ontology_store
-        self.removes = {q for q in delta.removes if is_data(q)}
-        self.adds = [q for q in delta.adds if is_data(q)]
+        # In the store's own form (typed literals canonical, an external store's blank nodes as
+        # it holds them), the form its reads give: a removal written "007" must take away the
+        # "7" the store holds, or the view would keep a value the commit removes.
+        self.removes = set(store.stored_forms([q for q in delta.removes if is_data(q)]))
+        self.adds = list(dict.fromkeys(store.stored_forms([q for q in delta.adds if is_data(q)])))
         self._by_subject: dict[object, list[ox.Quad]] = defaultdict(list)
         self._by_object: dict[object, list[ox.Quad]] = defaultdict(list)
         for quad in self.adds:

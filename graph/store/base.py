@@ -22,6 +22,7 @@ from ijkg.graph.core.errors import VersionsUnsupported
 from ijkg.graph.core.formats import NQUADS, NTRIPLES, RESULTS_JSON, RdfSyntax, ResultsFormat
 from ijkg.graph.core.settings import Settings
 from ijkg.graph.core.terms import from_sparql_json
+from ijkg.graph.store.lexical import canonical
 
 
 @dataclass(frozen=True)
@@ -207,6 +208,12 @@ class Store(ABC):
         """Every quad that matches one of ``patterns`` (each quad once). Blank nodes in patterns
         are the store's own blank nodes, not variables: this is how the validation gate reads the
         neighbourhood of the nodes a change touches."""
+
+    def stored_forms(self, quads: Sequence[ox.Quad]) -> list[ox.Quad]:
+        """``quads`` (in order) as this store holds them and gives them back from ``match``: a
+        typed literal in its datatype's canonical form (Oxigraph keeps the value, so ``"007"``
+        comes back as ``"7"``). Compare quads a writer sent with quads read back in this form."""
+        return canonical(quads)
 
     @abstractmethod
     async def version(self) -> int:

@@ -18,6 +18,8 @@ from typing import cast
 
 import pyoxigraph as ox
 
+from ijkg.graph.store.lexical import canonical
+
 DEFAULT = ox.DefaultGraph()
 
 
@@ -52,11 +54,13 @@ def exact_change(
     >>> exact_change(store, [old, old, new], [new, new, old]) == ([], [new])
     True
     """
-    adding = list(dict.fromkeys(adds))
+    # Compared in the form the store keeps (typed literals canonical): "007" and "7" are one
+    # value to the store, so removing "7" while adding "007" must change nothing, not remove it.
+    adding = list(dict.fromkeys(canonical(list(adds))))
     if any(not is_named(q) for q in adding):
         raise DefaultGraphWrite
     added = set(adding)
-    removing = [q for q in dict.fromkeys(removes) if q in store and q not in added]
+    removing = [q for q in dict.fromkeys(canonical(list(removes))) if q in store and q not in added]
     return removing, [q for q in adding if q not in store]
 
 

@@ -180,6 +180,71 @@ def test_an_admins_class_axiom_is_judged_like_the_instances_it_retypes(server: S
         assert not ask(client, "ASK { ?pillar a ijkg:Pillar ; a/rdfs:subClassOf* ijkg:Agreement }")
 
 
+# --- one value, many spellings ----------------------------------------------------------------
+
+AMOUNT = ID + "amount/jpy-10-trillion"
+ARTICLE = "https://w3id.org/ijkg/graph/india-japan-new-chapter"
+XSD_INTEGER = "http://www.w3.org/2001/XMLSchema#integer"
+# The store holds the value 10000000000000 as "10000000000000"; these spell the same value.
+SPELLINGS = ("010000000000000", "+10000000000000")
+
+
+def value_quad(spelling: str) -> str:
+    return f'<{AMOUNT}> <{IJKG}numericValue> "{spelling}"^^<{XSD_INTEGER}> <{ARTICLE}> .'
+
+
+def held_value(client: httpx.Client) -> bool:
+    return ask(client, f"ASK {{ <{AMOUNT}> ijkg:numericValue 10000000000000 }}")
+
+
+@pytest.mark.parametrize("spelling", SPELLINGS)
+def test_a_required_value_removed_in_another_spelling_is_refused_on_every_path(
+    server: Server, spelling: str
+) -> None:
+    """The gate sees a removal as the store will apply it: a required value (an amount's only
+    ``ijkg:numericValue``) removed under another lexical form of the same integer is refused —
+    as a proposal, through ``/validate``, and as a SPARQL Update — and stays."""
+    with server.client() as client:
+        before = version(client)
+        proposed = client.post(
+            "/changes",
+            json={
+                "title": "drop the amount's value",
+                "remove": {"format": "application/n-quads", "data": value_quad(spelling)},
+            },
+            headers=WRITER,
+        )
+        assert proposed.status_code == 422, proposed.text  # validated as it is proposed
+        checked = client.post(
+            "/validate",
+            params={"mode": "remove"},
+            content=value_quad(spelling),
+            headers={"Content-Type": "application/n-quads"},
+        )
+        assert checked.status_code == 200, checked.text
+        assert checked.json()["conforms"] is False, checked.json()
+        answer = update(
+            client,
+            f'DELETE DATA {{ GRAPH <{ARTICLE}> {{ <{AMOUNT}> ijkg:numericValue "{spelling}"^^<{XSD_INTEGER}> }} }}',
+        )
+        assert answer.status_code == 422, answer.text
+        assert held_value(client)
+        assert version(client) == before
+
+
+def test_restating_a_value_in_another_spelling_keeps_it(server: Server) -> None:
+    """A write that removes a value and adds it back spelled otherwise changes nothing (it
+    used to remove the value: the store took the two spellings for one quad only when adding)."""
+    with server.client() as client:
+        answer = update(
+            client,
+            f"""DELETE DATA {{ GRAPH <{ARTICLE}> {{ <{AMOUNT}> ijkg:numericValue 10000000000000 }} }} ;
+                INSERT DATA {{ GRAPH <{ARTICLE}> {{ <{AMOUNT}> ijkg:numericValue "010000000000000"^^<{XSD_INTEGER}> }} }}""",
+        )
+        assert answer.status_code in (200, 422), answer.text
+        assert held_value(client)
+
+
 # --- who may close a proposal -----------------------------------------------------------------
 
 
