@@ -862,8 +862,13 @@ class Changes:
         wrote one of them (even if it ended as it was)."""
         adds, removes = set(original.adds), set(original.removes)
         if adds or removes:
-            present = set(await self.store.match([quad_pattern(q) for q in (*adds, *removes)]))
-            gone, back = adds - present, removes & present
+            written = [*adds, *removes]
+            present = set(await self.store.match([quad_pattern(q) for q in written]))
+            # The store gives back its own form of what was written (blank nodes as an external
+            # store holds them, typed literals in canonical form): compare in that form.
+            held = dict(zip(written, self.store.stored_forms(written), strict=True))
+            gone = {q for q in adds if held[q] not in present}
+            back = {q for q in removes if held[q] in present}
             if gone or back:
                 changed = sorted(gone | back, key=str)
                 raise ChangeConflict(

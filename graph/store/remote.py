@@ -453,6 +453,10 @@ class SparqlStore(Store):
             raise StoreUnavailable("the SPARQL store has no ijkg version; was it reset?")
         return int(rows[0]["v"].value)
 
+    def stored_forms(self, quads: Sequence[ox.Quad]) -> list[ox.Quad]:
+        # Blank nodes are held as skolem IRIs here, and typed literals in canonical form.
+        return canonical([skolem_quad(q) for q in quads])
+
     async def match(self, patterns: Sequence[Pattern]) -> list[ox.Quad]:
         if not patterns:
             return []

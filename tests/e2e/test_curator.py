@@ -265,6 +265,27 @@ def test_a_conforming_update_is_applied_and_recorded(writable: Service) -> None:
         assert rows == [{"g": "https://w3id.org/ijkg/graph/curated"}]
 
 
+def test_a_change_that_made_blank_nodes_is_reverted(writable: Service) -> None:
+    """A revert finds the change's triples as the store holds them — blank nodes as skolem IRIs
+    on an external store, typed literals in canonical form on any — so they do not look changed
+    since the merge."""
+    thing = "https://example.org/curator/with-blank-nodes"
+    value = "https://example.org/curator/value"
+    with writable.client() as client:
+        made = client.post(
+            "/update",
+            headers={**TOKEN, "Content-Type": "application/sparql-update"},
+            content=f'INSERT DATA {{ <{thing}> <{value}> [ <{value}> "inner" ; <{value}> [] ] ; '
+            f'<{value}> "007"^^<http://www.w3.org/2001/XMLSchema#integer> }}',
+        )
+        assert made.status_code == 200, made.text
+        assert select(client, f"SELECT ?x WHERE {{ <{thing}> <{value}>/<{value}> ?x }}")
+        reverted = client.post(f"/changes/{made.json()['id']}/revert", headers=TOKEN)
+        assert reverted.status_code == 200, reverted.text
+        assert not select(client, f"SELECT ?o WHERE {{ <{thing}> <{value}> ?o }}")
+        assert not select(client, f'SELECT ?s WHERE {{ ?s <{value}> "inner" }}')
+
+
 def test_if_match_guards_against_a_moved_graph(writable: Service) -> None:
     with writable.client() as client:
         stale = '"0000-1"'
