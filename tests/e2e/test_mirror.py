@@ -176,9 +176,7 @@ def test_a_mirror_equals_its_source_after_merges_reverts_and_restarts(
     source: list[Server], tmp_path: Path
 ) -> None:
     directory = tmp_path / "mirror"
-    # (the changes reverted are without blank nodes: an external store refuses to revert one
-    # with them, taking its skolem IRIs for later writes)
-    changes = [add(source[0], n, blank=n != 1) for n in range(3)]
+    changes = [add(source[0], n) for n in range(3)]
     remove(source[0], 0)  # blank nodes the mirror must find under the source's labels
     revert(source[0], changes[1])
 
