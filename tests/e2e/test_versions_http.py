@@ -420,6 +420,9 @@ def test_the_dataset_description(history: History) -> None:
 
 
 @pytest.mark.slow
+# The suite's external store lives in memory and stops with its service; an external store and
+# its service restarting on disk: tests/graph/test_version_replica.py.
+@pytest.mark.embedded
 def test_an_answer_at_a_version_survives_a_restart(
     tmp_path_factory: pytest.TempPathFactory, portal: BlockingPortal
 ) -> None:
