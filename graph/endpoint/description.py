@@ -330,14 +330,17 @@ _SD_PREFIXES: Final = {
 }
 
 
-def serialize_description(triples: list[ox.Triple], syntax: RdfSyntax) -> bytes:
-    """The description in ``syntax`` (prefixed where the syntax has prefixes)."""
+def serialize_description(
+    triples: list[ox.Triple], syntax: RdfSyntax, prefixes: dict[str, str] | None = None
+) -> bytes:
+    """A description in ``syntax``, with ``prefixes`` (the service description's by default)
+    where the syntax has prefixes."""
     prefixed = syntax.oxigraph in (ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG, ox.RdfFormat.RDF_XML)
     return (
         ox.serialize(
             group_triples(triples),
             format=syntax.oxigraph,
-            prefixes=_SD_PREFIXES if prefixed else None,
+            prefixes=(prefixes or _SD_PREFIXES) if prefixed else None,
         )
         or b""
     )

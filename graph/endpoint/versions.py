@@ -19,8 +19,8 @@ import pyoxigraph as ox
 from ijkg.graph.core.errors import BadRequest, VersionNotFound
 from ijkg.graph.core.formats import RdfSyntax
 from ijkg.graph.core.namespaces import ID_BASE, PREFIXES, version_iri
+from ijkg.graph.endpoint.description import serialize_description
 from ijkg.graph.store.base import Store, VersionInfo
-from ijkg.graph.store.results import group_triples
 
 #: The most versions one page of the list holds.
 MAX_PAGE: Final = 1000
@@ -269,12 +269,4 @@ def version_triples(version: int, info: VersionInfo | None) -> list[ox.Triple]:
 
 def serialize(triples: list[ox.Triple], syntax: RdfSyntax) -> bytes:
     """``triples`` in ``syntax``, prefixed where the syntax has prefixes."""
-    prefixed = syntax.oxigraph in (ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG, ox.RdfFormat.RDF_XML)
-    return (
-        ox.serialize(
-            group_triples(triples),
-            format=syntax.oxigraph,
-            prefixes=RDF_PREFIXES if prefixed else None,
-        )
-        or b""
-    )
+    return serialize_description(triples, syntax, RDF_PREFIXES)
