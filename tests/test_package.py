@@ -45,6 +45,18 @@ def test_everything_installs_under_the_ijkg_namespace(wheel: zipfile.ZipFile) ->
         assert f"ijkg/{module}/py.typed" in names
 
 
+def test_every_module_ships_inside_the_wheel(wheel: zipfile.ZipFile) -> None:
+    """Each Python module of the four folders, subpackages included (an installed package that
+    lacks one fails on its first import of it)."""
+    names = set(wheel.namelist())
+    local = {
+        f"ijkg/{path.relative_to(ROOT).as_posix()}"
+        for folder in ("graph", "service", "ontology", "shapes")
+        for path in (ROOT / folder).rglob("*.py")
+    }
+    assert local - names == set()
+
+
 def test_the_bundled_data_ships_inside_the_wheel(wheel: zipfile.ZipFile) -> None:
     names = set(wheel.namelist())
     for folder, pattern in (("ontology", ".ttl"), ("shapes", ".ttl"), ("graph/data", ".trig")):
